@@ -1,0 +1,162 @@
+"""The emulated AWS: moto as a real HTTP server on 127.0.0.1.
+
+Code under test reaches it only over HTTP, through boto3's default chain
+(``AWS_ENDPOINT_URL`` and dummy credentials), exactly as it reaches AWS in production.
+Because the server runs in this process, a simulator in the same process can change
+moto's backends directly: that is how AWS "does things by itself" here
+(see ../shared/notes/aws-emulation.md and localcloud's ECS simulator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.server import ThreadedMotoServer
+from moto.utilities.tagging_service import TaggingService
+
+REGION = "us-east-1"
+"""The emulator's default region. us-east-1 also hosts the billing metrics (EstimatedCharges)."""
+
+ACCOUNT_ID = "123456789012"
+"""moto's default account id."""
+
+_AUTOSCALING_TAGS = TaggingService()
+_patch_lock = threading.Lock()
+_patched = False
+
+
+def _list_tags_for_resource(self: ApplicationAutoScalingResponse) -> str:
+    arn = self._get_param("ResourceARN")
+    return json.dumps({"Tags": _AUTOSCALING_TAGS.get_tag_dict_for_resource(arn)})
+
+
+def _tag_resource(self: ApplicationAutoScalingResponse) -> str:
+    arn = self._get_param("ResourceARN")
+    tags: dict[str, str] = self._get_param("Tags") or {}
+    _AUTOSCALING_TAGS.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
+    return "{}"
+
+
+def _untag_resource(self: ApplicationAutoScalingResponse) -> str:
+    arn = self._get_param("ResourceARN")
+    keys: list[str] = self._get_param("TagKeys") or []
+    _AUTOSCALING_TAGS.untag_resource_using_names(arn, keys)
+    return "{}"
+
+
+def patch_moto() -> None:
+    """Fill the gaps in moto that the platform's Terraform needs; idempotent.
+
+    moto 5.2 does not implement application-autoscaling's ListTagsForResource, TagResource
+    and UntagResource, so ``aws_appautoscaling_target`` fails on apply
+    (../shared/notes/aws-emulation.md). moto dispatches an action to the response method of
+    the same snake_case name, so adding the three methods is enough.
+    """
+    global _patched
+    with _patch_lock:
+        if _patched:
+            return
+        ApplicationAutoScalingResponse.list_tags_for_resource = _list_tags_for_resource  # type: ignore[attr-defined]
+        ApplicationAutoScalingResponse.tag_resource = _tag_resource  # type: ignore[attr-defined]
+        ApplicationAutoScalingResponse.untag_resource = _untag_resource  # type: ignore[attr-defined]
+        _patched = True
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the running emulator answers, and how a client reaches it."""
+
+    url: str
+    region: str = REGION
+
+    def client_env(self) -> dict[str, str]:
+        """Environment for a subprocess (opsctl, aws CLI, terraform) that must talk to the emulator.
+
+        Only standard variables of boto3's and the AWS provider's default chains: the code under
+        test has no emulator-specific path.
+        """
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            # No shared config or credentials from the user's machine may leak into a test.
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def subprocess_env(self, base: Mapping[str, str]) -> dict[str, str]:
+        """``base`` without any AWS_* variable of the caller's, plus :meth:`client_env`.
+
+        A profile or real credentials on the developer's machine must never reach a test.
+        """
+        env = {key: value for key, value in base.items() if not key.startswith("AWS_")}
+        env.update(self.client_env())
+        return env
+
+    def reset(self) -> None:
+        """Empty every backend (moto's documented reset endpoint)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310 - loopback URL we built
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            response.read()
+
+
+class Emulator:
+    """moto's server on 127.0.0.1, in a thread of this process."""
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+        patch_moto()
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._endpoint: Endpoint | None = None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        if self._endpoint is None:
+            raise RuntimeError("the emulator is not running: call start() first")
+        return self._endpoint
+
+    def start(self) -> Endpoint:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self._endpoint = Endpoint(url=f"http://{host}:{port}")
+        return self._endpoint
+
+    def stop(self) -> None:
+        self._server.stop()
+        self._endpoint = None
+
+    def __enter__(self) -> Endpoint:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the emulator in the foreground until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (0: any free)")
+    args = parser.parse_args(argv)
+    emulator = Emulator(port=args.port)
+    endpoint = emulator.start()
+    print(json.dumps({"endpoint": endpoint.url, "region": endpoint.region}), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

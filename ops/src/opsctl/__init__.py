@@ -1,0 +1,1 @@
+"""opsctl: the operations runbook as a CLI."""

@@ -1,0 +1,1 @@
+"""The FastAPI workload operated by the runbook."""

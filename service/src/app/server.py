@@ -1,0 +1,15 @@
+"""The production server command `app-serve` (skeleton: the service issue completes it)."""
+
+import os
+
+import uvicorn
+
+
+def main() -> None:
+    """Serve the app on HOST:PORT (defaults 127.0.0.1:8000)."""
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8000")),
+    )
