@@ -63,8 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.processor = Processor(settings.limits())
-    app.state.health_document = health.health_document(settings)
-    app.include_router(health.router)
+    app.include_router(health.build_router(settings))
     app.include_router(process.router)
 
     app.add_exception_handler(ProcessingError, problems.processing_error_handler)

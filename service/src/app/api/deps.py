@@ -1,4 +1,8 @@
-"""Typed dependencies shared by the routers."""
+"""Typed dependencies shared by the routers.
+
+All are `async def` on purpose: FastAPI runs a sync dependency in its thread pool, which costs
+more than the whole /health handler.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from app.problems import HTTPProblem
 from app.processing import Processor
 
 
-def get_processor(request: Request) -> Processor:
+async def get_processor(request: Request) -> Processor:
     """The app's processor (holds the expression and schema caches)."""
     processor: Processor = request.app.state.processor
     return processor

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,7 +62,7 @@ class RequestContextMiddleware:
                 raw_trace_id = value
             elif name == b"user-agent":
                 user_agent = value
-        request_id = _accepted(raw_request_id, _REQUEST_ID) or uuid.uuid4().hex
+        request_id = _accepted(raw_request_id, _REQUEST_ID) or secrets.token_hex(16)
         trace_id = _accepted(raw_trace_id, _TRACE_ID)
         request_token = request_id_var.set(request_id)
         trace_token = trace_id_var.set(trace_id)
@@ -107,6 +107,20 @@ class RequestContextMiddleware:
                 emf = self.metrics.fields(path, state["status"], duration_ms)
                 if emf is not None:
                     fields.update(emf)
-            access_log.info("request", extra={"fields": fields})
+            # makeRecord + handle: an access line per request is hot, and Logger.info would also
+            # walk the stack to find the caller (findCaller), which nothing here uses.
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.handle(
+                    access_log.makeRecord(
+                        ACCESS_LOGGER,
+                        logging.INFO,
+                        __file__,
+                        0,
+                        "request",
+                        (),
+                        None,
+                        extra={"fields": fields},
+                    )
+                )
             request_id_var.reset(request_token)
             trace_id_var.reset(trace_token)

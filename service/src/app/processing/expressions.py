@@ -199,6 +199,19 @@ class BoundedInterpreter(jp_visitor.TreeInterpreter):
         # place to hook `==` without re-implementing the comparator visitor.
         self.COMPARATOR_FUNC = comparators  # type: ignore[misc]
 
+    def visit(self, node: Node, value: Any) -> Any:  # noqa: ANN401
+        """Dispatch on the node type through a class-level table.
+
+        Same behaviour as jmespath's `Visitor.visit` (a per-instance cache of bound methods,
+        called with *args/**kwargs); the table and the fixed signature make evaluation about
+        1.8x faster on the reference workload (measured: docs/service.md). Every caller in
+        jmespath passes exactly one value.
+        """
+        method = _DISPATCH.get(node["type"])
+        if method is None:
+            raise NotImplementedError(node["type"])
+        return method(self, node, value)
+
     def _charge_compare(self, left: object, right: object) -> None:
         for side in (left, right):
             if isinstance(side, (list, dict)):
@@ -273,6 +286,14 @@ class BoundedInterpreter(jp_visitor.TreeInterpreter):
         if isinstance(value, list):
             self._budget.charge(len(value) + 1)
         return super().visit_slice(node, value)
+
+
+#: visit_<type> of BoundedInterpreter (its own or inherited), by node type.
+_DISPATCH: dict[str, Callable[[BoundedInterpreter, Node, Any], Any]] = {
+    name.removeprefix("visit_"): getattr(BoundedInterpreter, name)
+    for name in dir(BoundedInterpreter)
+    if name.startswith("visit_")
+}
 
 
 @dataclass(frozen=True, slots=True)
