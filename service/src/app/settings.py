@@ -39,6 +39,8 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # `APP_DOCS_ENABLED=` (as in .env.example) means "unset", not "invalid".
+        env_ignore_empty=True,
         frozen=True,
         validate_default=True,
     )
