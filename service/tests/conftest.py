@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, settings
-
 from app.main import create_app
 from app.settings import Settings
+from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "service", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=150

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
 from app.processing import Limits, Processor
 from app.processing.errors import (
     ExpressionSyntaxError,

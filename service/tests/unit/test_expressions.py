@@ -7,9 +7,6 @@ from typing import Any
 
 import jmespath
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from app.processing.errors import (
     ExpressionEvaluationError,
     ExpressionSyntaxError,
@@ -19,11 +16,13 @@ from app.processing.errors import (
 )
 from app.processing.expressions import ExpressionCache
 from app.processing.limits import Limits
+from hypothesis import given
+from hypothesis import strategies as st
 
 LIMITS = Limits()
 
 
-def evaluate(expression: str, data: Any, limits: Limits = LIMITS) -> Any:  # noqa: ANN401
+def evaluate(expression: str, data: Any, limits: Limits = LIMITS) -> Any:
     return ExpressionCache(limits).get(expression).evaluate(data, limits)
 
 
@@ -95,7 +94,7 @@ def test_compiled_expressions_are_cached() -> None:
         ("missing", {"a": 1}, None),
     ],
 )
-def test_evaluation_matches_jmespath(expression: str, data: Any, expected: Any) -> None:  # noqa: ANN401
+def test_evaluation_matches_jmespath(expression: str, data: Any, expected: Any) -> None:
     assert evaluate(expression, data) == expected
     assert jmespath.search(expression, data) == expected
 
@@ -190,7 +189,7 @@ def _expressions() -> st.SearchStrategy[str]:
 
 
 @given(data=json_values, expression=_expressions())
-def test_bounded_interpreter_agrees_with_jmespath(data: Any, expression: str) -> None:  # noqa: ANN401
+def test_bounded_interpreter_agrees_with_jmespath(data: Any, expression: str) -> None:
     try:
         expected: Any = jmespath.search(expression, data)
         failed: type[Exception] | None = None

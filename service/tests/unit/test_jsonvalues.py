@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from app.processing.jsonvalues import (
     ValueTooDeepError,
     ValueTooLargeError,
@@ -16,6 +13,8 @@ from app.processing.jsonvalues import (
     pointer,
     too_deep_at,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def test_pointer_escapes_per_rfc_6901() -> None:

@@ -6,7 +6,6 @@ import logging
 import sys
 
 import orjson
-
 from app.logs import JSONFormatter, request_id_var, trace_id_var
 from app.metrics import ProcessMetrics
 

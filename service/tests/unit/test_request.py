@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-
 from app.processing.errors import InvalidRequestError, MalformedJSONError, NestingTooDeepError
 from app.processing.limits import Limits
 from app.processing.request import ProcessRequestBody, decode

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-
 from app.settings import Settings
+from pydantic import ValidationError
 
 
 def test_secure_defaults() -> None:
@@ -27,11 +26,11 @@ def test_docs_follow_the_environment_unless_set() -> None:
 
 
 def test_host_and_port_keep_their_platform_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104 - what the image sets
+    monkeypatch.setenv("HOST", "0.0.0.0")
     monkeypatch.setenv("PORT", "9001")
     monkeypatch.setenv("APP_PORT", "1")  # not a name we read
     settings = Settings()
-    assert (settings.host, settings.port) == ("0.0.0.0", 9001)  # noqa: S104
+    assert (settings.host, settings.port) == ("0.0.0.0", 9001)
 
 
 def test_app_prefixed_variables(monkeypatch: pytest.MonkeyPatch) -> None:
