@@ -20,6 +20,8 @@ from hypothesis import HealthCheck, settings
 settings.register_profile(
     "service", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=150
 )
+# HYPOTHESIS_PROFILE=thorough for a long hunt (not in CI).
+settings.register_profile("thorough", parent=settings.get_profile("service"), max_examples=3000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "service"))
 
 if TYPE_CHECKING:

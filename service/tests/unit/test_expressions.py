@@ -99,6 +99,12 @@ def test_evaluation_matches_jmespath(expression: str, data: Any, expected: Any) 
     assert jmespath.search(expression, data) == expected
 
 
+def test_variadic_arguments_are_type_checked() -> None:
+    # jmespath itself checks only merge()'s first argument and then fails inside dict.update.
+    with pytest.raises(ExpressionEvaluationError, match=r"merge\(\)"):
+        evaluate("merge(`{}`, a)", [])
+
+
 def test_doubling_pipes_are_stopped_by_the_step_budget_quickly() -> None:
     # 60 doublings: 2**60 references in the result; flattening it would never finish.
     expression = "[@, @]" + " | [@, @]" * 60 + " | [][][][][][][][][][][][][][][][][][][][][][][]"

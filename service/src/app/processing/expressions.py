@@ -89,6 +89,21 @@ class _Budget:
             )
 
 
+def _json_type(value: object) -> str:
+    """The JMESPath type name of a value (for the variadic-argument check)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
 def _physical_size(value: object) -> int:
     if isinstance(value, (list, dict)):
         return len(value)
@@ -138,6 +153,18 @@ class _BoundedFunctions(jp_functions.Functions):
                         max_bytes=self._max_string,
                     )
                 budget.charge(size // _BYTES_PER_STEP)
+        spec = self.FUNCTION_TABLE.get(function_name)
+        if spec is not None:
+            signature = spec["signature"]
+            if signature and signature[-1].get("variadic"):
+                # jmespath type-checks only the declared arguments of a variadic function, so
+                # merge({}, null) reached dict.update(None). Check the extra ones the same way.
+                types = signature[-1]["types"]
+                for extra in resolved_args[len(signature) :]:
+                    if types and _json_type(extra) not in types:
+                        raise jp_errors.JMESPathTypeError(
+                            function_name, extra, _json_type(extra), types
+                        )
         return super().call_function(function_name, resolved_args)
 
     def _charge_walk(self, value: object, what: str) -> None:
@@ -327,6 +354,13 @@ class CompiledExpression:
         except RecursionError:
             raise ExpressionTooComplexError(
                 "The expression nests too deeply to evaluate on this data."
+            ) from None
+        except (TypeError, ValueError, ArithmeticError) as error:
+            # A built-in function met a value its type checks let through (a gap in the
+            # library, like the variadic one closed above): the caller's data and expression
+            # caused it, so it is their error, not a 500.
+            raise ExpressionEvaluationError(
+                f"A function could not be applied to this data ({type(error).__name__})."
             ) from None
 
 
