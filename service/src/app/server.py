@@ -20,6 +20,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import orjson
 import uvicorn
@@ -59,6 +60,24 @@ def _keep_running(signum: int, frame: FrameType | None) -> None:
     process (exit 143 for SIGTERM) instead of returning, and ECS would record a failure."""
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options `app-serve` runs with (shared by every mode)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": "on",
+        "log_config": logging_config(settings.log_level),
+        "access_log": False,  # our middleware writes the access line (with request id)
+        "proxy_headers": False,  # nothing here uses the client address
+        "server_header": False,
+        # Above the ALB idle timeout, so the ALB always closes first: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `app-serve` console script."""
     parser = argparse.ArgumentParser(prog="app-serve", description=__doc__.splitlines()[0])
@@ -72,36 +91,23 @@ def main(argv: list[str] | None = None) -> None:
         print(_settings_error_line(error), flush=True)  # logging is not set up yet
         sys.exit(EXIT_BAD_SETTINGS)
 
-    log_config = logging_config(settings.log_level)
-    logging.config.dictConfig(log_config)
+    logging.config.dictConfig(logging_config(settings.log_level))
     signal.signal(signal.SIGTERM, _keep_running)
     signal.signal(signal.SIGINT, _keep_running)
-    common = {
-        "host": settings.host,
-        "port": settings.port,
-        "loop": "uvloop",
-        "http": "httptools",
-        "lifespan": "on",
-        "log_config": log_config,
-        "access_log": False,  # our middleware writes the access line (with request id)
-        "proxy_headers": False,  # nothing here uses the client address
-        "server_header": False,
-        "timeout_keep_alive": settings.keep_alive_seconds,
-        "timeout_graceful_shutdown": settings.graceful_shutdown_seconds,
-    }
+    common = server_options(settings)
     if args.reload:
         uvicorn.run(
             "app.main:create_app",
             factory=True,
             reload=True,
             reload_dirs=[str(Path(__file__).parent)],
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     elif settings.workers > 1:
         # Each worker process builds its app from the same environment.
-        uvicorn.run("app.main:create_app", factory=True, workers=settings.workers, **common)  # type: ignore[arg-type]
+        uvicorn.run("app.main:create_app", factory=True, workers=settings.workers, **common)
     else:
-        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings), **common)
     log.info("server exited", extra={"fields": {"port": settings.port}})
 
 
