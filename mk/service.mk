@@ -21,3 +21,6 @@ bench: install ## Benchmark app-serve against a naive FastAPI baseline with wrk 
 	$(RUN) python service/bench/run.py $(BENCH_ARGS)
 
 test: test-service
+
+bench-servers: install ## Compare uvicorn+uvloop+httptools with granian on this app (ADR 0005 figures)
+	$(RUN) python service/bench/servers.py $(BENCH_ARGS)
