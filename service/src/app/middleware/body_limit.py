@@ -4,6 +4,12 @@ A declared `Content-Length` over the limit is refused at once, without reading a
 body. A body of unknown length (chunked) is counted as the app reads it; the read that crosses
 the limit raises `BodyTooLarge`, which the app's exception handler turns into the same 413
 problem, so at most one chunk past the limit is ever held in memory.
+
+Why not FastAPI's own `max_body_size` (Starlette's RequestBodyLimitMiddleware)? It sits outside
+the app's user middleware and, when the app answers without reading a declared-too-large body,
+replaces the answer with a text/plain 413: that response would carry no problem document, no
+security headers and no access line. Refusing here, from the declared length, keeps every 413
+a problem+json with a request id.
 """
 
 from __future__ import annotations

@@ -29,9 +29,8 @@ class ProcessResult:
 class Processor:
     """Applies /process requests within `limits`; holds the expression and schema caches.
 
-    Not thread-safe for concurrent use of one instance from several threads only in the sense
-    that the LRU caches are shared (functools.lru_cache is itself thread-safe); evaluation state
-    is per call.
+    Safe to share: the caches are functools.lru_cache (thread-safe) and evaluation state is
+    created per call.
     """
 
     def __init__(self, limits: Limits) -> None:
