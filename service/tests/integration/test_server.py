@@ -182,6 +182,21 @@ def test_sigterm_finishes_the_in_flight_request_then_exits_0(server: Served) -> 
     assert statuses == [200]
 
 
+def test_several_workers_also_stop_cleanly(tmp_path: Path) -> None:
+    served = start(tmp_path, APP_WORKERS="2")
+    deadline = time.monotonic() + 20
+    while True:  # the workers import the app after the supervisor binds the socket
+        try:
+            assert httpx.get(served.url("/health"), timeout=2).status_code == 200
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, served.output.read_text()
+            time.sleep(0.1)
+    assert served.stop() == 0
+    stopped = [line for line in served.read_lines() if line["message"] == "service stopped"]
+    assert len(stopped) == 2
+
+
 def test_the_grace_period_bounds_shutdown(tmp_path: Path) -> None:
     served = start(tmp_path, APP_GRACEFUL_SHUTDOWN_SECONDS="1")
     body = orjson.dumps({"data": 1, "expression": "@"})
