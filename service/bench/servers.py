@@ -136,7 +136,8 @@ def main() -> None:
             )
     print(f"load average {os.getloadavg()[0]:.2f}; wrk -t1 -c{args.connections} -d{args.seconds}s")
     print(
-        "| server | /health req/s | p99 ms | /process req/s | p99 ms | RSS MiB | idle keep-alive |"
+        "| server | /health req/s | p99 ms | /process req/s | p99 ms "
+        "| RSS MiB (process tree, after load) | idle keep-alive |"
     )
     print("|---|---:|---:|---:|---:|---:|---|")
     print("\n".join(rows))
