@@ -9,9 +9,11 @@ Validation is jsonschema-rs (Rust core). Two defences are configured on every co
   the schema (`#/$defs/...`) and the standard meta-schemas (bundled in the library) keep working.
 * **No catastrophic backtracking.** `pattern` and `patternProperties` are compiled by the Rust
   `regex` crate (`RegexOptions`), whose matching time is linear in the input by construction,
-  instead of the default `fancy-regex` backtracking engine. `^(a+)+$` against a long run of `a`s
-  followed by `!` answers in microseconds. The price: look-around and back-references are not
-  supported, and a schema using them is refused as invalid with a message that says why. See
+  instead of the default `fancy-regex`, which runs patterns with look-around or back-references
+  on a backtracking VM bounded only by a step limit. `^(a+)+$` against a long run of `a`s
+  followed by `!` is refused in well under a millisecond for 50,000 characters. The price:
+  look-around and back-references are not supported, and a schema using them is refused as
+  invalid with a message that says why. See
   https://docs.rs/regex/latest/regex/#untrusted-input and ADR 0005.
 """
 
