@@ -1,14 +1,110 @@
-"""Application factory (skeleton: the service issue replaces this with the full app)."""
+"""The application factory: `create_app(settings)` builds the whole ASGI app.
 
-from fastapi import FastAPI
+Request path, outermost first: SecurityHeaders -> RequestContext (request id, access line,
+last-resort 500) -> BodyLimit (413 before buffering) -> FastAPI's exception handling -> routers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import problems
+from app.api import health, process
+from app.metrics import ProcessMetrics
+from app.middleware.body_limit import BodyLimitMiddleware, BodyTooLarge
+from app.middleware.context import RequestContextMiddleware
+from app.middleware.security_headers import SecurityHeadersMiddleware
+from app.processing import ProcessingError, Processor
+from app.settings import Settings
+
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
+
+log = logging.getLogger("app")
 
 
-def create_app() -> FastAPI:
-    """Build the ASGI application."""
-    app = FastAPI(title="aws-fastapi-service")
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (read from the environment and `.env` when None)."""
+    settings = settings if settings is not None else Settings()
 
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        log.info(
+            "service started",
+            extra={
+                "fields": {
+                    "version": settings.version,
+                    "commit": settings.commit,
+                    "environment": settings.environment,
+                    "docs": settings.docs,
+                    "max_body_bytes": settings.max_body_bytes,
+                }
+            },
+        )
+        yield
+        log.info("service stopped", extra={"fields": {"version": settings.version}})
 
+    app = FastAPI(
+        title="aws-fastapi-service",
+        summary="Validate and transform JSON with JMESPath and JSON Schema.",
+        version=settings.version,
+        docs_url="/docs" if settings.docs else None,
+        redoc_url="/redoc" if settings.docs else None,
+        openapi_url="/openapi.json" if settings.docs else None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.processor = Processor(settings.limits())
+    app.include_router(health.build_router(settings))
+    app.include_router(process.router)
+
+    app.add_exception_handler(ProcessingError, problems.processing_error_handler)
+    app.add_exception_handler(problems.HTTPProblem, problems.http_problem_handler)
+    app.add_exception_handler(StarletteHTTPException, problems.http_exception_handler)
+    app.add_exception_handler(RequestValidationError, problems.request_validation_handler)
+    app.add_exception_handler(BodyTooLarge, _body_too_large_handler)
+    app.add_exception_handler(Exception, problems.unhandled_error_handler)
+
+    # add_middleware wraps: the last one added is the outermost.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    metrics = (
+        ProcessMetrics(namespace=settings.metrics_namespace, service=settings.service_name)
+        if settings.metrics_enabled
+        else None
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=DOCS_PATHS if settings.docs else ())
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Problem"] = problems.Problem.model_json_schema()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
     return app
+
+
+async def _body_too_large_handler(_: Request, error: Exception) -> Response:
+    assert isinstance(error, BodyTooLarge)  # noqa: S101 - registered for this class only
+    status, headers, body = problems.body_too_large_body(error.max_bytes)
+    return Response(
+        body,
+        status_code=status,
+        headers={k.decode(): v.decode() for k, v in headers if k != b"content-length"},
+    )

@@ -1,0 +1,49 @@
+"""Typed dependencies shared by the routers.
+
+All are `async def` on purpose: FastAPI runs a sync dependency in its thread pool, which costs
+more than the whole /health handler.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.problems import HTTPProblem
+from app.processing import Processor
+
+
+async def get_processor(request: Request) -> Processor:
+    """The app's processor (holds the expression and schema caches)."""
+    processor: Processor = request.app.state.processor
+    return processor
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def read_json_body(request: Request) -> bytes:
+    """The raw request body, after checking it is declared as JSON (415 otherwise).
+
+    The body is read here, not by FastAPI's model binding, so that the processing core parses
+    it once with orjson and reports malformed JSON with its position.
+    """
+    content_type = request.headers.get("content-type", "")
+    if not _is_json(content_type):
+        shown = content_type or "none"
+        raise HTTPProblem(
+            415,
+            "unsupported-media-type",
+            "Unsupported Media Type",
+            f"The body must be sent as application/json (Content-Type was {shown[:100]}).",
+        )
+    return await request.body()
+
+
+ProcessorDep = Annotated[Processor, Depends(get_processor)]
+JSONBody = Annotated[bytes, Depends(read_json_body)]

@@ -1,0 +1,1 @@
+"""Pure ASGI middleware (not BaseHTTPMiddleware, which costs an extra task per request)."""

@@ -1,0 +1,49 @@
+"""Security headers on every response.
+
+* `X-Content-Type-Options: nosniff`: browsers must not guess a type other than the declared one.
+* `Cache-Control: no-store`: API answers (results of caller data) are never cached by browsers
+  or proxies.
+* `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`, `X-Frame-Options:
+  DENY`, `Referrer-Policy: no-referrer`: a JSON API has nothing to load, embed or refer. The
+  interactive docs pages (development only by default) load Swagger UI from its CDN, so they
+  get no CSP.
+See https://cheatsheetseries.owasp.org/cheatsheets/REST_Security_Cheat_Sheet.html#security-headers
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_COMMON: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"cache-control", b"no-store"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+class SecurityHeadersMiddleware:
+    """See the module docstring. Headers the app already set are left as they are."""
+
+    def __init__(self, app: ASGIApp, docs_paths: Collection[str] = ()) -> None:
+        self.app = app
+        self.docs_paths = frozenset(docs_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = _COMMON if scope["path"] in self.docs_paths else (*_COMMON, _CSP)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in extra if h[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,190 @@
+"""RFC 9457 problem details: every error the service answers is `application/problem+json`.
+
+https://www.rfc-editor.org/rfc/rfc9457
+
+Members: `type` (a URI naming the problem; `about:blank` for plain HTTP errors such as 404),
+`title`, `status`, `detail` (what went wrong in this request, safe to show), `request_id` (the
+id in the access line and the `X-Request-ID` header) and, depending on the type, `errors` (a
+list of `{pointer, detail[, schema_pointer]}`), `position`, `max_bytes`, ...
+
+Problem types are tag URIs (RFC 4151), which RFC 9457 section 3.1.1 allows for types that are not
+meant to be dereferenced: `tag:aws-fastapi-devsecops,2026:problem/<slug>`. docs/service.md lists
+every slug.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.logs import request_id_var
+from app.processing import errors as perr
+from app.processing.jsonvalues import pointer
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "tag:aws-fastapi-devsecops,2026:problem/"
+
+#: HTTP status of each processing error; everything not listed is a 422 (well-formed request
+#: whose content cannot be processed: RFC 9110 section 15.5.21).
+_STATUS: dict[type[perr.ProcessingError], int] = {perr.MalformedJSONError: 400}
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object (extension members vary by `type`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=[TYPE_PREFIX + "expression-syntax"])
+    title: str = Field(examples=["The expression is not valid JMESPath"])
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["Unexpected rbracket token ']' at position 8."])
+    request_id: str | None = Field(default=None, examples=["3f2a9c1d0b8e4f7a9c1d0b8e4f7a9c1d"])
+
+
+#: OpenAPI `content` of a problem response (the schema is added to the components by `app.main`).
+PROBLEM_CONTENT: dict[str, Any] = {
+    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+}
+
+
+class HTTPProblem(Exception):  # noqa: N818 - it is a problem, raised
+    """An HTTP-level refusal (wrong media type, ...) rendered as a problem."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+
+
+def problem_body(
+    status: int,
+    slug: str | None,
+    title: str,
+    detail: str,
+    extensions: dict[str, Any] | None = None,
+) -> bytes:
+    """The encoded problem document (`slug` None means `about:blank`)."""
+    document: dict[str, Any] = {
+        "type": TYPE_PREFIX + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id_var.get(),
+    }
+    if extensions:
+        document.update(extensions)
+    return orjson.dumps(document)
+
+
+def problem_response(
+    status: int,
+    slug: str | None,
+    title: str,
+    detail: str,
+    extensions: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A `Response` carrying a problem document."""
+    return Response(
+        problem_body(status, slug, title, detail, extensions),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _raw(status: int, body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    return status, headers, body
+
+
+def internal_error_body(request_id: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of the generic 500 (it names no internals, only the request
+    id to quote when reporting it)."""
+    body = problem_body(
+        500,
+        None,
+        "Internal Server Error",
+        f"The request failed unexpectedly. It was logged with request id {request_id}.",
+    )
+    return _raw(500, body)
+
+
+def body_too_large_body(max_bytes: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body of the 413 refusal."""
+    body = problem_body(
+        413,
+        "body-too-large",
+        "The request body is too large",
+        f"The request body is larger than {max_bytes} bytes.",
+        {"max_bytes": max_bytes},
+    )
+    status, headers, content = _raw(413, body)
+    # The body may still be on its way: tell the client this connection will not be reused.
+    headers.append((b"connection", b"close"))
+    return status, headers, content
+
+
+async def processing_error_handler(request: Request, error: Exception) -> Response:
+    """ProcessingError -> 400/422 problem with the error's extension members."""
+    assert isinstance(error, perr.ProcessingError)  # noqa: S101 - registered for this class only
+    status = _STATUS.get(type(error), 422)
+    return problem_response(status, error.slug, error.title, error.detail, dict(error.extensions))
+
+
+async def http_problem_handler(request: Request, error: Exception) -> Response:
+    """HTTPProblem -> its problem."""
+    assert isinstance(error, HTTPProblem)  # noqa: S101 - registered for this class only
+    return problem_response(error.status, error.slug, error.title, error.detail)
+
+
+async def http_exception_handler(request: Request, error: Exception) -> Response:
+    """Starlette/FastAPI HTTPException (404, 405, ...) -> `about:blank` problem."""
+    assert isinstance(error, StarletteHTTPException)  # noqa: S101 - registered for this class only
+    try:
+        title = HTTPStatus(error.status_code).phrase
+    except ValueError:
+        title = "Error"
+    detail = error.detail if isinstance(error.detail, str) else title
+    if error.status_code == 404:
+        detail = f"No endpoint at {request.url.path}. Endpoints: GET /health, POST /process."
+    elif error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})."
+    return problem_response(
+        error.status_code, None, title, detail, headers=dict(error.headers or {})
+    )
+
+
+async def request_validation_handler(request: Request, error: Exception) -> Response:
+    """FastAPI's own request validation (query/path parameters) -> invalid-request problem."""
+    assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this class only
+    violations = [
+        perr.Violation(pointer=pointer(item["loc"]), detail=str(item["msg"])).as_dict()
+        for item in error.errors()
+    ]
+    return problem_response(
+        422,
+        perr.InvalidRequestError.slug,
+        perr.InvalidRequestError.title,
+        "The request is not valid; see errors.",
+        {"errors": violations},
+    )
+
+
+async def unhandled_error_handler(request: Request, error: Exception) -> Response:
+    """Last resort inside the app (the request-context middleware logs the exception)."""
+    status, _, body = internal_error_body(request_id_var.get() or "unknown")
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)

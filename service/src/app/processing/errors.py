@@ -1,0 +1,145 @@
+"""The one error hierarchy of the processing core.
+
+Every way a /process request can be refused is a subclass of `ProcessingError`. The core knows
+nothing about HTTP: `app.problems` maps each class to a status code and an RFC 9457 problem type.
+An error's `detail` is safe to show to the caller (it never echoes whole input values), and
+`extensions` carries structured, machine-readable members (positions, JSON pointers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One located problem.
+
+    `pointer` is an RFC 6901 JSON pointer into the request body (`/data/items/3/price`);
+    `schema_pointer`, for schema violations, points at the failing keyword in the schema.
+    """
+
+    pointer: str
+    detail: str
+    schema_pointer: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form used in problem details' `errors` member."""
+        out = {"pointer": self.pointer, "detail": self.detail}
+        if self.schema_pointer is not None:
+            out["schema_pointer"] = self.schema_pointer
+        return out
+
+
+class ProcessingError(Exception):
+    """Base class: the request was refused; `slug` names the problem type."""
+
+    slug: ClassVar[str] = "processing-error"
+    title: ClassVar[str] = "The request could not be processed"
+
+    def __init__(self, detail: str, **extensions: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions: Mapping[str, object] = extensions
+
+
+class MalformedJSONError(ProcessingError):
+    """The body is not JSON (position given as a 0-based character offset)."""
+
+    slug = "malformed-json"
+    title = "The request body is not valid JSON"
+
+
+class InvalidRequestError(ProcessingError):
+    """The JSON is well formed but not a valid /process request (unknown or missing fields)."""
+
+    slug = "invalid-request"
+    title = "The request does not match the /process request format"
+
+    def __init__(self, detail: str, violations: Sequence[Violation]) -> None:
+        super().__init__(detail, errors=[v.as_dict() for v in violations])
+        self.violations = tuple(violations)
+
+
+class NestingTooDeepError(ProcessingError):
+    """A JSON value nests deeper than the configured limit."""
+
+    slug = "nesting-too-deep"
+    title = "The JSON nests too deeply"
+
+
+class ExpressionTooLargeError(ProcessingError):
+    """The JMESPath expression is longer than the configured limit."""
+
+    slug = "expression-too-large"
+    title = "The expression is too long"
+
+
+class ExpressionSyntaxError(ProcessingError):
+    """The JMESPath expression does not parse (`position` is a 0-based character offset)."""
+
+    slug = "expression-syntax"
+    title = "The expression is not valid JMESPath"
+
+
+class ExpressionTooComplexError(ProcessingError):
+    """The expression nests too deeply to compile or evaluate, or would cost too much work."""
+
+    slug = "expression-too-complex"
+    title = "The expression is too complex"
+
+
+class ExpressionEvaluationError(ProcessingError):
+    """The expression parsed but failed on this data (wrong argument type, arity, unknown
+    function)."""
+
+    slug = "expression-evaluation"
+    title = "The expression failed on this data"
+
+
+class SchemaTooLargeError(ProcessingError):
+    """The JSON Schema is larger than the configured limit."""
+
+    slug = "schema-too-large"
+    title = "The schema is too large"
+
+
+class InvalidSchemaError(ProcessingError):
+    """The schema is not a valid JSON Schema, or uses a pattern the linear-time engine refuses."""
+
+    slug = "invalid-schema"
+    title = "The schema is not a valid JSON Schema"
+
+
+class SchemaReferenceRefusedError(ProcessingError):
+    """The schema `$ref`s a resource outside itself; the service never fetches anything."""
+
+    slug = "schema-reference-refused"
+    title = "The schema references an external resource"
+
+
+class SchemaValidationFailedError(ProcessingError):
+    """`data` does not satisfy `schema`; every violation is listed with its JSON pointer."""
+
+    slug = "schema-validation"
+    title = "The data does not match the schema"
+
+    def __init__(self, detail: str, violations: Sequence[Violation], truncated: bool) -> None:
+        super().__init__(detail, errors=[v.as_dict() for v in violations], truncated=truncated)
+        self.violations = tuple(violations)
+
+
+class ResultTooLargeError(ProcessingError):
+    """The result (or a string built while evaluating) exceeds the result size limit."""
+
+    slug = "result-too-large"
+    title = "The result is too large"
+
+
+class ResultNotRepresentableError(ProcessingError):
+    """The result cannot be written as JSON (an integer beyond 64 bits, nesting too deep)."""
+
+    slug = "result-not-representable"
+    title = "The result cannot be represented as JSON"

@@ -1,0 +1,145 @@
+"""JSON Schema: compile once (cached), never fetch, never backtrack.
+
+Validation is jsonschema-rs (Rust core). Two defences are configured on every compile:
+
+* **No fetching.** `$ref` to a URL or a file would make the service a proxy for its callers
+  (SSRF) and its latency depend on someone else's server. jsonschema-rs fetches unknown
+  references by default, so every compile gets a retriever that refuses every URI and records
+  it; a schema that needs one is refused with `SchemaReferenceRefusedError`. References inside
+  the schema (`#/$defs/...`) and the standard meta-schemas (bundled in the library) keep working.
+* **No catastrophic backtracking.** `pattern` and `patternProperties` are compiled by the Rust
+  `regex` crate (`RegexOptions`), whose matching time is linear in the input by construction,
+  instead of the default `fancy-regex`, which runs patterns with look-around or back-references
+  on a backtracking VM bounded only by a step limit. `^(a+)+$` against a long run of `a`s
+  followed by `!` is refused in well under a millisecond for 50,000 characters. The price:
+  look-around and back-references are not supported, and a schema using them is refused as
+  invalid with a message that says why. See
+  https://docs.rs/regex/latest/regex/#untrusted-input and ADR 0005.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import jsonschema_rs
+import orjson
+
+from app.processing.errors import (
+    InvalidSchemaError,
+    SchemaReferenceRefusedError,
+    SchemaTooLargeError,
+    SchemaValidationFailedError,
+    Violation,
+)
+from app.processing.jsonvalues import JSONValue, clip, pointer
+from app.processing.limits import Limits
+
+#: Compiled size limits for one regular expression (the regex crate's own limits are 10 MiB and
+#: 2 MiB): a 64 KiB schema must not be able to make a worker allocate hundreds of MiB.
+_REGEX_SIZE_LIMIT = 1024 * 1024
+_REGEX_DFA_SIZE_LIMIT = 1024 * 1024
+
+
+@dataclass
+class _RefusingRetriever:
+    """A jsonschema-rs retriever that refuses every URI and remembers which were asked for."""
+
+    asked: list[str] = field(default_factory=list)
+
+    def __call__(self, uri: str) -> dict[str, object]:
+        self.asked.append(uri)
+        msg = f"fetching {uri} is disabled"
+        raise ValueError(msg)
+
+
+def _compile(canonical: bytes) -> jsonschema_rs.Validator:
+    schema = orjson.loads(canonical)
+    retriever = _RefusingRetriever()
+    try:
+        return jsonschema_rs.validator_for(
+            schema,
+            retriever=retriever,
+            pattern_options=jsonschema_rs.RegexOptions(
+                size_limit=_REGEX_SIZE_LIMIT, dfa_size_limit=_REGEX_DFA_SIZE_LIMIT
+            ),
+        )
+    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as error:
+        if retriever.asked:
+            uri = retriever.asked[0]
+            raise SchemaReferenceRefusedError(
+                f"The schema references {clip(uri, 200)!r}; this service never fetches schemas. "
+                "Inline the referenced schema under $defs and use a local $ref such as "
+                "'#/$defs/name'.",
+                uri=clip(uri, 200),
+            ) from None
+        raise _invalid_schema(error) from None
+
+
+def _invalid_schema(error: Exception) -> InvalidSchemaError:
+    if isinstance(error, jsonschema_rs.ValidationError):
+        where = pointer(["schema", *error.instance_path])
+        message = error.message
+        if 'is not a "regex"' in message:
+            message += (
+                " (patterns are matched by a linear-time engine: look-around and "
+                "back-references are not supported)"
+            )
+        detail = clip(message, 300)
+        return InvalidSchemaError(
+            f"The schema is invalid at {where or '/'}: {detail}",
+            errors=[Violation(pointer=where, detail=detail).as_dict()],
+        )
+    return InvalidSchemaError(f"The schema is invalid: {clip(str(error), 300)}")
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaCache:
+    """Compiled validators by canonical schema text (LRU); invalid schemas are not cached."""
+
+    limits: Limits
+    _compile: Callable[[bytes], jsonschema_rs.Validator] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        cached = functools.lru_cache(maxsize=self.limits.schema_cache_size)(_compile)
+        object.__setattr__(self, "_compile", cached)
+
+    def get(self, schema: JSONValue) -> jsonschema_rs.Validator:
+        """The validator for `schema` (an object or a boolean).
+
+        Raises SchemaTooLargeError, InvalidSchemaError or SchemaReferenceRefusedError.
+        """
+        # Canonical form: the same schema with keys in another order shares one cache entry.
+        canonical = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+        if len(canonical) > self.limits.max_schema_bytes:
+            raise SchemaTooLargeError(
+                f"The schema is {len(canonical)} bytes as compact JSON; the limit is "
+                f"{self.limits.max_schema_bytes}.",
+                max_bytes=self.limits.max_schema_bytes,
+            )
+        return self._compile(canonical)
+
+    def validate(self, schema: JSONValue, data: JSONValue) -> None:
+        """Check `data` against `schema`; raises SchemaValidationFailedError listing every violation
+        (up to `limits.max_reported_violations`, with `truncated` set when there were more)."""
+        validator = self.get(schema)
+        limit = self.limits.max_reported_violations
+        found = list(itertools.islice(validator.iter_errors(data), limit + 1))
+        if not found:
+            return
+        violations = [
+            Violation(
+                pointer=pointer(["data", *error.instance_path]),
+                detail=clip(error.message, self.limits.max_detail_chars),
+                schema_pointer=pointer(["schema", *error.schema_path]),
+            )
+            for error in found[:limit]
+        ]
+        count = f"more than {limit}" if len(found) > limit else str(len(found))
+        raise SchemaValidationFailedError(
+            f"The data violates the schema in {count} place(s); see errors.",
+            violations,
+            truncated=len(found) > limit,
+        )

@@ -1,0 +1,134 @@
+"""Service settings: the only module that reads the environment.
+
+Values come from environment variables, then from a `.env` file in the working directory (for
+local development; real environment variables win), then from the defaults below. Every
+variable is documented in `.env.example`. Names are `APP_<FIELD>` except `HOST` and `PORT`,
+which keep the names every container platform uses.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.processing.limits import ORJSON_MAX_DEPTH, Limits
+
+Environment = Literal["development", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+#: ECS sends SIGTERM, waits `stopTimeout` (default 30 s, at most 120 s) and then SIGKILLs:
+#: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_timeout
+ECS_MAX_STOP_TIMEOUT_SECONDS = 120
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("aws-fastapi-service")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told at start; invalid values stop it before it listens."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="APP_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # `APP_DOCS_ENABLED=` (as in .env.example) means "unset", not "invalid".
+        env_ignore_empty=True,
+        frozen=True,
+        validate_default=True,
+    )
+
+    environment: Environment = Field(
+        default="production",
+        description="development turns interactive docs on by default; production is the "
+        "secure default.",
+    )
+    docs_enabled: bool | None = Field(
+        default=None,
+        description="Serve /docs, /redoc and /openapi.json. Unset: on in development, off in "
+        "production.",
+    )
+    log_level: LogLevel = "INFO"
+    version: str = Field(default_factory=_package_version, min_length=1, max_length=64)
+    commit: str = Field(default="unknown", min_length=1, max_length=64)
+    service_name: str = Field(
+        default="aws-fastapi-service",
+        min_length=1,
+        max_length=255,
+        description="The `Service` dimension of the CloudWatch metrics (set it to the ECS "
+        "service name).",
+    )
+    metrics_namespace: str = Field(
+        default="AwsFastapiService",
+        pattern=r"^[A-Za-z0-9._/#:-]{1,255}$",
+        description="CloudWatch namespace of the embedded-metric-format records.",
+    )
+    metrics_enabled: bool = True
+
+    host: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices("HOST"),
+        min_length=1,
+        description="Address to listen on; the container image sets 0.0.0.0.",
+    )
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=8000, validation_alias=AliasChoices("PORT")
+    )
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1,
+        description="Server processes. On Fargate scale with tasks; one worker per vCPU at most.",
+    )
+    keep_alive_seconds: Annotated[int, Field(ge=1, le=4000)] = Field(
+        default=75,
+        description="Idle keep-alive. Must exceed the ALB idle timeout (60 s by default) or the "
+        "ALB may reuse a connection the server is closing and answer 502.",
+    )
+    graceful_shutdown_seconds: Annotated[int, Field(ge=1, lt=ECS_MAX_STOP_TIMEOUT_SECONDS)] = Field(
+        default=20,
+        description="After SIGTERM: how long in-flight requests may finish. Keep it below the "
+        "task's stopTimeout (30 s by default).",
+    )
+
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    max_expression_chars: Annotated[int, Field(ge=1, le=65536)] = 2048
+    max_schema_bytes: Annotated[int, Field(ge=2, le=16 * 1024 * 1024)] = 64 * 1024
+    max_result_bytes: Annotated[int, Field(ge=16, le=64 * 1024 * 1024)] = 1024 * 1024
+    max_depth: Annotated[int, Field(ge=1, le=ORJSON_MAX_DEPTH - 1)] = 64
+    max_evaluation_steps: Annotated[int, Field(ge=1000, le=100_000_000)] = 2_000_000
+    expression_cache_size: Annotated[int, Field(ge=0, le=100_000)] = 512
+    schema_cache_size: Annotated[int, Field(ge=0, le=10_000)] = 64
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _docs_follow_environment(self) -> Settings:
+        if self.docs_enabled is None:
+            object.__setattr__(self, "docs_enabled", self.environment == "development")
+        return self
+
+    @property
+    def docs(self) -> bool:
+        """Whether the interactive docs and the OpenAPI document are served."""
+        return bool(self.docs_enabled)
+
+    def limits(self) -> Limits:
+        """The processing limits these settings describe."""
+        return Limits(
+            max_expression_chars=self.max_expression_chars,
+            max_schema_bytes=self.max_schema_bytes,
+            max_result_bytes=self.max_result_bytes,
+            max_depth=self.max_depth,
+            max_evaluation_steps=self.max_evaluation_steps,
+            expression_cache_size=self.expression_cache_size,
+            schema_cache_size=self.schema_cache_size,
+        )

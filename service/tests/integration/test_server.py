@@ -1,0 +1,273 @@
+"""The real production command, `app-serve`, as a subprocess on a free loopback port.
+
+The in-flight request used for the SIGTERM test is made slow by its *client*: the request
+headers and half of a valid body are sent, the server is told to stop, and only then does the
+rest of the body arrive. That is exactly what an in-flight request looks like to a server
+whose caller is on a slow link (or behind an ALB still relaying the body), and it needs no
+test-only hook or artificial delay in the production code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from app.server import server_options
+from app.settings import Settings
+
+APP_SERVE = str(Path(sys.executable).parent / "app-serve")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[bytes]
+    port: int
+    output: Path
+    lines: list[dict[str, object]] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def read_lines(self) -> list[dict[str, object]]:
+        raw = self.output.read_bytes().splitlines()
+        self.lines = [orjson.loads(line) for line in raw if line.strip()]
+        return self.lines
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+
+def start(tmp_path: Path, **env: str) -> Served:
+    port = free_port()
+    output = tmp_path / f"app-serve-{port}.log"
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("APP_")},
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        **env,
+    }
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [APP_SERVE], env=environment, stdout=sink, stderr=subprocess.STDOUT
+        )
+    served = Served(process, port, output)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return served  # exited at start: the test looks at why
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return served
+        except OSError:
+            time.sleep(0.02)
+    process.kill()
+    pytest.fail(f"app-serve did not listen within 20 s:\n{output.read_text()}")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Served]:
+    served = start(tmp_path, APP_VERSION="7.7.7", APP_COMMIT="feedbee")
+    yield served
+    if served.process.poll() is None:
+        served.process.kill()
+        served.process.wait()
+
+
+def test_health_and_one_json_access_line_per_request(server: Served) -> None:
+    response = httpx.get(
+        server.url("/health"),
+        headers={
+            "X-Request-ID": "int-1",
+            "X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793",
+        },
+        timeout=5,
+    )
+    assert response.status_code == 200
+    body = response.content
+    assert orjson.loads(body) == {"status": "ok", "version": "7.7.7", "commit": "feedbee"}
+    assert response.headers["X-Request-ID"] == "int-1"
+    assert "server" not in response.headers
+    assert server.stop() == 0
+    lines = server.read_lines()  # every line of stdout parses as JSON
+    access = [line for line in lines if line["logger"] == "app.access"]
+    assert len(access) == 1
+    line = access[0]
+    assert {
+        "time",
+        "level",
+        "request_id",
+        "trace_id",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "response_bytes",
+    } <= set(line)
+    assert (line["request_id"], line["method"], line["path"], line["status"]) == (
+        "int-1",
+        "GET",
+        "/health",
+        200,
+    )
+    assert line["trace_id"] == "Root=1-5759e988-bd862e3fe1be46a994272793"
+    assert line["response_bytes"] == len(body)
+    assert any(line["message"] == "service started" for line in lines)
+
+
+def _raw_post(port: int, body: bytes, first: int) -> socket.socket:
+    """A connection with a POST in flight: headers and `first` bytes of the body sent.
+
+    A GET /health on the same connection first proves the server has accepted it (a
+    connection still waiting in the listen backlog would be reset by the shutdown instead).
+    """
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+    answer = b""
+    while not answer.endswith(b"}"):
+        answer += sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200")
+    head = (
+        "POST /process HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    sock.sendall(head + body[:first])
+    return sock
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_sigterm_finishes_the_in_flight_request_then_exits_0(server: Served) -> None:
+    body = orjson.dumps({"data": {"items": list(range(1000))}, "expression": "length(items)"})
+    sock = _raw_post(server.port, body, len(body) // 2)
+    time.sleep(0.3)  # the server has the headers and half the body: the request is in flight
+    stopped_at = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    # New connections are refused at once (the listening socket is closed).
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=0.5).close()
+            time.sleep(0.05)
+        except OSError:
+            break
+    else:
+        pytest.fail("app-serve still accepted connections 5 s after SIGTERM")
+    assert server.process.poll() is None, "exited with a request in flight"
+    sock.sendall(body[len(body) // 2 :])
+    response = _read_response(sock)
+    sock.close()
+    assert response.startswith(b"HTTP/1.1 200 ")
+    assert response.endswith(b'{"result":1000}')
+    assert server.process.wait(timeout=10) == 0
+    assert time.monotonic() - stopped_at < 10
+    access = [line for line in server.read_lines() if line["logger"] == "app.access"]
+    served = [(line["path"], line["status"]) for line in access]
+    assert served == [("/health", 200), ("/process", 200)]
+
+
+def test_several_workers_also_stop_cleanly(tmp_path: Path) -> None:
+    served = start(tmp_path, APP_WORKERS="2")
+    deadline = time.monotonic() + 20
+    while True:  # the workers import the app after the supervisor binds the socket
+        try:
+            assert httpx.get(served.url("/health"), timeout=2).status_code == 200
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, served.output.read_text()
+            time.sleep(0.1)
+    assert served.stop() == 0
+    stopped = [line for line in served.read_lines() if line["message"] == "service stopped"]
+    assert len(stopped) == 2
+
+
+def test_the_grace_period_bounds_shutdown(tmp_path: Path) -> None:
+    served = start(tmp_path, APP_GRACEFUL_SHUTDOWN_SECONDS="1")
+    body = orjson.dumps({"data": 1, "expression": "@"})
+    sock = _raw_post(served.port, body, 5)  # a client that never sends the rest
+    time.sleep(0.3)
+    started = time.monotonic()
+    served.process.send_signal(signal.SIGTERM)
+    code = served.process.wait(timeout=15)
+    elapsed = time.monotonic() - started
+    sock.close()
+    assert code == 0
+    assert 0.9 < elapsed < 5, elapsed
+
+
+def test_idle_keep_alive_follows_the_setting(tmp_path: Path) -> None:
+    served = start(tmp_path, APP_KEEP_ALIVE_SECONDS="2")
+    try:
+        sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        received = b""
+        while not received.endswith(b"}"):  # the whole JSON response, headers and body
+            received += sock.recv(65536)
+        assert received.startswith(b"HTTP/1.1 200")
+        idle_from = time.monotonic()
+        sock.settimeout(10)
+        assert sock.recv(1) == b""  # the server closed the idle connection
+        idle = time.monotonic() - idle_from
+        assert 1.5 < idle < 4, idle
+        sock.close()
+    finally:
+        assert served.stop() == 0
+
+
+def test_production_options_keep_alive_above_the_alb_and_grace_below_ecs() -> None:
+    options = server_options(Settings())
+    assert options["timeout_keep_alive"] > 60  # ALB idle timeout
+    assert options["timeout_graceful_shutdown"] < 30  # ECS stopTimeout default
+    assert (options["loop"], options["http"]) == ("uvloop", "httptools")
+    assert options["access_log"] is False
+    assert options["server_header"] is False
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("APP_ENVIRONMENT", "staging"), ("PORT", "eighty"), ("APP_GRACEFUL_SHUTDOWN_SECONDS", "300")],
+)
+def test_invalid_settings_stop_it_at_start_with_one_clear_line(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    served = start(tmp_path, **{variable: value})
+    assert served.process.wait(timeout=20) == 2
+    (line,) = served.read_lines()
+    assert line["level"] == "ERROR"
+    assert variable in str(line["message"])
+    assert line["message"].startswith("invalid settings")  # type: ignore[union-attr]
+
+
+def test_a_port_already_in_use_is_a_start_failure(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        served = start(tmp_path, PORT=str(port))
+        assert served.process.wait(timeout=20) != 0
+    assert any(line["level"] == "ERROR" for line in served.read_lines())

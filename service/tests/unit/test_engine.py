@@ -1,0 +1,69 @@
+"""The /process pipeline (app.processing.engine): order of checks and the result limits."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from app.processing import Limits, Processor
+from app.processing.errors import (
+    ExpressionSyntaxError,
+    NestingTooDeepError,
+    ResultNotRepresentableError,
+    ResultTooLargeError,
+    SchemaValidationFailedError,
+)
+
+
+def run(body: dict[str, object], limits: Limits | None = None) -> bytes:
+    processor = Processor(limits or Limits())
+    return processor.process(processor.decode(orjson.dumps(body))).encoded
+
+
+def test_the_result_is_the_compact_json_of_the_expression_value() -> None:
+    body = {
+        "data": {"orders": [{"id": 1, "ok": True}, {"id": 2, "ok": False}]},
+        "expression": "orders[?ok].id",
+    }
+    assert run(body) == b"[1]"
+
+
+def test_schema_is_checked_before_the_expression_is_applied() -> None:
+    body = {
+        "data": {"a": "x"},
+        "expression": "a",
+        "schema": {"properties": {"a": {"type": "integer"}}},
+    }
+    with pytest.raises(SchemaValidationFailedError):
+        run(body)
+
+
+def test_an_expression_syntax_error_wins_over_invalid_data() -> None:
+    body = {"data": "x", "expression": "a[", "schema": {"type": "integer"}}
+    with pytest.raises(ExpressionSyntaxError):
+        run(body)
+
+
+def test_result_over_the_size_limit_is_refused() -> None:
+    limits = Limits(max_result_bytes=1000)
+    assert len(run({"data": ["x" * 100] * 8, "expression": "@"}, limits)) < 1000
+    with pytest.raises(ResultTooLargeError, match="larger than 1000 bytes"):
+        run({"data": ["x" * 100] * 20, "expression": "@"}, limits)
+
+
+def test_a_small_value_with_an_exponential_json_form_is_refused_without_encoding_it() -> None:
+    # 2**40 copies of the data once written out: the size walk stops at the limit.
+    expression = "[@, @]" + " | [@, @]" * 39
+    with pytest.raises((ResultTooLargeError, NestingTooDeepError)):
+        run({"data": "x", "expression": expression})
+
+
+def test_result_deeper_than_the_limit_is_refused() -> None:
+    limits = Limits(max_depth=4)
+    with pytest.raises(NestingTooDeepError, match="result nests deeper than 4"):
+        run({"data": 1, "expression": "[[[[[@]]]]]"}, limits)
+
+
+def test_an_integer_beyond_64_bits_is_not_representable() -> None:
+    big = 2**62
+    with pytest.raises(ResultNotRepresentableError, match="64-bit"):
+        run({"data": [big, big, big, big], "expression": "sum(@)"})

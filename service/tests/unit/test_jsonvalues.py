@@ -1,0 +1,67 @@
+"""JSON helpers (app.processing.jsonvalues)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from app.processing.jsonvalues import (
+    ValueTooDeepError,
+    ValueTooLargeError,
+    bounded_size,
+    clip,
+    depth_validator,
+    pointer,
+    too_deep_at,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+
+
+def test_pointer_escapes_per_rfc_6901() -> None:
+    assert pointer([]) == ""
+    assert pointer(["a/b", "m~n", 0, ""]) == "/a~1b/m~0n/0/"
+
+
+def test_clip_marks_what_it_cut() -> None:
+    assert clip("abc", 5) == "abc"
+    assert clip("abcdef", 4) == "abc…"
+
+
+@pytest.mark.parametrize(
+    ("value", "depth"), [(1, 0), ({}, 1), ([[]], 2), ({"a": [1, {"b": {}}]}, 4)]
+)
+def test_depth_counts_containers(value: object, depth: int) -> None:
+    assert too_deep_at(depth_validator(depth), value) is None
+    if depth:
+        assert too_deep_at(depth_validator(depth - 1), value) is not None
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@given(json_values)
+def test_bounded_size_is_close_to_the_real_size(value: object) -> None:
+    real = len(orjson.dumps(value))
+    estimate = bounded_size(value, 10**9, 200)
+    # Numbers are counted as 5 bytes and strings by characters: the estimate is for limits,
+    # not accounting, but must stay within a small factor of the truth.
+    assert estimate >= real / 8
+    assert estimate <= real * 3 + 8
+
+
+def test_bounded_size_stops_at_the_limit_on_shared_structures() -> None:
+    value: object = "x" * 10
+    for _ in range(100):
+        value = [value, value]  # 2**100 leaves as JSON, 100 lists in memory
+    with pytest.raises(ValueTooLargeError):
+        bounded_size(value, 1_000_000, 200)
+    with pytest.raises(ValueTooDeepError):
+        bounded_size(value, 10**30, 50)

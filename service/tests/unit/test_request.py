@@ -1,0 +1,106 @@
+"""Decoding a /process body (app.processing.request)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from app.processing.errors import InvalidRequestError, MalformedJSONError, NestingTooDeepError
+from app.processing.limits import Limits
+from app.processing.request import ProcessRequestBody, decode
+
+LIMITS = Limits()
+
+
+def test_a_valid_body_decodes() -> None:
+    request = decode(b'{"data": {"a": 1}, "expression": "a", "schema": {"type": "object"}}', LIMITS)
+    assert request.data == {"a": 1}
+    assert request.expression == "a"
+    assert request.schema == {"type": "object"}
+
+
+def test_schema_is_optional_and_data_may_be_null() -> None:
+    request = decode(b'{"data": null, "expression": "@"}', LIMITS)
+    assert request.data is None
+    assert request.schema is None
+
+
+@pytest.mark.parametrize(
+    ("body", "position"),
+    [(b'{"data": 1,', 11), (b'{"data": NaN}', 9), (b"", 0), (b"\xff", 0), (b'{"a" 1}', 5)],
+)
+def test_malformed_json_reports_its_position(body: bytes, position: int) -> None:
+    with pytest.raises(MalformedJSONError) as caught:
+        decode(body, LIMITS)
+    assert caught.value.extensions["position"] == position
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"42", b"null"])
+def test_the_body_must_be_an_object(body: bytes) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        decode(body, LIMITS)
+    assert caught.value.extensions["errors"] == [{"pointer": "", "detail": "must be a JSON object"}]
+
+
+def test_unknown_fields_are_refused_each_with_its_pointer() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        decode(b'{"data": 1, "expression": "@", "query": "x", "Schema": {}}', LIMITS)
+    pointers = [e["pointer"] for e in caught.value.extensions["errors"]]
+    assert pointers == ["/query", "/Schema"]
+    assert "allowed fields are data, expression, schema" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer", "words"),
+    [
+        (b'{"expression": "@"}', "/data", "required"),
+        (b'{"data": 1}', "/expression", "required"),
+        (b'{"data": 1, "expression": 5}', "/expression", "string"),
+        (b'{"data": 1, "expression": ""}', "/expression", "at least 1"),
+        (b'{"data": 1, "expression": "@", "schema": "x"}', "/schema", "object, a boolean or null"),
+        (b'{"data": 1, "expression": "@", "schema": [1]}', "/schema", "object, a boolean or null"),
+    ],
+)
+def test_missing_and_mistyped_fields(body: bytes, pointer: str, words: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        decode(body, LIMITS)
+    (error,) = caught.value.extensions["errors"]
+    assert error["pointer"] == pointer
+    assert words in error["detail"]
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_data_at_the_depth_limit_is_accepted() -> None:
+    limits = Limits(max_depth=5)
+    decode(orjson.dumps({"data": _nested(5), "expression": "@"}), limits)
+
+
+def test_data_deeper_than_the_limit_is_refused_with_a_pointer() -> None:
+    limits = Limits(max_depth=5)
+    with pytest.raises(NestingTooDeepError) as caught:
+        decode(orjson.dumps({"data": {"a": _nested(5)}, "expression": "@"}), limits)
+    assert caught.value.extensions["pointer"] == "/data/a/0/0/0/0"
+
+
+def test_schema_deeper_than_the_limit_is_refused() -> None:
+    limits = Limits(max_depth=3)
+    schema = {"properties": {"a": {"properties": {"b": {}}}}}
+    with pytest.raises(NestingTooDeepError) as caught:
+        decode(orjson.dumps({"data": 1, "expression": "@", "schema": schema}), limits)
+    assert caught.value.extensions["pointer"].startswith("/schema/properties/a")
+
+
+def test_nesting_beyond_the_parser_limit_is_a_depth_error_not_a_crash() -> None:
+    with pytest.raises(NestingTooDeepError):
+        decode(b'{"data": ' + b"[" * 5000 + b"]" * 5000 + b', "expression": "@"}', LIMITS)
+
+
+def test_the_documented_shape_matches_the_decoder() -> None:
+    properties = ProcessRequestBody.model_json_schema(by_alias=True)["properties"]
+    assert set(properties) == {"data", "expression", "schema"}
+    assert ProcessRequestBody.model_json_schema()["additionalProperties"] is False
