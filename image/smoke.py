@@ -251,6 +251,16 @@ def ensure_standin() -> tuple[str, bool, float]:
     return tag, False, time.monotonic() - started
 
 
+def prune_old_standins(current: str) -> None:
+    """Remove stand-in and minbase images of earlier recipes (this harness's own tags only)."""
+    keep_key = current.rsplit(":", 1)[1]
+    listing = podman("images", "--format", "{{.Repository}}:{{.Tag}}", check=False).stdout
+    for name in listing.split():
+        repository, _, key = name.rpartition(":")
+        if repository in (STANDIN_REPO, MINBASE_REPO) and key != keep_key:
+            podman("rmi", name, check=False)
+
+
 def build_info() -> BuildInfo:
     """The version (service/pyproject.toml), revision (git HEAD) and source this build claims."""
     with (ROOT / "service" / "pyproject.toml").open("rb") as handle:
@@ -614,6 +624,7 @@ def smoke(uv: str, starts: int) -> Report:
     progress("second run with a writable root filesystem, to diff what it writes")
     checks.append(check_writes(info))
     size = image_size(SMOKE_IMAGE)
+    prune_old_standins(base)
     start_times.sort()
     figures = {
         "image_size_mb": round(size / 1e6, 1),
