@@ -75,6 +75,16 @@ COPY image/healthcheck.py /opt/healthcheck.py
 ARG VERSION=0.0.0+unknown
 ARG REVISION=unknown
 ARG SOURCE=unknown
+# The service refuses APP_VERSION/APP_COMMIT outside 1-64 characters at start, so a task would
+# crash-loop: fail the build instead. Reading the arguments in a RUN also makes podman/buildah
+# notice a changed value; without it buildah reuses cached LABEL/ENV steps that still hold the
+# old one (https://github.com/containers/buildah/issues/5501).
+RUN for value in "${VERSION}" "${REVISION}"; do \
+        if [ "${#value}" -lt 1 ] || [ "${#value}" -gt 64 ]; then \
+            echo "VERSION and REVISION must be 1-64 characters, got '${value}'" >&2; exit 1; \
+        fi; \
+    done; \
+    echo "building ${VERSION} (${REVISION}) from ${SOURCE}"
 LABEL org.opencontainers.image.title="aws-fastapi-service" \
       org.opencontainers.image.description="FastAPI service: GET /health, POST /process" \
       org.opencontainers.image.source="${SOURCE}" \

@@ -14,11 +14,13 @@ Checks (each reported by name, pass or fail):
   contents    the image's Python distributions are exactly the service and its locked runtime
               dependencies (uv export of uv.lock): no dev tools, no opsctl, no localcloud
   health      GET /health answers 200 {"status": "ok", "version": <VERSION>, "commit": <REVISION>}
-  process     POST /process answers a sample correctly
+  process     POST /process answers a sample (JMESPath and a JSON Schema) correctly
+  problem     POST /process with data breaking the schema answers 4xx application/problem+json
   user        the server process is PID 1 in the container and runs as uid/gid 10001, not root
   healthcheck the image's HEALTHCHECK command reports healthy
   logs        no traceback, permission or read-only errors in the container's output
   sigterm     the stop signal ends the server with exit code 0 well within the grace period
+  settings    an invalid setting (PORT=not-a-port) stops the container non-zero, naming PORT
   writes      a second run, on a writable root filesystem, changes nothing outside /tmp
               (podman diff)
 Figures: image size (and the part above the base), start-to-healthy seconds, stop seconds, build
@@ -84,8 +86,16 @@ PROCESS_SAMPLE: dict[str, Any] = {
         ]
     },
     "expression": "{paid: orders[?status=='paid'].id, revenue: sum(orders[?status=='paid'].total)}",
+    # Validated by jsonschema-rs, a native wheel: proves the image's compiled deps load.
+    "schema": {
+        "type": "object",
+        "required": ["orders"],
+        "properties": {"orders": {"type": "array", "items": {"required": ["id", "status"]}}},
+    },
 }
 PROCESS_EXPECTED: dict[str, Any] = {"result": {"paid": [1, 3], "revenue": 42.5}}
+# The same request with data that breaks the schema: a client error as problem details, not a 500.
+PROCESS_INVALID: dict[str, Any] = {**PROCESS_SAMPLE, "data": {"orders": [{"id": 1}]}}
 LOG_ERROR_PATTERN = re.compile(r"Traceback|Read-only file system|Permission denied|PermissionError")
 
 
@@ -424,19 +434,31 @@ def http(
     method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 5.0
 ) -> tuple[int, Any]:
     """(status, decoded JSON body or raw text) of one HTTP request."""
+    status, _, decoded = http_full(method, url, body, timeout)
+    return status, decoded
+
+
+def http_full(
+    method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 5.0
+) -> tuple[int, str, Any]:
+    """(status, content type, decoded JSON body or raw text) of one HTTP request."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (loopback http)
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            status, raw = response.status, response.read()
+            status, kind, raw = (
+                response.status,
+                response.headers.get_content_type(),
+                response.read(),
+            )
     except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
+        status, kind, raw = error.code, error.headers.get_content_type(), error.read()
     try:
-        return status, json.loads(raw)
+        return status, kind, json.loads(raw)
     except ValueError:
-        return status, raw.decode(errors="replace")
+        return status, kind, raw.decode(errors="replace")
 
 
 @dataclasses.dataclass
@@ -507,6 +529,32 @@ def check_process(box: Container) -> Check:
     if not passed:
         detail += f" (want 200 {json.dumps(PROCESS_EXPECTED)})"
     return Check("process", passed, detail)
+
+
+def check_problem(box: Container) -> Check:
+    """POST /process with data that breaks the schema: a 4xx RFC 9457 problem, never a 500."""
+    status, kind, body = http_full("POST", f"http://127.0.0.1:{box.port}/process", PROCESS_INVALID)
+    passed = 400 <= status < 500 and kind == "application/problem+json"
+    detail = f"POST /process (data breaks the schema) -> {status} {kind} {json.dumps(body)[:200]}"
+    return Check("problem", passed, detail)
+
+
+def check_bad_settings() -> Check:
+    """An invalid setting stops the container at once, non-zero, with a line naming it."""
+    started = time.monotonic()
+    result = podman(
+        "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL",
+        "--env", "PORT=not-a-port", SMOKE_IMAGE,
+        check=False, timeout=60,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    output = (result.stdout + result.stderr).strip().splitlines()
+    named = [line for line in output if "PORT" in line]
+    passed = result.returncode not in (0, 137) and bool(named) and seconds < 30
+    detail = f"PORT=not-a-port -> exit {result.returncode} in {seconds:.1f} s: " + (
+        named[0][:200] if named else "no line names PORT"
+    )
+    return Check("settings", passed, detail)
 
 
 def check_user(box: Container) -> Check:
@@ -614,7 +662,8 @@ def smoke(uv: str, starts: int) -> Report:
     with container(read_only=True) as box:
         progress(f"running {box.name} read-only on 127.0.0.1:{box.port}")
         start_times.append(wait_healthy(box))
-        checks += [check_health(box, info), check_process(box), check_user(box)]
+        checks += [check_health(box, info), check_process(box), check_problem(box)]
+        checks.append(check_user(box))
         checks.append(check_healthcheck(box))
         sigterm, stop_seconds = check_sigterm(box)
         checks += [check_logs(box, "logs"), sigterm]
@@ -623,6 +672,7 @@ def smoke(uv: str, starts: int) -> Report:
             start_times.append(wait_healthy(box))
     progress("second run with a writable root filesystem, to diff what it writes")
     checks.append(check_writes(info))
+    checks.append(check_bad_settings())
     size = image_size(SMOKE_IMAGE)
     prune_old_standins(base)
     start_times.sort()

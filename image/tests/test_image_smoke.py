@@ -15,6 +15,8 @@ CHECKS = [
     "contents",
     "health",
     "process",
+    "problem",
+    "settings",
     "user",
     "healthcheck",
     "logs",
