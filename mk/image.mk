@@ -17,6 +17,9 @@ IMAGE_SOURCE ?= $(shell git config --get remote.origin.url 2>/dev/null \
 # podman here needs runc and explicit rlimits (image/containers.conf says why); your own
 # CONTAINERS_CONF, if set, wins.
 PODMAN_ENV = CONTAINERS_CONF="$${CONTAINERS_CONF:-$(CURDIR)/image/containers.conf}"
+# Fargate runs the task definition's cpu_architecture (X86_64 by default in infra/): build for it
+# even on an arm64 laptop, or the task fails with "exec format error". ARM64 tasks: linux/arm64.
+IMAGE_PLATFORM ?= linux/amd64
 # Extra flags for the engine's build, e.g. a CA bundle mount behind a TLS-inspecting proxy (podman).
 IMAGE_BUILD_FLAGS ?=
 SMOKE_STARTS ?= 1
@@ -29,7 +32,7 @@ image: ## Build the image: make image IMAGE=<name:tag> [BASE_IMAGE=<local base>]
 	    build="podman build --format docker $(if $(BASE_IMAGE),--pull=never)" ;; \
 	  *) echo "make image: neither a docker engine nor podman answers" >&2; exit 2 ;; \
 	esac; \
-	set -x; $$build $(IMAGE_BUILD_FLAGS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE="$(BASE_IMAGE)") \
+	set -x; $$build --platform "$(IMAGE_PLATFORM)" $(IMAGE_BUILD_FLAGS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE="$(BASE_IMAGE)") \
 	  --build-arg VERSION="$(or $(IMAGE_VERSION),0.0.0+unknown)" \
 	  --build-arg REVISION="$(IMAGE_REVISION)" \
 	  --build-arg SOURCE="$(or $(IMAGE_SOURCE),unknown)" \
