@@ -1,7 +1,7 @@
 # The service's container image: what ECS Fargate runs (runbook 2.1, 2.2).
 #
 #   docker build -t aws-fastapi-service:dev .        # or: make image IMAGE=aws-fastapi-service:dev
-#   docker run --rm --read-only -p 8000:8000 aws-fastapi-service:dev
+#   docker run --rm --read-only --tmpfs /tmp -p 127.0.0.1:8000:8000 aws-fastapi-service:dev
 #
 # Two stages: `builder` installs the service and its locked runtime dependencies (uv.lock, no dev
 # group, no opsctl, no localcloud) into a virtual environment; `runtime` is the same pinned base
@@ -71,7 +71,8 @@ COPY --from=builder /opt/app /opt/app
 COPY image/healthcheck.py /opt/healthcheck.py
 
 # Build metadata: OCI labels for registries and scanners, and the same values as environment
-# variables the service reports on GET /health (contract 1). CI passes the git tag and commit.
+# variables the service reports on GET /health (contract 1). `make image` passes the service's
+# version, the git commit and the git remote.
 ARG VERSION=0.0.0+unknown
 ARG REVISION=unknown
 ARG SOURCE=unknown

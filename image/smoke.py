@@ -53,6 +53,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.markers import Marker
+
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE_DIR = ROOT / "image"
 STANDIN_CONTAINERFILE = IMAGE_DIR / "standin" / "Containerfile"
@@ -96,6 +98,25 @@ PROCESS_SAMPLE: dict[str, Any] = {
 PROCESS_EXPECTED: dict[str, Any] = {"result": {"paid": [1, 3], "revenue": 42.5}}
 # The same request with data that breaks the schema: a client error as problem details, not a 500.
 PROCESS_INVALID: dict[str, Any] = {**PROCESS_SAMPLE, "data": {"orders": [{"id": 1}]}}
+# Run by the image's venv Python: its installed distributions and its PEP 508 marker values.
+INSPECT_PYTHON = """
+import importlib.metadata as m, json, os, platform, sys
+markers = {
+    "implementation_name": sys.implementation.name,
+    "implementation_version": platform.python_version(),
+    "os_name": os.name,
+    "platform_machine": platform.machine(),
+    "platform_python_implementation": platform.python_implementation(),
+    "platform_release": platform.release(),
+    "platform_system": platform.system(),
+    "platform_version": platform.version(),
+    "python_full_version": platform.python_version(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]),
+    "sys_platform": sys.platform,
+}
+dists = {d.metadata["Name"]: d.version for d in m.distributions()}
+print(json.dumps({"distributions": dists, "markers": markers}))
+"""
 LOG_ERROR_PATTERN = re.compile(r"Traceback|Read-only file system|Permission denied|PermissionError")
 
 
@@ -365,8 +386,12 @@ def check_config(inspect: dict[str, Any], info: BuildInfo) -> Check:
     return Check("config", not problems, detail)
 
 
-def locked_runtime_packages(uv: str) -> dict[str, str]:
-    """The service's locked runtime dependencies, from uv.lock: {normalised name: version}."""
+def locked_runtime_packages(uv: str, environment: dict[str, str]) -> dict[str, str]:
+    """The service's locked runtime dependencies, from uv.lock: {normalised name: version}.
+
+    Environment markers (e.g. uvloop's "not on Windows") are evaluated for ``environment``, the
+    image's own marker values, so a platform-specific package is expected only where it belongs.
+    """
     result = run(
         [
             uv, "export", "--frozen", "--no-dev", "--package", SERVICE_DISTRIBUTION,
@@ -376,10 +401,13 @@ def locked_runtime_packages(uv: str) -> dict[str, str]:
     )  # fmt: skip
     packages = {}
     for line in result.stdout.splitlines():
-        requirement = line.split(";", 1)[0].strip()
-        if "==" in requirement and not requirement.startswith(("#", "-")):
-            name, version = requirement.split("==", 1)
-            packages[normalise(name)] = version.strip()
+        requirement, _, marker = (part.strip() for part in line.partition(";"))
+        if "==" not in requirement or requirement.startswith(("#", "-")):
+            continue
+        if marker and not Marker(marker).evaluate(environment):
+            continue
+        name, version = requirement.split("==", 1)
+        packages[normalise(name)] = version.strip()
     if not packages:
         raise SmokeError("uv export listed no packages for the service")
     return packages
@@ -394,12 +422,11 @@ def check_contents(uv: str) -> Check:
     """The image holds exactly the service and its locked runtime dependencies."""
     listing = podman(
         "run", "--rm", "--network", "none", "--entrypoint", "/opt/app/bin/python", SMOKE_IMAGE,
-        "-I", "-c",
-        "import importlib.metadata as m, json;"
-        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))",
+        "-I", "-c", INSPECT_PYTHON,
     )  # fmt: skip
-    installed = {normalise(k): v for k, v in json.loads(listing.stdout).items()}
-    expected = locked_runtime_packages(uv)
+    found = json.loads(listing.stdout)
+    installed = {normalise(k): v for k, v in found["distributions"].items()}
+    expected = locked_runtime_packages(uv, found["markers"])
     service_version = installed.pop(SERVICE_DISTRIBUTION, None)
     problems = []
     if service_version is None:

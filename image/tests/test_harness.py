@@ -130,3 +130,41 @@ def test_report_fails_when_one_check_fails(smoke: ModuleType) -> None:
     text = smoke.render(report)
     assert "FAIL  b" in text
     assert "1 passed, 1 failed" in text
+
+
+def linux_markers(**overrides: str) -> dict[str, str]:
+    markers = {
+        "implementation_name": "cpython",
+        "implementation_version": "3.11.2",
+        "os_name": "posix",
+        "platform_machine": "x86_64",
+        "platform_python_implementation": "CPython",
+        "platform_release": "6.1.0",
+        "platform_system": "Linux",
+        "platform_version": "#1 SMP",
+        "python_full_version": "3.11.2",
+        "python_version": "3.11",
+        "sys_platform": "linux",
+    }
+    return markers | overrides
+
+
+@pytest.fixture
+def uv() -> str:
+    path = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "uv"
+    if not path.exists():
+        pytest.skip("uv is not installed yet (make install)")
+    return str(path)
+
+
+def test_expected_contents_come_from_the_lock_with_markers(smoke: ModuleType, uv: str) -> None:
+    on_linux = smoke.locked_runtime_packages(uv, linux_markers())
+    on_windows = smoke.locked_runtime_packages(
+        uv, linux_markers(sys_platform="win32", os_name="nt", platform_system="Windows")
+    )
+    assert {"fastapi", "pydantic", "uvicorn", "orjson", "jmespath"} <= set(on_linux)
+    # The service's runtime closure never includes the dev group or the other parts.
+    assert not {"pytest", "moto", "boto3", "ruff", "mypy", "opsctl", "localcloud"} & set(on_linux)
+    # uvloop is locked for "not Windows" only.
+    assert "uvloop" in on_linux
+    assert "uvloop" not in on_windows
