@@ -45,8 +45,9 @@ image-smoke: install ## Build the image on a stand-in base with podman and check
 image-standin: install ## Build (or find cached) the podman stand-in base; print its name
 	@$(RUN) python image/smoke.py standin
 
-image-push: install ## Push IMAGE to its registry (logs in to ECR): make image-push IMAGE=<registry>/<repo>:<tag>
-	$(RUN) python image/push.py --engine "$(CONTAINER_ENGINE)" "$(IMAGE)"
+# image/push.py needs only the standard library: no `make install` on the pushing machine.
+image-push: ## Push IMAGE to its registry (logs in to ECR): make image-push IMAGE=<registry>/<repo>:<tag>
+	$(PYTHON) image/push.py --engine "$(CONTAINER_ENGINE)" "$(IMAGE)"
 
 image-uv-pins: install ## Re-pin the image's uv to the Makefile's UV_VERSION with PyPI's hashes
 	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --generate-hashes --no-header --no-annotate \
