@@ -42,7 +42,9 @@ def _settings_error_line(error: ValidationError) -> str:
     problems = []
     for item in error.errors(include_url=False, include_input=False):
         name = str(item["loc"][0]) if item["loc"] else "?"
-        variable = name.upper() if name in {"host", "port"} else f"APP_{name.upper()}"
+        # HOST and PORT are read through their validation aliases, so pydantic reports them
+        # by that alias ("PORT"); every other field is reported by name and read as APP_<NAME>.
+        variable = name.upper() if name.lower() in {"host", "port"} else f"APP_{name.upper()}"
         problems.append(f"{variable}: {item['msg']}")
     return orjson.dumps(
         {

@@ -259,7 +259,8 @@ def test_invalid_settings_stop_it_at_start_with_one_clear_line(
     assert served.process.wait(timeout=20) == 2
     (line,) = served.read_lines()
     assert line["level"] == "ERROR"
-    assert variable in str(line["message"])
+    (error,) = line["errors"]  # type: ignore[misc]
+    assert str(error).startswith(f"{variable}: ")  # the variable the operator must fix, exactly
     assert line["message"].startswith("invalid settings")  # type: ignore[union-attr]
 
 
