@@ -1,0 +1,89 @@
+"""``opsctl status``: desired/running/pending, deployments with revision and image digest,
+latest service events, target health with reason codes, alarms in ALARM (runbook 2.1 step 3,
+8.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from opsctl.aws import parallel
+from opsctl.commands import Context, deployment_info, revision_of, target_health_info
+from opsctl.images import parse_image
+from opsctl.model import Alarm, TargetHealth, Task, TaskDefinition
+from opsctl.results import AlarmInfo, EventInfo, StatusResult
+
+
+def _relevant(alarm: Alarm, cluster: str, service: str, group_arn: str | None) -> bool:
+    """Alarms about this service, its target group or load balancer, or named after it."""
+    dims = dict(alarm.dimensions)
+    if dims.get("ServiceName") == service and dims.get("ClusterName", cluster) == cluster:
+        return True
+    if group_arn and dims.get("TargetGroup") and group_arn.endswith(dims["TargetGroup"]):
+        return True
+    return service in alarm.name
+
+
+def run(ctx: Context, *, events: int = 10) -> StatusResult:
+    aws, target = ctx.aws, ctx.target
+    service = target.service
+    others = {d.task_definition for d in service.deployments} - {target.task_definition.arn}
+    pinned = parse_image(target.task_definition.container(target.container_name).image).digest
+
+    calls: list[Callable[[], object]] = [aws.alarms_in_alarm]
+    if target.target_group_arn:
+        group = target.target_group_arn
+        calls.append(lambda: aws.target_health(group))
+    if pinned is None:
+        calls.append(lambda: aws.service_tasks(target.cluster, target.name, "RUNNING"))
+    calls.extend(lambda arn=arn: aws.describe_task_definition(arn) for arn in sorted(others))  # type: ignore[misc]
+    answers = parallel(calls)
+    alarms: list[Alarm] = answers[0]  # type: ignore[assignment]
+    index = 1
+    targets: list[TargetHealth] = []
+    if target.target_group_arn:
+        targets = answers[index]  # type: ignore[assignment]
+        index += 1
+    digest = pinned
+    if pinned is None:
+        tasks: list[Task] = answers[index]  # type: ignore[assignment]
+        index += 1
+        digest = next(
+            (
+                c.image_digest
+                for t in tasks
+                if t.task_definition == target.task_definition.arn
+                for c in t.containers
+                if c.name == target.container_name and c.image_digest
+            ),
+            None,
+        )
+    definitions: dict[str, TaskDefinition] = {target.task_definition.arn: target.task_definition}
+    for definition in answers[index:]:
+        assert isinstance(definition, TaskDefinition)  # noqa: S101
+        definitions[definition.arn] = definition
+
+    return StatusResult(
+        target=ctx.target_info(),
+        status=service.status,
+        desired=service.desired,
+        running=service.running,
+        pending=service.pending,
+        revision=revision_of(target.task_definition.arn) or 0,
+        task_definition=target.task_definition.arn,
+        image=target.task_definition.container(target.container_name).image,
+        image_digest=digest,
+        grace_period=service.grace_period,
+        circuit_breaker=service.circuit_breaker_enabled,
+        circuit_breaker_rollback=service.circuit_breaker_rollback,
+        target_group_arn=target.target_group_arn,
+        deployments=tuple(
+            deployment_info(d, definitions.get(d.task_definition), target.container_name) for d in service.deployments
+        ),
+        events=tuple(EventInfo(e.created_at, e.message) for e in service.events[:events]),
+        targets=tuple(target_health_info(t) for t in targets),
+        alarms=tuple(
+            AlarmInfo(a.name, a.reason, f"{a.namespace}/{a.metric}" if a.metric else None, a.updated_at)
+            for a in alarms
+            if _relevant(a, target.cluster, target.name, target.target_group_arn)
+        ),
+    )
