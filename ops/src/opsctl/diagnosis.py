@@ -220,14 +220,15 @@ def capacity(evidence: Evidence) -> Finding | None:
         for e in evidence.service.events[:50]
         if re.search(r"unable to place a task|capacity is unavailable|insufficient capacity", e.message, re.I)
     ]
-    if not messages or evidence.service.running >= evidence.service.desired:
+    primary = evidence.service.primary
+    if not messages or primary is None or primary.running >= primary.desired:
         return None
     return Finding(
         rule="capacity",
         severity=Severity.CRITICAL,
         title="ECS cannot place tasks: no capacity",
         evidence=(
-            f"{evidence.service.running}/{evidence.service.desired} tasks running",
+            f"deployment {primary.id}: {primary.running}/{primary.desired} tasks running",
             f"{len(messages)} recent event(s), latest: {messages[0]}",
         ),
         likely_cause="Fargate has no capacity for this task size in the service's availability zones, "

@@ -256,7 +256,7 @@ def put_alb_metrics(
     account: str, region: str, load_balancer_dimension: str, counts: dict[str, float]
 ) -> None:
     """Record the simulated ALB's counters under AWS/ApplicationELB, as the ALB does."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)  # moto keeps metric times naive UTC
     data = [
         {
             "MetricName": name,

@@ -32,7 +32,7 @@ class Behaviour:
     health_status: int = 200
     """HTTP status of ``GET /health``."""
     status: int = 200
-    """HTTP status of every other path."""
+    """HTTP status of ``/`` and ``/process`` (every other path answers 404)."""
     response_delay_seconds: float = 0.0
     """How long each response takes (longer than the health-check timeout: ``Target.Timeout``)."""
     launch_error: str | None = None
@@ -59,7 +59,9 @@ NEVER_HEALTHY = Behaviour(health_status=500, status=500)
 SLOW_START = Behaviour(startup_seconds=240.0)
 HANGS = Behaviour(response_delay_seconds=120.0)
 HEALTH_ENDPOINT_BROKEN = Behaviour(health_status=503)
-"""Serves every path but ``/health`` (which answers 503): passes a health check on ``/``."""
+"""Serves ``/`` but ``/health`` answers 503: passes a health check on ``/``."""
+SERVER_ERRORS = Behaviour(status=500)
+"""Healthy on ``/health`` but every request to ``/`` and ``/process`` answers 500."""
 PULL_FAILS = Behaviour(
     launch_error="CannotPullContainerError: pull image manifest has been retried 5 time(s): "
     "failed to resolve ref: not found"
@@ -193,7 +195,10 @@ class ScriptedProcess:
                 or self._exit is not None
                 or not self._behaviour.listens_on_container_port
                 or container_port not in self._spec.container.container_ports
+                or self._spec.container.environment.get("PORT", str(container_port)) != str(container_port)
             ):
+                # Like app-serve, the scripted app listens on $PORT: a PORT that disagrees with
+                # the port mapping leaves the mapped port deaf.
                 return None
             host, port = server.server_address[:2]
             return str(host), int(port)
@@ -218,7 +223,13 @@ class ScriptedProcess:
     def respond(self, path: str) -> tuple[int, bytes, float]:
         """Status, body and delay (real seconds) of a request for ``path``."""
         behaviour = self._behaviour
-        status = behaviour.health_status if path.split("?")[0] == "/health" else behaviour.status
+        route = path.split("?")[0]
+        if route == "/health":
+            status = behaviour.health_status
+        elif route in ("/", "/process"):
+            status = behaviour.status
+        else:
+            status = 404  # like the service: unknown paths are not found
         if status < 400:
             body = {"status": "ok", "version": behaviour.version, "commit": "scripted"}
         else:
