@@ -20,7 +20,6 @@ from typing import Any
 import boto3
 import jsonschema
 import pytest
-
 from localcloud.sim import Behaviour
 from localcloud.sim.stack import Stack, StackOptions, build_stack, push_image
 from localcloud.sim.testing import Harness, shared_harness
@@ -45,8 +44,14 @@ def schema(name: str) -> dict[str, Any]:
 def validate(document: dict[str, Any]) -> None:
     """Check an opsctl JSON document against the schema its command documents."""
     command = document.get("command")
-    name = "error" if "error" in document else ("rollout" if command in ("deploy", "rollback", "redeploy", "watch") else command)
-    validator = jsonschema.Draft202012Validator(schema(str(name)), format_checker=jsonschema.FormatChecker())
+    name = (
+        "error"
+        if "error" in document
+        else ("rollout" if command in ("deploy", "rollback", "redeploy", "watch") else command)
+    )
+    validator = jsonschema.Draft202012Validator(
+        schema(str(name)), format_checker=jsonschema.FormatChecker()
+    )
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
 
@@ -66,7 +71,10 @@ class Run:
         return document
 
     def __str__(self) -> str:
-        return f"opsctl {' '.join(self.args)} -> {self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+        return (
+            f"opsctl {' '.join(self.args)} -> "
+            f"{self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+        )
 
 
 @dataclass
@@ -89,12 +97,22 @@ class Scenario:
     def opsctl(self, *args: str, target: bool = True, timeout: float = 90) -> Run:
         argv = [OPSCTL, *(("--target-file", str(self.target_file)) if target else ()), *args]
         started = time.monotonic()
-        completed = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
-        return Run(tuple(args), completed.returncode, completed.stdout, completed.stderr, time.monotonic() - started)
+        completed = subprocess.run(
+            argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        return Run(
+            tuple(args),
+            completed.returncode,
+            completed.stdout,
+            completed.stderr,
+            time.monotonic() - started,
+        )
 
     def spawn(self, *args: str) -> subprocess.Popen[str]:
         argv = [OPSCTL, "--target-file", str(self.target_file), *args]
-        return subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     def push(self, tag: str, behaviour: Behaviour | None = None) -> str:
         if behaviour is not None:
@@ -102,21 +120,25 @@ class Scenario:
         return push_image(self.harness.endpoint, self.stack.repository_name, tag)
 
     def service(self) -> dict[str, Any]:
-        return self.client("ecs").describe_services(cluster=self.stack.cluster, services=[self.stack.service])[
-            "services"
-        ][0]
+        return self.client("ecs").describe_services(
+            cluster=self.stack.cluster, services=[self.stack.service]
+        )["services"][0]
 
     def revisions(self) -> list[str]:
-        return self.client("ecs").list_task_definitions(familyPrefix=self.stack.family)["taskDefinitionArns"]
+        return self.client("ecs").list_task_definitions(familyPrefix=self.stack.family)[
+            "taskDefinitionArns"
+        ]
 
     def stopped_tasks(self) -> list[dict[str, Any]]:
         ecs = self.client("ecs")
-        arns = ecs.list_tasks(cluster=self.stack.cluster, serviceName=self.stack.service, desiredStatus="STOPPED")[
-            "taskArns"
-        ]
+        arns = ecs.list_tasks(
+            cluster=self.stack.cluster, serviceName=self.stack.service, desiredStatus="STOPPED"
+        )["taskArns"]
         return ecs.describe_tasks(cluster=self.stack.cluster, tasks=arns)["tasks"] if arns else []
 
-    def wait(self, predicate: Callable[[], bool], timeout: float = 20, what: str = "condition") -> None:
+    def wait(
+        self, predicate: Callable[[], bool], timeout: float = 20, what: str = "condition"
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
@@ -159,7 +181,13 @@ def make_scenario(harness: Harness, tmp_path: Path) -> Iterator[Callable[..., Sc
                 "COLUMNS": "200",
             }
         )
-        for name in ("OPSCTL_CLUSTER", "OPSCTL_SERVICE", "OPSCTL_TARGET_FILE", "OPSCTL_TF_DIR", "OPSCTL_URL"):
+        for name in (
+            "OPSCTL_CLUSTER",
+            "OPSCTL_SERVICE",
+            "OPSCTL_TARGET_FILE",
+            "OPSCTL_TF_DIR",
+            "OPSCTL_URL",
+        ):
             env.pop(name, None)
         scenario = Scenario(harness, stack, tmp_path, alb_url, target_file, env)
         if settle:
@@ -168,3 +196,9 @@ def make_scenario(harness: Harness, tmp_path: Path) -> Iterator[Callable[..., Sc
 
     yield make
     harness.simulator.forget_all()
+
+
+@pytest.fixture
+def validate_document() -> Callable[[dict[str, Any]], None]:
+    """The schema check every JSON document of opsctl must pass."""
+    return validate

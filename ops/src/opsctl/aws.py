@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
@@ -77,7 +78,12 @@ REGISTRATION_KEYS = (
     "enableFaultInjection",
 )
 
-_PERMISSION_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException"}
+_PERMISSION_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+}
 
 
 @contextmanager
@@ -90,7 +96,10 @@ def _aws(action: str) -> Iterator[None]:
             f"{action}: no AWS region configured",
             hint="set AWS_REGION, use a profile with a region, or a target with `region`",
         ) from error
-    except (botocore.exceptions.NoCredentialsError, botocore.exceptions.TokenRetrievalError) as error:
+    except (
+        botocore.exceptions.NoCredentialsError,
+        botocore.exceptions.TokenRetrievalError,
+    ) as error:
         raise AwsError(
             f"{action}: no valid AWS credentials ({error})",
             hint="log in with `aws sso login --profile <profile>` and set AWS_PROFILE",
@@ -108,8 +117,9 @@ def _aws(action: str) -> Iterator[None]:
         raise AwsError(f"{action}: {error}") from error
 
 
-def _int(value: Any) -> int | None:
-    return int(value) if value is not None and str(value).lstrip("-").isdigit() else None
+def _int(value: object) -> int | None:
+    text = str(value) if isinstance(value, (int, str)) else ""
+    return int(text) if text.lstrip("-").isdigit() else None
 
 
 class Aws:
@@ -131,9 +141,11 @@ class Aws:
             self._session = boto3.session.Session(region_name=region or None)
         self.region = self._session.region_name or ""
 
-    def _client(self, name: str, region: str | None = None) -> Any:
+    def _client(self, name: str, region: str | None = None) -> Any:  # noqa: ANN401 - typed by callers
         with _aws(f"creating the {name} client"):
-            return self._session.client(name, region_name=region or self.region or None, config=self._config)  # type: ignore[call-overload]
+            return self._session.client(
+                name, region_name=region or self.region or None, config=self._config
+            )  # type: ignore[call-overload]
 
     @cached_property
     def ecs(self) -> ECSClient:
@@ -212,7 +224,9 @@ class Aws:
         own = [a for a in arns if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
         return sorted(own, key=lambda a: int(a.rsplit(":", 1)[-1]), reverse=True)
 
-    def register_task_definition(self, registration: Mapping[str, Any], tags: Mapping[str, str]) -> TaskDefinition:
+    def register_task_definition(
+        self, registration: Mapping[str, Any], tags: Mapping[str, str]
+    ) -> TaskDefinition:
         params = dict(registration)
         if tags:
             params["tags"] = [{"key": k, "value": v} for k, v in sorted(tags.items())]
@@ -222,7 +236,9 @@ class Aws:
 
     def tag_resource(self, arn: str, tags: Mapping[str, str]) -> None:
         with _aws(f"tagging {arn}"):
-            self.ecs.tag_resource(resourceArn=arn, tags=[{"key": k, "value": v} for k, v in tags.items()])
+            self.ecs.tag_resource(
+                resourceArn=arn, tags=[{"key": k, "value": v} for k, v in tags.items()]
+            )
 
     def update_service(
         self, cluster: str, service: str, *, task_definition: str | None = None, force: bool = False
@@ -242,7 +258,9 @@ class Aws:
         with _aws(f"listing tasks of {service}"):
             paginator = self.ecs.get_paginator("list_tasks")
             for page in paginator.paginate(
-                cluster=cluster, serviceName=service, desiredStatus=desired_status  # type: ignore[arg-type]
+                cluster=cluster,
+                serviceName=service,
+                desiredStatus=desired_status,  # type: ignore[arg-type]
             ):
                 arns.extend(page.get("taskArns", []))
         return self.describe_tasks(cluster, arns)
@@ -251,13 +269,17 @@ class Aws:
         tasks: list[Task] = []
         for start in range(0, len(arns), 100):
             with _aws("describing tasks"):
-                response = self.ecs.describe_tasks(cluster=cluster, tasks=list(arns[start : start + 100]))
+                response = self.ecs.describe_tasks(
+                    cluster=cluster, tasks=list(arns[start : start + 100])
+                )
             tasks.extend(_task(t) for t in response.get("tasks", []))
         return tasks
 
     # --- ELBv2 ----------------------------------------------------------------------------
 
-    def target_health(self, target_group_arn: str, targets: Sequence[tuple[str, int]] = ()) -> list[TargetHealth]:
+    def target_health(
+        self, target_group_arn: str, targets: Sequence[tuple[str, int]] = ()
+    ) -> list[TargetHealth]:
         params: dict[str, Any] = {"TargetGroupArn": target_group_arn}
         if targets:
             params["Targets"] = [{"Id": i, "Port": p} for i, p in targets]
@@ -297,7 +319,9 @@ class Aws:
 
     def load_balancer(self, arn: str) -> LoadBalancer:
         with _aws(f"describing load balancer {arn}"):
-            balancer = self.elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0]
+            balancer = self.elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][
+                0
+            ]
             listeners = self.elbv2.describe_listeners(LoadBalancerArn=arn).get("Listeners", [])
         return LoadBalancer(
             arn=balancer["LoadBalancerArn"],
@@ -305,14 +329,24 @@ class Aws:
             dns_name=balancer.get("DNSName", ""),
             security_groups=tuple(balancer.get("SecurityGroups", [])),
             listeners=tuple(
-                Listener(port=int(listener.get("Port", 0)), protocol=str(listener.get("Protocol", "")))
+                Listener(
+                    port=int(listener.get("Port", 0)), protocol=str(listener.get("Protocol", ""))
+                )
                 for listener in listeners
             ),
         )
 
     # --- ECR ------------------------------------------------------------------------------
 
-    def find_image(self, registry_id: str, region: str, repository: str, *, tag: str | None = None, digest: str | None = None) -> Image | None:
+    def find_image(
+        self,
+        registry_id: str,
+        region: str,
+        repository: str,
+        *,
+        tag: str | None = None,
+        digest: str | None = None,
+    ) -> Image | None:
         """The image with this tag or digest, ``None`` if the repository lacks it.
 
         A missing repository is a NotFoundError: it means the target is misconfigured.
@@ -321,7 +355,9 @@ class Aws:
         try:
             with _aws(f"looking up {repository} in ECR"):
                 response = self.ecr(region).describe_images(
-                    registryId=registry_id, repositoryName=repository, imageIds=[image_id]  # type: ignore[list-item]
+                    registryId=registry_id,
+                    repositoryName=repository,
+                    imageIds=[image_id],  # type: ignore[list-item]
                 )
         except AwsError as error:
             if error.code == "ImageNotFoundException":
@@ -374,7 +410,9 @@ class Aws:
                     for event in page.get("events", []):
                         events.append(
                             LogEvent(
-                                timestamp=datetime.fromtimestamp(int(event.get("timestamp", 0)) / 1000).astimezone(),
+                                timestamp=datetime.fromtimestamp(
+                                    int(event.get("timestamp", 0)) / 1000
+                                ).astimezone(),
                                 stream=str(event.get("logStreamName", "")),
                                 message=str(event.get("message", "")).rstrip("\n"),
                                 event_id=str(event.get("eventId", "")),
@@ -405,14 +443,21 @@ class Aws:
                             reason=alarm.get("StateReason", ""),
                             namespace=alarm.get("Namespace"),
                             metric=alarm.get("MetricName"),
-                            dimensions=tuple((d["Name"], d["Value"]) for d in alarm.get("Dimensions", [])),
+                            dimensions=tuple(
+                                (d["Name"], d["Value"]) for d in alarm.get("Dimensions", [])
+                            ),
                             updated_at=alarm.get("StateUpdatedTimestamp"),
                         )
                     )
         return alarms
 
     def metric_sum(
-        self, namespace: str, metric: str, dimensions: Mapping[str, str], start: datetime, end: datetime
+        self,
+        namespace: str,
+        metric: str,
+        dimensions: Mapping[str, str],
+        start: datetime,
+        end: datetime,
     ) -> float:
         with _aws(f"reading metric {namespace}/{metric}"):
             response = self.cloudwatch.get_metric_statistics(
@@ -446,7 +491,11 @@ class Aws:
     def subnet_routes(self, subnet_ids: Sequence[str]) -> list[SubnetRoute]:
         routes: list[SubnetRoute] = []
         with _aws("describing subnets and route tables"):
-            subnets = self.ec2.describe_subnets(SubnetIds=list(subnet_ids)).get("Subnets", []) if subnet_ids else []
+            subnets = (
+                self.ec2.describe_subnets(SubnetIds=list(subnet_ids)).get("Subnets", [])
+                if subnet_ids
+                else []
+            )
             for subnet in subnets:
                 tables = self.ec2.describe_route_tables(
                     Filters=[{"Name": "association.subnet-id", "Values": [subnet["SubnetId"]]}]
@@ -474,7 +523,9 @@ class Aws:
 
     def vpc_endpoint_services(self, vpc_id: str) -> list[str]:
         with _aws("describing VPC endpoints"):
-            response = self.ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+            response = self.ec2.describe_vpc_endpoints(
+                Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+            )
         return [str(e.get("ServiceName", "")) for e in response.get("VpcEndpoints", [])]
 
 
@@ -484,8 +535,12 @@ def _rule(permission: Mapping[str, Any]) -> Rule:
         from_port=_int(permission.get("FromPort")),
         to_port=_int(permission.get("ToPort")),
         cidrs=tuple(r["CidrIp"] for r in permission.get("IpRanges", []) if "CidrIp" in r),
-        groups=tuple(p["GroupId"] for p in permission.get("UserIdGroupPairs", []) if "GroupId" in p),
-        prefix_lists=tuple(p["PrefixListId"] for p in permission.get("PrefixListIds", []) if "PrefixListId" in p),
+        groups=tuple(
+            p["GroupId"] for p in permission.get("UserIdGroupPairs", []) if "GroupId" in p
+        ),
+        prefix_lists=tuple(
+            p["PrefixListId"] for p in permission.get("PrefixListIds", []) if "PrefixListId" in p
+        ),
     )
 
 
@@ -519,7 +574,11 @@ def _service(raw: Mapping[str, Any]) -> Service:
             for d in raw.get("deployments", [])
         ),
         events=tuple(
-            ServiceEvent(id=str(e.get("id", "")), created_at=e["createdAt"], message=str(e.get("message", "")))
+            ServiceEvent(
+                id=str(e.get("id", "")),
+                created_at=e["createdAt"],
+                message=str(e.get("message", "")),
+            )
             for e in raw.get("events", [])
             if "createdAt" in e
         ),
@@ -544,7 +603,9 @@ def _service(raw: Mapping[str, Any]) -> Service:
     )
 
 
-def _task_definition(raw: Mapping[str, Any], tags: Sequence[Mapping[str, str]]) -> TaskDefinition:
+def _task_definition(
+    raw: Mapping[str, Any], tags: Sequence[Mapping[str, object]]
+) -> TaskDefinition:
     registration = {k: raw[k] for k in REGISTRATION_KEYS if raw.get(k) not in (None, [], {})}
     containers = []
     for definition in raw.get("containerDefinitions", []):
@@ -555,10 +616,13 @@ def _task_definition(raw: Mapping[str, Any], tags: Sequence[Mapping[str, str]]) 
                 image=str(definition.get("image", "")),
                 essential=bool(definition.get("essential", True)),
                 container_ports=tuple(
-                    int(m["containerPort"]) for m in definition.get("portMappings", []) if "containerPort" in m
+                    int(m["containerPort"])
+                    for m in definition.get("portMappings", [])
+                    if "containerPort" in m
                 ),
                 environment=tuple(
-                    (str(e.get("name", "")), str(e.get("value", ""))) for e in definition.get("environment", [])
+                    (str(e.get("name", "")), str(e.get("value", "")))
+                    for e in definition.get("environment", [])
                 ),
                 log_driver=log.get("logDriver"),
                 log_options=tuple((str(k), str(v)) for k, v in (log.get("options") or {}).items()),
@@ -620,11 +684,13 @@ def _image(raw: Mapping[str, Any]) -> Image:
 
 
 def parallel(calls: Sequence[Callable[[], T]], workers: int = 8) -> list[T]:
-    """Run independent AWS calls concurrently (boto3 clients are thread-safe)."""
+    """Run independent AWS calls of one result type concurrently (boto3 clients are thread-safe)."""
     if len(calls) <= 1:
         return [call() for call in calls]
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only when needed
-
     with ThreadPoolExecutor(max_workers=min(workers, len(calls))) as pool:
         return list(pool.map(lambda call: call(), calls))
 
+
+def concurrently(workers: int = 8) -> ThreadPoolExecutor:
+    """A pool for independent AWS calls of different result types (``submit`` keeps types)."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="opsctl-aws")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -21,6 +21,10 @@ from opsctl import __version__
 from opsctl.errors import ExitCode, OpsctlError
 from opsctl.output import OutputFormat, render, render_log_event
 from opsctl.results import DiagnoseResult, ErrorInfo, ErrorResult, Result, RolloutResult
+
+if TYPE_CHECKING:  # imported lazily at run time: `opsctl --help` must not load boto3
+    from opsctl.commands import Context
+    from opsctl.commands._rollout import RolloutOptions
 
 app = typer.Typer(
     name="opsctl",
@@ -61,10 +65,15 @@ def _version(value: bool) -> None:
 def main_options(
     ctx: typer.Context,
     output: Annotated[
-        OutputFormat, typer.Option("--output", "-o", help="text (people), json (CI), markdown (job summaries)")
+        OutputFormat,
+        typer.Option("--output", "-o", help="text (people), json (CI), markdown (job summaries)"),
     ] = OutputFormat.TEXT,
-    cluster: Annotated[str | None, typer.Option(help="ECS cluster (else the target file, else $OPSCTL_CLUSTER)")] = None,
-    service: Annotated[str | None, typer.Option(help="ECS service (else the target file, else $OPSCTL_SERVICE)")] = None,
+    cluster: Annotated[
+        str | None, typer.Option(help="ECS cluster (else the target file, else $OPSCTL_CLUSTER)")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="ECS service (else the target file, else $OPSCTL_SERVICE)")
+    ] = None,
     tf_dir: Annotated[
         Path | None, typer.Option(help="env root: read `terraform output -json opsctl` there")
     ] = None,
@@ -78,11 +87,16 @@ def main_options(
     ctx.obj = Globals(output, cluster, service, tf_dir, target_file, quiet)
 
 
-def _context(state: Globals):  # type: ignore[no-untyped-def]  # noqa: ANN202 - lazy import
-    from opsctl.commands import Context  # noqa: PLC0415 - keep `--help` fast
-    from opsctl.target import resolve_spec  # noqa: PLC0415
+def _context(state: Globals) -> Context:
+    from opsctl.commands import Context
+    from opsctl.target import resolve_spec
 
-    spec = resolve_spec(cluster=state.cluster, service=state.service, tf_dir=state.tf_dir, target_file=state.target_file)
+    spec = resolve_spec(
+        cluster=state.cluster,
+        service=state.service,
+        tf_dir=state.tf_dir,
+        target_file=state.target_file,
+    )
     return Context(spec=spec, quiet=state.quiet)
 
 
@@ -99,12 +113,15 @@ def _fail(command: str, state: Globals, error: OpsctlError) -> NoReturn:
     if error.hint:
         print(f"  hint: {error.hint}", file=sys.stderr)
     if state.output == OutputFormat.JSON:
-        result = ErrorResult(command, ErrorInfo(type(error).__name__, error.message, error.hint, int(error.exit_code)))
+        result = ErrorResult(
+            command,
+            ErrorInfo(type(error).__name__, error.message, error.hint, int(error.exit_code)),
+        )
         render(result, state.output, sys.stdout)
     raise typer.Exit(int(error.exit_code))
 
 
-def _execute(ctx: typer.Context, command: str, run: Callable[[object], Result]) -> NoReturn:
+def _execute(ctx: typer.Context, command: str, run: Callable[[Context], Result]) -> NoReturn:
     state = _globals(ctx)
     try:
         result = run(_context(state))
@@ -113,11 +130,18 @@ def _execute(ctx: typer.Context, command: str, run: Callable[[object], Result]) 
     except typer.Exit:
         raise
     except KeyboardInterrupt:
-        print(f"opsctl {command}: interrupted; nothing was changed by the interruption", file=sys.stderr)
+        print(
+            f"opsctl {command}: interrupted; nothing was changed by the interruption",
+            file=sys.stderr,
+        )
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    except Exception as error:  # noqa: BLE001 - report a bug with its trace, exit 1
+    except Exception as error:
         traceback.print_exc(file=sys.stderr)
-        _fail(command, state, OpsctlError(f"internal error: {error!r} (a bug in opsctl; please report it)"))
+        _fail(
+            command,
+            state,
+            OpsctlError(f"internal error: {error!r} (a bug in opsctl; please report it)"),
+        )
     render(result, state.output, sys.stdout)
     raise typer.Exit(_exit_code(result))
 
@@ -125,31 +149,51 @@ def _execute(ctx: typer.Context, command: str, run: Callable[[object], Result]) 
 # --- shared options ---------------------------------------------------------------------------
 
 Timeout = Annotated[
-    float, typer.Option(min=1, envvar="OPSCTL_TIMEOUT", help="seconds to wait for the deployment before giving up")
+    float,
+    typer.Option(
+        min=1, envvar="OPSCTL_TIMEOUT", help="seconds to wait for the deployment before giving up"
+    ),
 ]
 PollInterval = Annotated[
     float,
-    typer.Option(min=0.05, max=60, envvar="OPSCTL_POLL_INTERVAL", help="seconds between polls while waiting"),
+    typer.Option(
+        min=0.05, max=60, envvar="OPSCTL_POLL_INTERVAL", help="seconds between polls while waiting"
+    ),
 ]
 VerifyTimeout = Annotated[
     float,
     typer.Option(
-        min=0, envvar="OPSCTL_VERIFY_TIMEOUT", help="seconds for the new targets to turn healthy and /health to answer 200"
+        min=0,
+        envvar="OPSCTL_VERIFY_TIMEOUT",
+        help="seconds for the new targets to turn healthy and /health to answer 200",
     ),
 ]
 Url = Annotated[
-    str | None, typer.Option(envvar="OPSCTL_URL", help="base URL for the /health smoke test (default: the ALB's)")
+    str | None,
+    typer.Option(
+        envvar="OPSCTL_URL", help="base URL for the /health smoke test (default: the ALB's)"
+    ),
 ]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="return once ECS accepted the update")]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="show the task definition diff; change nothing")]
-Force = Annotated[bool, typer.Option("--force", help="deploy even while another deployment is in progress")]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="show the task definition diff; change nothing")
+]
+Force = Annotated[
+    bool, typer.Option("--force", help="deploy even while another deployment is in progress")
+]
 
 
-def _options(no_wait: bool, timeout: float, poll_interval: float, verify_timeout: float, url: str | None):  # type: ignore[no-untyped-def]  # noqa: ANN202
-    from opsctl.commands._rollout import RolloutOptions  # noqa: PLC0415
+def _options(
+    no_wait: bool, timeout: float, poll_interval: float, verify_timeout: float, url: str | None
+) -> RolloutOptions:
+    from opsctl.commands._rollout import RolloutOptions
 
     return RolloutOptions(
-        wait=not no_wait, timeout=timeout, poll_interval=poll_interval, verify_timeout=verify_timeout, url=url
+        wait=not no_wait,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        verify_timeout=verify_timeout,
+        url=url,
     )
 
 
@@ -159,12 +203,14 @@ def _options(no_wait: bool, timeout: float, poll_interval: float, verify_timeout
 @app.command()
 def status(
     ctx: typer.Context,
-    events: Annotated[int, typer.Option(min=0, max=100, help="how many service events to show")] = 10,
+    events: Annotated[
+        int, typer.Option(min=0, max=100, help="how many service events to show")
+    ] = 10,
 ) -> None:
     """Counts, deployments (revision, image digest), events, target health, alarms in ALARM."""
-    from opsctl.commands import status as command  # noqa: PLC0415
+    from opsctl.commands import status as command
 
-    _execute(ctx, "status", lambda c: command.run(c, events=events))  # type: ignore[arg-type]
+    _execute(ctx, "status", lambda c: command.run(c, events=events))
 
 
 @app.command()
@@ -182,11 +228,15 @@ def deploy(
     url: Url = None,
 ) -> None:
     """Deploy an image: new revision pinned by digest, follow it, verify targets and /health."""
-    from opsctl.commands import deploy as command  # noqa: PLC0415
+    from opsctl.commands import deploy as command
 
     options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
     _execute(
-        ctx, "deploy", lambda c: command.run(c, image_tag=image_tag, dry_run=dry_run, force=force, options=options)  # type: ignore[arg-type]
+        ctx,
+        "deploy",
+        lambda c: command.run(
+            c, image_tag=image_tag, dry_run=dry_run, force=force, options=options
+        ),
     )
 
 
@@ -204,10 +254,14 @@ def rollback(
     url: Url = None,
 ) -> None:
     """Roll back to the last known good revision (or --to-revision N), follow and verify it."""
-    from opsctl.commands import rollback as command  # noqa: PLC0415
+    from opsctl.commands import rollback as command
 
     options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
-    _execute(ctx, "rollback", lambda c: command.run(c, to_revision=to_revision, dry_run=dry_run, options=options))  # type: ignore[arg-type]
+    _execute(
+        ctx,
+        "rollback",
+        lambda c: command.run(c, to_revision=to_revision, dry_run=dry_run, options=options),
+    )
 
 
 @app.command()
@@ -222,65 +276,90 @@ def redeploy(
     url: Url = None,
 ) -> None:
     """Force a new deployment of the current revision (fresh tasks), follow and verify it."""
-    from opsctl.commands import redeploy as command  # noqa: PLC0415
+    from opsctl.commands import redeploy as command
 
     options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
-    _execute(ctx, "redeploy", lambda c: command.run(c, dry_run=dry_run, force=force, options=options))  # type: ignore[arg-type]
+    _execute(
+        ctx, "redeploy", lambda c: command.run(c, dry_run=dry_run, force=force, options=options)
+    )
 
 
 @app.command()
 def watch(
     ctx: typer.Context,
-    deployment: Annotated[str | None, typer.Option(help="deployment id (default: the PRIMARY one)")] = None,
+    deployment: Annotated[
+        str | None, typer.Option(help="deployment id (default: the PRIMARY one)")
+    ] = None,
     timeout: Timeout = 900,
     poll_interval: PollInterval = 5,
     verify_timeout: VerifyTimeout = 60,
     url: Url = None,
 ) -> None:
     """Follow a deployment already under way (after Ctrl-C or --no-wait) and verify it."""
-    from opsctl.commands import watch as command  # noqa: PLC0415
+    from opsctl.commands import watch as command
 
     options = _options(False, timeout, poll_interval, verify_timeout, url)
-    _execute(ctx, "watch", lambda c: command.run(c, deployment_id=deployment, options=options))  # type: ignore[arg-type]
+    _execute(ctx, "watch", lambda c: command.run(c, deployment_id=deployment, options=options))
 
 
 @app.command()
 def revisions(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(min=1, max=100, help="how many of the newest revisions to list")] = 10,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100, help="how many of the newest revisions to list")
+    ] = 10,
 ) -> None:
     """The task family's revisions: image, registration time, running now, last known good."""
-    from opsctl.commands import revisions as command  # noqa: PLC0415
+    from opsctl.commands import revisions as command
 
-    _execute(ctx, "revisions", lambda c: command.run(c, limit=limit))  # type: ignore[arg-type]
+    _execute(ctx, "revisions", lambda c: command.run(c, limit=limit))
 
 
 @app.command()
 def logs(
     ctx: typer.Context,
-    since: Annotated[str, typer.Option(help="how far back: 30s, 10m, 2h, 1d or an ISO 8601 time")] = "10m",
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new events until Ctrl-C")] = False,
+    since: Annotated[
+        str, typer.Option(help="how far back: 30s, 10m, 2h, 1d or an ISO 8601 time")
+    ] = "10m",
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="keep printing new events until Ctrl-C")
+    ] = False,
     filter_pattern: Annotated[
-        str | None, typer.Option("--filter", help="CloudWatch Logs filter pattern, e.g. ERROR or '\"status\": 500'")
+        str | None,
+        typer.Option(
+            "--filter", help="CloudWatch Logs filter pattern, e.g. ERROR or '\"status\": 500'"
+        ),
     ] = None,
-    task: Annotated[str | None, typer.Option(help="only this task's stream (task id or ARN)")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100_000, help="at most this many events")] = 10_000,
-    log_group: Annotated[str | None, typer.Option(help="default: the container's awslogs group")] = None,
-    interval: Annotated[float, typer.Option(min=0.2, max=60, help="seconds between polls with --follow")] = 2.0,
+    task: Annotated[
+        str | None, typer.Option(help="only this task's stream (task id or ARN)")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100_000, help="at most this many events")
+    ] = 10_000,
+    log_group: Annotated[
+        str | None, typer.Option(help="default: the container's awslogs group")
+    ] = None,
+    interval: Annotated[
+        float, typer.Option(min=0.2, max=60, help="seconds between polls with --follow")
+    ] = 2.0,
 ) -> None:
     """Read the service's CloudWatch Logs (default /aws/ecs/<service>)."""
-    from opsctl.commands import logs as command  # noqa: PLC0415
+    from opsctl.commands import logs as command
 
     state = _globals(ctx)
 
-    def run(c: object) -> Result:
-        first = command.run(c, since=since, pattern=filter_pattern, task=task, limit=limit, log_group=log_group)  # type: ignore[arg-type]
+    def run(c: Context) -> Result:
+        first = command.run(
+            c, since=since, pattern=filter_pattern, task=task, limit=limit, log_group=log_group
+        )
         if not follow:
             return first
         for event in first.events:
             render_log_event(event, state.output, sys.stdout)
         try:
-            for event in command.follow(c, first, pattern=filter_pattern, task=task, interval=interval):  # type: ignore[arg-type]
+            for event in command.follow(
+                c, first, pattern=filter_pattern, task=task, interval=interval
+            ):
                 render_log_event(event, state.output, sys.stdout)
         except KeyboardInterrupt:
             raise typer.Exit(int(ExitCode.OK)) from None
@@ -292,9 +371,9 @@ def logs(
 @app.command()
 def diagnose(ctx: typer.Context) -> None:
     """Runbook 4.2 over live evidence; silent and exit 0 when healthy, exit 20 on problems."""
-    from opsctl.commands import diagnose as command  # noqa: PLC0415
+    from opsctl.commands import diagnose as command
 
-    _execute(ctx, "diagnose", command.run)  # type: ignore[arg-type]
+    _execute(ctx, "diagnose", command.run)
 
 
 @app.command()
@@ -306,7 +385,11 @@ def schema(
     if name not in ("status", "rollout", "revisions", "logs", "diagnose", "error"):
         print(f"opsctl schema: unknown command {command!r}", file=sys.stderr)
         raise typer.Exit(int(ExitCode.USAGE))
-    text = resources.files("opsctl").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("opsctl")
+        .joinpath("schemas", f"{name}.schema.json")
+        .read_text(encoding="utf-8")
+    )
     print(json.dumps(json.loads(text), indent=2))
 
 

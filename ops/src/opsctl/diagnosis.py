@@ -114,9 +114,11 @@ def image_not_found(evidence: Evidence) -> Finding | None:
         severity=Severity.CRITICAL,
         title="Tasks cannot start: the image does not exist in the registry",
         evidence=(
-            f"{len(tasks)} task(s) stopped with CannotPullContainerError, e.g. task {_short(tasks[0])}: "
+            f"{len(tasks)} task(s) stopped with CannotPullContainerError, e.g. task "
+            f"{_short(tasks[0])}: "
             f"{tasks[0].stopped_reason}",
-            f"the current revision {evidence.task_definition.family}:{evidence.task_definition.revision} "
+            "the current revision "
+            f"{evidence.task_definition.family}:{evidence.task_definition.revision} "
             f"runs {_image(evidence)}",
         ),
         likely_cause="the revision names an image tag or digest that is not in ECR (never pushed, "
@@ -129,7 +131,9 @@ def image_not_found(evidence: Evidence) -> Finding | None:
 
 def _network_problems(evidence: Evidence) -> list[str]:
     problems = []
-    endpoints = [e for e in evidence.vpc_endpoints if e.endswith(".ecr.dkr") or e.endswith(".ecr.api")]
+    endpoints = [
+        e for e in evidence.vpc_endpoints if e.endswith(".ecr.dkr") or e.endswith(".ecr.api")
+    ]
     for route in evidence.subnet_routes:
         target = route.default_route or ""
         if target.startswith("nat-") or endpoints:
@@ -143,7 +147,8 @@ def _network_problems(evidence: Evidence) -> list[str]:
             )
         else:
             problems.append(
-                f"subnet {route.subnet_id} has no default route ({target or 'none'}) and the VPC has no "
+                f"subnet {route.subnet_id} has no default route ({target or 'none'}) and the "
+                "VPC has no "
                 "ECR interface endpoints"
             )
     if evidence.task_security_groups and not any(
@@ -158,8 +163,14 @@ def registry_unreachable(evidence: Evidence) -> Finding | None:
     tasks = [
         t
         for t in evidence.stopped
-        if (t.stopped_reason or "").startswith(("CannotPullContainerError", "ResourceInitializationError"))
-        and re.search(r"timeout|i/o timeout|dial tcp|context deadline|connection", t.stopped_reason or "", re.I)
+        if (t.stopped_reason or "").startswith(
+            ("CannotPullContainerError", "ResourceInitializationError")
+        )
+        and re.search(
+            r"timeout|i/o timeout|dial tcp|context deadline|connection",
+            t.stopped_reason or "",
+            re.I,
+        )
     ]
     problems = _network_problems(evidence)
     if not tasks or not problems:
@@ -169,11 +180,13 @@ def registry_unreachable(evidence: Evidence) -> Finding | None:
         severity=Severity.CRITICAL,
         title="Tasks cannot reach ECR: subnets or security groups block the image pull",
         evidence=(
-            f"{len(tasks)} task(s) stopped, e.g. task {_short(tasks[0])}: {tasks[0].stopped_reason}",
+            f"{len(tasks)} task(s) stopped, e.g. task {_short(tasks[0])}: "
+            f"{tasks[0].stopped_reason}",
             *problems,
         ),
         likely_cause="the task's subnets have no path to ECR and CloudWatch Logs over HTTPS "
-        "(no NAT gateway, no public IP, no VPC endpoints) or its security group blocks outbound 443",
+        "(no NAT gateway, no public IP, no VPC endpoints) or its security group blocks "
+        "outbound 443",
         runbook=PENDING,
         fix="give the private subnets a NAT gateway route or add VPC endpoints (ecr.api, ecr.dkr, "
         "logs, and an S3 gateway endpoint), or run in public subnets with assignPublicIp; allow "
@@ -191,18 +204,34 @@ def resource_initialization(evidence: Evidence) -> Finding | None:
         return None
     reason = tasks[0].stopped_reason or ""
     if re.search(r"log group does not exist|logger", reason, re.I):
-        group = evidence.task_definition.container(evidence.container_name).log_option("awslogs-group")
-        cause = f"the awslogs log group {group} does not exist (and awslogs-create-group is not set)"
+        group = evidence.task_definition.container(evidence.container_name).log_option(
+            "awslogs-group"
+        )
+        cause = (
+            f"the awslogs log group {group} does not exist (and awslogs-create-group is not set)"
+        )
         fix = (
             f"create the log group {group} (Terraform owns it: apply the environment), or set "
             "awslogs-create-group=true and allow logs:CreateLogGroup to the execution role"
         )
     elif re.search(r"secret|ssm|parameter", reason, re.I):
-        cause = "the execution role cannot read a secret or parameter the task definition references, or it does not exist"
-        fix = "check the secret ARNs in the task definition and the execution role's secretsmanager/ssm permissions"
+        cause = (
+            "the execution role cannot read a secret or parameter the task definition "
+            "references, or it does not exist"
+        )
+        fix = (
+            "check the secret ARNs in the task definition and the execution role's "
+            "secretsmanager/ssm permissions"
+        )
     else:
-        cause = "the execution role lacks a permission ECS needs to prepare the task (pull, logs, secrets)"
-        fix = "compare the execution role's policy with the task definition's needs (ECR, logs, secrets)"
+        cause = (
+            "the execution role lacks a permission ECS needs to prepare the task (pull, "
+            "logs, secrets)"
+        )
+        fix = (
+            "compare the execution role's policy with the task definition's needs (ECR, "
+            "logs, secrets)"
+        )
     return Finding(
         rule="resource-initialization",
         severity=Severity.CRITICAL,
@@ -218,7 +247,9 @@ def capacity(evidence: Evidence) -> Finding | None:
     messages = [
         e.message
         for e in evidence.service.events[:50]
-        if re.search(r"unable to place a task|capacity is unavailable|insufficient capacity", e.message, re.I)
+        if re.search(
+            r"unable to place a task|capacity is unavailable|insufficient capacity", e.message, re.I
+        )
     ]
     primary = evidence.service.primary
     if not messages or primary is None or primary.running >= primary.desired:
@@ -231,10 +262,12 @@ def capacity(evidence: Evidence) -> Finding | None:
             f"deployment {primary.id}: {primary.running}/{primary.desired} tasks running",
             f"{len(messages)} recent event(s), latest: {messages[0]}",
         ),
-        likely_cause="Fargate has no capacity for this task size in the service's availability zones, "
+        likely_cause="Fargate has no capacity for this task size in the service's "
+        "availability zones, "
         "or an account quota is exhausted",
         runbook=PENDING,
-        fix="wait and retry (`opsctl redeploy`), give the service subnets in more availability zones, "
+        fix="wait and retry (`opsctl redeploy`), give the service subnets in more "
+        "availability zones, "
         "or check the Fargate vCPU quota in Service Quotas",
     )
 
@@ -259,16 +292,34 @@ def targets_unhealthy(evidence: Evidence) -> Finding | None:
     )
     if "Target.ResponseCodeMismatch" in codes:
         cause = "the application answers the health check with an unexpected status (see the codes)"
-        fix = "read the tasks' logs (`opsctl logs --since 15m`); roll back with `opsctl rollback` if the new revision broke /health"
+        fix = (
+            "read the tasks' logs (`opsctl logs --since 15m`); roll back with `opsctl "
+            "rollback` if the new revision broke /health"
+        )
     elif "Target.Timeout" in codes:
-        cause = "the health check gets no answer in time: a security group drops the ALB's traffic, or the app hangs"
-        fix = "check that the task security group admits the ALB on the container port; then the app's logs"
+        cause = (
+            "the health check gets no answer in time: a security group drops the ALB's "
+            "traffic, or the app hangs"
+        )
+        fix = (
+            "check that the task security group admits the ALB on the container port; then "
+            "the app's logs"
+        )
     elif "Target.FailedHealthChecks" in codes:
-        cause = "nothing accepts connections on the registered port: the app is not listening there or crashed"
-        fix = "check the container port, the app's PORT and its start-up logs (`opsctl logs --since 15m`)"
+        cause = (
+            "nothing accepts connections on the registered port: the app is not listening "
+            "there or crashed"
+        )
+        fix = (
+            "check the container port, the app's PORT and its start-up logs (`opsctl logs "
+            "--since 15m`)"
+        )
     else:
         cause = "tasks fail their load balancer health checks and ECS replaces them"
-        fix = "read the tasks' logs (`opsctl logs --since 15m`) and `opsctl status` for target reasons"
+        fix = (
+            "read the tasks' logs (`opsctl logs --since 15m`) and `opsctl status` for "
+            "target reasons"
+        )
     lines = [f"{n} target(s) unhealthy: {reason}" for reason, n in reasons.most_common()]
     if killed:
         lines.append(f"{len(killed)} task(s) stopped by ECS: {killed[0].stopped_reason}")
@@ -297,10 +348,19 @@ def port_mismatch(evidence: Evidence) -> Finding | None:
         )
     app_port = container.env("PORT")
     if app_port is not None and app_port != str(port):
-        problems.append(f"the container's PORT is {app_port} but the load balancer uses container port {port}")
+        problems.append(
+            f"the container's PORT is {app_port} but the load balancer uses container port {port}"
+        )
     group = evidence.target_group
-    if group and group.health_check_port not in (None, "traffic-port") and group.health_check_port != str(port):
-        problems.append(f"the target group checks port {group.health_check_port}, the container listens on {port}")
+    if (
+        group
+        and group.health_check_port not in (None, "traffic-port")
+        and group.health_check_port != str(port)
+    ):
+        problems.append(
+            f"the target group checks port {group.health_check_port}, the container listens "
+            f"on {port}"
+        )
     if not problems:
         return None
     return Finding(
@@ -311,7 +371,8 @@ def port_mismatch(evidence: Evidence) -> Finding | None:
         likely_cause="container port, the app's PORT setting and the health-check port disagree",
         runbook=f"{UNHEALTHY}; {ALB_5XX}",
         fix=f"make them agree on {port} (contract: the app honours PORT, default 8000; the target "
-        "group checks traffic-port): fix the task definition or the Terraform variables, then deploy",
+        "group checks traffic-port): fix the task definition or the Terraform variables, then "
+        "deploy",
     )
 
 
@@ -328,8 +389,14 @@ def health_check_path(evidence: Evidence) -> Finding | None:
     evidence_lines = [f"target group {group.name} checks {group.health_check_path}"]
     evidence_lines += [f"target {t.id}: {t.description}" for t in mismatches[:3]]
     if group.health_check_path != HEALTH_CHECK_PATH:
-        cause = f"the health check path is {group.health_check_path}, the runbook's is {HEALTH_CHECK_PATH}"
-        fix = f"set the target group's health check path to {HEALTH_CHECK_PATH} (Terraform: load balancer module)"
+        cause = (
+            f"the health check path is {group.health_check_path}, the runbook's is "
+            f"{HEALTH_CHECK_PATH}"
+        )
+        fix = (
+            f"set the target group's health check path to {HEALTH_CHECK_PATH} (Terraform: "
+            "load balancer module)"
+        )
     else:
         cause = f"the app answers 404 on {HEALTH_CHECK_PATH}: the image may not be this service"
         fix = "check the image (`opsctl status`) and roll back with `opsctl rollback`"
@@ -360,9 +427,11 @@ def grace_period(evidence: Evidence) -> Finding | None:
         evidence=(
             f"{len(killed)} task(s) stopped: {killed[0].stopped_reason}",
             f"health check grace period {grace}s, but a new target needs at least {needed}s "
-            f"({group.healthy_threshold} healthy checks x {group.health_check_interval}s) to turn healthy",
+            f"({group.healthy_threshold} healthy checks x {group.health_check_interval}s) to "
+            "turn healthy",
         ),
-        likely_cause="start-up takes longer than the grace period, so a slow start looks like a failure",
+        likely_cause="start-up takes longer than the grace period, so a slow start looks like "
+        "a failure",
         runbook=UNHEALTHY,
         fix=f"raise healthCheckGracePeriodSeconds above the start-up time plus {needed}s "
         "(Terraform: the ECS service module), or make start-up faster",
@@ -379,7 +448,9 @@ def security_group_blocks_alb(evidence: Evidence) -> Finding | None:
     lb_groups = set(evidence.load_balancer.security_groups)
     for group in evidence.task_security_groups:
         for rule in group.ingress:
-            if rule.covers(port) and (lb_groups & set(rule.groups) or rule.cidrs or rule.prefix_lists):
+            if rule.covers(port) and (
+                lb_groups & set(rule.groups) or rule.cidrs or rule.prefix_lists
+            ):
                 return None
     return Finding(
         rule="security-group-blocks-alb",
@@ -387,12 +458,15 @@ def security_group_blocks_alb(evidence: Evidence) -> Finding | None:
         title="The task security group drops the load balancer's traffic",
         evidence=(
             f"{len(timeouts)} target(s) unhealthy with Target.Timeout",
-            f"task security groups {', '.join(g.id for g in evidence.task_security_groups)} allow no inbound "
-            f"TCP {port} from the load balancer's groups {', '.join(sorted(lb_groups)) or '(none)'}",
+            f"task security groups {', '.join(g.id for g in evidence.task_security_groups)} "
+            f"allow no inbound TCP {port} from the load balancer's groups "
+            f"{', '.join(sorted(lb_groups)) or '(none)'}",
         ),
-        likely_cause="the ingress rule from the ALB's security group to the container port is missing",
+        likely_cause="the ingress rule from the ALB's security group to the container port is "
+        "missing",
         runbook=f"{UNHEALTHY}; {ALB_5XX}",
-        fix=f"allow TCP {port} from the ALB security group in the task security group (Terraform: ecs service module)",
+        fix=f"allow TCP {port} from the ALB security group in the task security group "
+        "(Terraform: ecs service module)",
     )
 
 
@@ -439,7 +513,10 @@ def crash_loop(evidence: Evidence) -> Finding | None:
         lines.extend(f"  {line}" for line in evidence.crash_logs[-8:])
     cause = "the application exits shortly after start (configuration, missing dependency, bug)"
     if 137 in codes:
-        cause = "exit 137: the container was killed (out of memory, or it ignored SIGTERM past stopTimeout)"
+        cause = (
+            "exit 137: the container was killed (out of memory, or it ignored SIGTERM "
+            "past stopTimeout)"
+        )
     return Finding(
         rule="crash-loop",
         severity=Severity.CRITICAL,
@@ -447,7 +524,8 @@ def crash_loop(evidence: Evidence) -> Finding | None:
         evidence=tuple(lines),
         likely_cause=cause,
         runbook=ALB_5XX,
-        fix="read the full output (`opsctl logs --task <id>`), fix and deploy, or `opsctl rollback` now",
+        fix="read the full output (`opsctl logs --task <id>`), fix and deploy, or `opsctl "
+        "rollback` now",
     )
 
 
@@ -456,7 +534,8 @@ def alb_5xx(evidence: Evidence) -> Finding | None:
     if metrics is None or (metrics.elb_5xx <= 0 and metrics.target_5xx <= 0):
         return None
     lines = [
-        f"last {metrics.window_minutes} min: {metrics.elb_5xx:.0f} 5xx generated by the load balancer "
+        f"last {metrics.window_minutes} min: {metrics.elb_5xx:.0f} 5xx generated by the load "
+        "balancer "
         f"(502: {metrics.elb_502:.0f}, 503: {metrics.elb_503:.0f}, 504: {metrics.elb_504:.0f}), "
         f"{metrics.target_5xx:.0f} 5xx returned by the targets",
     ]
@@ -465,15 +544,22 @@ def alb_5xx(evidence: Evidence) -> Finding | None:
             cause = "503 from the ALB itself: no healthy target to send requests to"
         elif metrics.elb_502 >= metrics.elb_504:
             cause = (
-                "502 from the ALB itself: targets refuse or reset connections (crash loop, wrong port, "
+                "502 from the ALB itself: targets refuse or reset connections (crash loop, "
+                "wrong port, "
                 "or a server keep-alive shorter than the ALB's 60 s idle timeout)"
             )
         else:
             cause = "504 from the ALB itself: targets do not answer within the idle timeout"
-        fix = "see the target findings; check keep-alive > 60 s in the server settings; `opsctl rollback` restores service"
+        fix = (
+            "see the target findings; check keep-alive > 60 s in the server settings; "
+            "`opsctl rollback` restores service"
+        )
     else:
         cause = "the application itself answers 5xx"
-        fix = "read the errors in the logs (`opsctl logs --since 15m --filter ERROR`); roll back if a deploy caused it"
+        fix = (
+            "read the errors in the logs (`opsctl logs --since 15m --filter ERROR`); roll "
+            "back if a deploy caused it"
+        )
     return Finding(
         rule="alb-5xx",
         severity=Severity.CRITICAL if metrics.elb_5xx > 0 else Severity.WARNING,
@@ -490,7 +576,10 @@ def deployment_failed(evidence: Evidence) -> Finding | None:
     if primary is None:
         return None
     if primary.rollout_state == "FAILED":
-        state = f"deployment {primary.id} FAILED: {primary.rollout_reason}; ECS starts no more tasks for it"
+        state = (
+            f"deployment {primary.id} FAILED: {primary.rollout_reason}; ECS starts no "
+            "more tasks for it"
+        )
     elif primary.is_circuit_breaker_rollback and primary.rollout_state == "IN_PROGRESS":
         state = f"the circuit breaker is rolling back: {primary.rollout_reason}"
     else:
@@ -499,8 +588,13 @@ def deployment_failed(evidence: Evidence) -> Finding | None:
         rule="deployment-failed",
         severity=Severity.CRITICAL,
         title="The last deployment failed",
-        evidence=(state, f"revision {primary.task_definition.rsplit('/', 1)[-1]}, failed tasks {primary.failed_tasks}"),
-        likely_cause="the new revision's tasks did not start or pass health checks (see the other findings)",
+        evidence=(
+            state,
+            f"revision {primary.task_definition.rsplit('/', 1)[-1]}, failed tasks "
+            f"{primary.failed_tasks}",
+        ),
+        likely_cause="the new revision's tasks did not start or pass health checks (see the "
+        "other findings)",
         runbook="3.1 Rollback; 4.2 ECS Debugging",
         fix="`opsctl rollback` (last known good), then fix and deploy again",
     )
@@ -536,6 +630,9 @@ def diagnose(evidence: Evidence) -> tuple[Finding, ...]:
 def needs_network_evidence(stopped: tuple[Task, ...], targets: tuple[TargetHealth, ...]) -> bool:
     """Whether EC2 evidence (routes, security groups) could explain the symptoms."""
     failed_start = any(
-        (t.stopped_reason or "").startswith(("CannotPullContainerError", "ResourceInitializationError")) for t in stopped
+        (t.stopped_reason or "").startswith(
+            ("CannotPullContainerError", "ResourceInitializationError")
+        )
+        for t in stopped
     )
     return failed_start or any(t.reason == "Target.Timeout" for t in targets)

@@ -13,7 +13,9 @@ from opsctl.aws import Aws
 from opsctl.errors import NotFoundError, UsageError
 from opsctl.model import Image
 
-_ECR_HOST = re.compile(r"^(?P<registry>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
+_ECR_HOST = re.compile(
+    r"^(?P<registry>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
+)
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -104,7 +106,9 @@ def resolve_tag(aws: Aws, repository_url: str, tag: str) -> ResolvedImage:
     if _DIGEST.match(tag):
         image = aws.find_image(registry_id, region, reference.repository, digest=tag)
         if image is None:
-            raise NotFoundError(f"image {reference.name}@{tag} does not exist in ECR; nothing was changed")
+            raise NotFoundError(
+                f"image {reference.name}@{tag} does not exist in ECR; nothing was changed"
+            )
         return ResolvedImage(reference, image, tag)
     check_tag(tag)
     image = aws.find_image(registry_id, region, reference.repository, tag=tag)
@@ -112,22 +116,33 @@ def resolve_tag(aws: Aws, repository_url: str, tag: str) -> ResolvedImage:
         return ResolvedImage(reference, image, tag)
     if tag != "latest":
         raise NotFoundError(
-            f"image tag {tag!r} does not exist in ECR repository {reference.repository}; nothing was changed",
+            f"image tag {tag!r} does not exist in ECR repository {reference.repository}; "
+            "nothing was changed",
             hint="push the image first (`make image-push`), or list tags with "
             f"`aws ecr describe-images --repository-name {reference.repository}`",
         )
-    images = [i for i in aws.list_images(registry_id, region, reference.repository) if i.pushed_at is not None]
+    images = [
+        i
+        for i in aws.list_images(registry_id, region, reference.repository)
+        if i.pushed_at is not None
+    ]
     if not images:
-        raise NotFoundError(f"ECR repository {reference.repository} holds no image; nothing was changed")
+        raise NotFoundError(
+            f"ECR repository {reference.repository} holds no image; nothing was changed"
+        )
     newest = max(i.pushed_at for i in images if i.pushed_at is not None)
     candidates = [i for i in images if i.pushed_at == newest]
     if len({i.digest for i in candidates}) > 1:
         raise UsageError(
-            f"'latest' is ambiguous: {len(candidates)} images of {reference.repository} were pushed at "
+            f"'latest' is ambiguous: {len(candidates)} images of {reference.repository} were "
+            "pushed at "
             f"{newest.isoformat()}; pass --image-tag with an explicit tag or digest"
         )
     image = candidates[0]
-    note = f"'latest' resolved to the newest image ({', '.join(image.tags) or 'untagged'}, pushed {newest.isoformat()})"
+    note = (
+        f"'latest' resolved to the newest image ({', '.join(image.tags) or 'untagged'}, "
+        f"pushed {newest.isoformat()})"
+    )
     return ResolvedImage(reference, image, tag, note)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from opsctl.aws import Aws, parallel
 from opsctl.model import Service, TaskDefinition
@@ -40,7 +40,7 @@ SCAN_DEPTH = 50
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -50,7 +50,7 @@ def _parse(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,11 @@ def mark_verified(aws: Aws, arn: str, deployment_id: str) -> None:
 def mark_restored(aws: Aws, arn: str, deployment_id: str, failed_revision: int) -> None:
     aws.tag_resource(
         arn,
-        {VERIFIED_AT: now().isoformat(), VERIFIED_DEPLOYMENT: deployment_id, RESTORED_FROM: str(failed_revision)},
+        {
+            VERIFIED_AT: now().isoformat(),
+            VERIFIED_DEPLOYMENT: deployment_id,
+            RESTORED_FROM: str(failed_revision),
+        },
     )
 
 
@@ -123,7 +127,10 @@ def restored(definition: TaskDefinition, service: Service) -> int | None:
     marker = definition.tags.get(RESTORED_FROM)
     if primary is None or marker is None or not marker.isdigit():
         return None
-    if primary.task_definition != definition.arn or definition.tags.get(VERIFIED_DEPLOYMENT) != primary.id:
+    if (
+        primary.task_definition != definition.arn
+        or definition.tags.get(VERIFIED_DEPLOYMENT) != primary.id
+    ):
         return None
     return int(marker)
 
@@ -146,8 +153,9 @@ def record_baseline(aws: Aws, service: Service, definitions: Sequence[TaskDefini
                 and deployment.rollout_state == "COMPLETED"
                 and VERIFIED_AT not in definition.tags
             ):
-                stamp = (deployment.updated_at or now()).astimezone(timezone.utc).replace(microsecond=0)
+                stamp = (deployment.updated_at or now()).astimezone(UTC).replace(microsecond=0)
                 aws.tag_resource(
-                    definition.arn, {VERIFIED_AT: stamp.isoformat(), VERIFIED_DEPLOYMENT: deployment.id}
+                    definition.arn,
+                    {VERIFIED_AT: stamp.isoformat(), VERIFIED_DEPLOYMENT: deployment.id},
                 )
                 break

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from functools import singledispatch
 from typing import Any, TextIO, assert_never
@@ -39,7 +39,7 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: object) -> Any:  # noqa: ANN401 - JSON is untyped
     """Dataclasses to dicts, enums to values, datetimes to ISO 8601 UTC, tuples to lists."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
@@ -49,8 +49,8 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
-        stamp = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return stamp.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        stamp = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -71,7 +71,9 @@ def render(result: Result, fmt: OutputFormat, stream: TextIO) -> None:
         case OutputFormat.TEXT:
             # Long lines (diffs, log lines, ARNs) stay whole so they can be copied and grepped.
             wide = stream.isatty() or "COLUMNS" in os.environ
-            console = Console(file=stream, width=None if wide else 120, highlight=False, soft_wrap=True)
+            console = Console(
+                file=stream, width=None if wide else 120, highlight=False, soft_wrap=True
+            )
             _text(result, console)
         case OutputFormat.MARKDOWN:
             stream.write(_markdown(result).rstrip() + "\n")
@@ -94,7 +96,7 @@ def render_log_event(event: LogEventInfo, fmt: OutputFormat, stream: TextIO) -> 
 def _when(value: datetime | None) -> str:
     if value is None:
         return "-"
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _short_image(image: str | None) -> str:
@@ -142,20 +144,50 @@ def _(result: StatusResult, console: Console) -> None:
         f"{result.running}/{result.desired} running, {result.pending} pending; "
         f"revision {result.revision}{digest}"
     )
-    breaker = "on" + (" with rollback" if result.circuit_breaker_rollback else "") if result.circuit_breaker else "off"
-    console.print(f"circuit breaker {breaker}; health-check grace period {result.grace_period or 0}s")
-    table = Table("deployment", "status", "rollout", "rev", "image", "running", "failed", "updated", title="Deployments")
+    breaker = (
+        "on" + (" with rollback" if result.circuit_breaker_rollback else "")
+        if result.circuit_breaker
+        else "off"
+    )
+    console.print(
+        f"circuit breaker {breaker}; health-check grace period {result.grace_period or 0}s"
+    )
+    table = Table(
+        "deployment",
+        "status",
+        "rollout",
+        "rev",
+        "image",
+        "running",
+        "failed",
+        "updated",
+        title="Deployments",
+    )
     for d in result.deployments:
         table.add_row(
-            d.id, d.status, d.rollout_state or "-", str(d.revision or "-"), _short_image(d.image),
-            f"{d.running}/{d.desired} ({d.pending} pending)", str(d.failed_tasks), _when(d.updated_at),
+            d.id,
+            d.status,
+            d.rollout_state or "-",
+            str(d.revision or "-"),
+            _short_image(d.image),
+            f"{d.running}/{d.desired} ({d.pending} pending)",
+            str(d.failed_tasks),
+            _when(d.updated_at),
         )
     console.print(table)
     if result.target_group_arn:
         targets = Table("target", "port", "state", "reason", "description", title="Target health")
         for h in result.targets:
-            style = "green" if h.state == "healthy" else "red" if h.state == "unhealthy" else "yellow"
-            targets.add_row(h.id, str(h.port or "-"), f"[{style}]{h.state}[/]", h.reason or "", escape(h.description or ""))
+            style = (
+                "green" if h.state == "healthy" else "red" if h.state == "unhealthy" else "yellow"
+            )
+            targets.add_row(
+                h.id,
+                str(h.port or "-"),
+                f"[{style}]{h.state}[/]",
+                h.reason or "",
+                escape(h.description or ""),
+            )
         console.print(targets if result.targets else "Target health: no registered targets")
     if result.alarms:
         alarms = Table("alarm", "metric", "since", "reason", title="Alarms in ALARM")
@@ -175,12 +207,18 @@ def _(result: RolloutResult, console: Console) -> None:
     words, style = _OUTCOME_TEXT[result.outcome]
     src = f"{result.from_revision.revision}" if result.from_revision else "?"
     dst = result.to_revision
-    arrow = f" (revision {src} -> {dst.revision if dst and dst.revision else 'new'}: {_short_image(dst.image if dst else None)})"
+    arrow = (
+        f" (revision {src} -> {dst.revision if dst and dst.revision else 'new'}: "
+        f"{_short_image(dst.image if dst else None)})"
+    )
     console.print(f"[bold {style}]{result.command} {words}[/]{arrow}")
     if result.deployment_id:
         console.print(f"deployment {result.deployment_id}; {result.elapsed_seconds:.0f}s")
     if result.image:
-        console.print(f"image {escape(result.image.repository)}@{result.image.digest} (tags: {', '.join(result.image.tags) or '-'})")
+        console.print(
+            f"image {escape(result.image.repository)}@{result.image.digest} "
+            f"(tags: {', '.join(result.image.tags) or '-'})"
+        )
     if result.rollout and result.rollout.rollback_deployment_id:
         console.print(
             f"rollback deployment {result.rollout.rollback_deployment_id} to revision "
@@ -188,9 +226,15 @@ def _(result: RolloutResult, console: Console) -> None:
         )
     v = result.verification
     if v is not None:
-        targets = "no load balancer" if v.targets_healthy is None else ("healthy" if v.targets_healthy else "NOT healthy")
+        targets = (
+            "no load balancer"
+            if v.targets_healthy is None
+            else ("healthy" if v.targets_healthy else "NOT healthy")
+        )
         smoke = (
-            "skipped" if v.smoke_ok is None else f"{v.smoke_url} -> {v.smoke_status}" + (" ok" if v.smoke_ok else " FAILED")
+            "skipped"
+            if v.smoke_ok is None
+            else f"{v.smoke_url} -> {v.smoke_status}" + (" ok" if v.smoke_ok else " FAILED")
         )
         version = f"; version {v.version} ({v.commit})" if v.version else ""
         console.print(f"verification: targets {targets}; smoke test {escape(smoke)}{version}")
@@ -198,7 +242,8 @@ def _(result: RolloutResult, console: Console) -> None:
         console.print(f"  - {escape(line)}")
     for task in result.stopped_tasks[:5]:
         code = f" (exit {task.exit_code})" if task.exit_code is not None else ""
-        console.print(f"  stopped task {task.task_id[:12]}: {escape(task.stopped_reason or task.stop_code or '')}{code}")
+        reason = escape(task.stopped_reason or task.stop_code or "")
+        console.print(f"  stopped task {task.task_id[:12]}: {reason}{code}")
     for note in result.notes:
         console.print(f"note: {escape(note)}", style="dim")
     if result.diff and result.outcome in (Outcome.DRY_RUN, Outcome.UNCHANGED):
@@ -223,7 +268,9 @@ def _(result: RevisionsResult, console: Console) -> None:
             marks.append("good")
         if r.verdict == "bad":
             marks.append(f"[red]{r.bad_reason or 'bad'}[/]")
-        table.add_row(str(r.revision), _when(r.registered_at), _short_image(r.image), ", ".join(marks) or "-")
+        table.add_row(
+            str(r.revision), _when(r.registered_at), _short_image(r.image), ", ".join(marks) or "-"
+        )
     console.print(table)
     lkg = f"revision {result.last_known_good}" if result.last_known_good else "none recorded"
     console.print(f"last known good (other than the current revision): {lkg}")
@@ -239,7 +286,9 @@ def _(result: LogsResult, console: Console) -> None:
 def _(result: DiagnoseResult, console: Console) -> None:
     for f in result.findings:
         style = "red" if f.severity.value == "critical" else "yellow"
-        console.print(f"[bold {style}]{f.severity.value.upper()}[/] {escape(f.title)} [dim]({f.rule})[/]")
+        console.print(
+            f"[bold {style}]{f.severity.value.upper()}[/] {escape(f.title)} [dim]({f.rule})[/]"
+        )
         console.print("  evidence:")
         for line in f.evidence:
             console.print(f"    - {escape(line)}")
@@ -280,17 +329,35 @@ def _(result: StatusResult) -> str:
     t = result.target
     parts = [
         f"### `{t.service}` status",
-        f"{result.running}/{result.desired} running, {result.pending} pending; revision {result.revision} "
+        f"{result.running}/{result.desired} running, {result.pending} pending; revision "
+        f"{result.revision} "
         f"(`{result.image_digest or result.image}`)",
         _table(
             ["deployment", "status", "rollout", "revision", "running", "failed"],
-            [[d.id, d.status, d.rollout_state, d.revision, f"{d.running}/{d.desired}", d.failed_tasks] for d in result.deployments],
+            [
+                [
+                    d.id,
+                    d.status,
+                    d.rollout_state,
+                    d.revision,
+                    f"{d.running}/{d.desired}",
+                    d.failed_tasks,
+                ]
+                for d in result.deployments
+            ],
         ),
     ]
     if result.targets:
-        parts.append(_table(["target", "state", "reason"], [[f"{h.id}:{h.port}", h.state, h.reason] for h in result.targets]))
+        parts.append(
+            _table(
+                ["target", "state", "reason"],
+                [[f"{h.id}:{h.port}", h.state, h.reason] for h in result.targets],
+            )
+        )
     if result.alarms:
-        parts.append(_table(["alarm in ALARM", "reason"], [[a.name, a.reason] for a in result.alarms]))
+        parts.append(
+            _table(["alarm in ALARM", "reason"], [[a.name, a.reason] for a in result.alarms])
+        )
     return "\n\n".join(parts)
 
 
@@ -299,7 +366,9 @@ def _(result: RolloutResult) -> str:
     words, _ = _OUTCOME_TEXT[result.outcome]
     icon = "✅" if result.exit_code == 0 else "❌"
     src = result.from_revision.revision if result.from_revision else "?"
-    dst = result.to_revision.revision if result.to_revision and result.to_revision.revision else "new"
+    dst = (
+        result.to_revision.revision if result.to_revision and result.to_revision.revision else "new"
+    )
     rows: list[list[object]] = [
         ["outcome", f"`{result.outcome.value}` (exit {result.exit_code})"],
         ["revision", f"{src} → {dst}"],
@@ -310,7 +379,9 @@ def _(result: RolloutResult) -> str:
     if result.verification:
         v = result.verification
         rows.append(["targets healthy", v.targets_healthy])
-        rows.append(["smoke test", f"{v.smoke_url} → {v.smoke_status}" if v.smoke_url else "skipped"])
+        rows.append(
+            ["smoke test", f"{v.smoke_url} → {v.smoke_status}" if v.smoke_url else "skipped"]
+        )
     parts = [f"### {icon} {result.command} {words}", _table(["", ""], rows)]
     if result.explanation:
         parts.append("\n".join(f"- {line}" for line in result.explanation))
@@ -326,7 +397,14 @@ def _(result: RevisionsResult) -> str:
     return f"### `{result.family}` revisions\n\n" + _table(
         ["revision", "registered", "image", "running", "last known good", "verdict"],
         [
-            [r.revision, _when(r.registered_at), f"`{_short_image(r.image)}`", "yes" if r.running else "", "yes" if r.last_known_good else "", r.verdict]
+            [
+                r.revision,
+                _when(r.registered_at),
+                f"`{_short_image(r.image)}`",
+                "yes" if r.running else "",
+                "yes" if r.last_known_good else "",
+                r.verdict,
+            ]
             for r in result.revisions
         ],
     )
@@ -347,11 +425,15 @@ def _(result: DiagnoseResult) -> str:
         evidence = "\n".join(f"  - {line}" for line in f.evidence)
         parts.append(
             f"**{f.severity.value.upper()}: {f.title}** (`{f.rule}`)\n"
-            f"- evidence:\n{evidence}\n- likely cause: {f.likely_cause}\n- runbook: {f.runbook}\n- fix: {f.fix}"
+            f"- evidence:\n{evidence}\n- likely cause: {f.likely_cause}\n- runbook: "
+            f"{f.runbook}\n- fix: {f.fix}"
         )
     return "\n\n".join(parts)
 
 
 @_md.register
 def _(result: ErrorResult) -> str:
-    return f"### ❌ `{result.command}` failed (exit {result.error.exit_code})\n\n{result.error.message}"
+    return (
+        f"### ❌ `{result.command}` failed (exit "
+        f"{result.error.exit_code})\n\n{result.error.message}"
+    )

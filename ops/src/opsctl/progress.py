@@ -83,7 +83,9 @@ class LiveProgress:
 
     def __init__(self, console: Console) -> None:
         self._console = console
-        self._live = Live(Text("waiting for ECS..."), console=console, refresh_per_second=4, transient=True)
+        self._live = Live(
+            Text("waiting for ECS..."), console=console, refresh_per_second=4, transient=True
+        )
         self._live.start()
         self._started = time.monotonic()
 

@@ -51,7 +51,9 @@ def rollback_of(service: Service, deployment_id: str, known: frozenset[str]) -> 
     return None
 
 
-def classify(service: Service, deployment_id: str, known: frozenset[str], seen_failed: bool) -> Verdict:
+def classify(
+    service: Service, deployment_id: str, known: frozenset[str], seen_failed: bool
+) -> Verdict:
     """What the service says about our deployment right now (pure; no time-out here)."""
     ours = service.deployment(deployment_id)
     rollback = rollback_of(service, deployment_id, known)
@@ -136,7 +138,9 @@ class Follower:
             self._stopped[task.id] = task
             code = next((c.exit_code for c in task.containers if c.exit_code is not None), None)
             exit_text = f", exit code {code}" if code is not None else ""
-            self._progress.note(f"task {task.id[:12]} stopped: {task.stopped_reason or task.stop_code}{exit_text}")
+            self._progress.note(
+                f"task {task.id[:12]} stopped: {task.stopped_reason or task.stop_code}{exit_text}"
+            )
 
     def follow(
         self,
@@ -179,7 +183,9 @@ class Follower:
                 self._stopped_tasks(current)
                 if self._group:
                     targets = self._aws.target_health(self._group)
-                followed = rollback if verdict == Verdict.ROLLED_BACK and rollback else (current or ours)
+                followed = (
+                    rollback if verdict == Verdict.ROLLED_BACK and rollback else (current or ours)
+                )
                 if followed is not None:
                     self._progress.update(
                         Snapshot(
@@ -196,7 +202,10 @@ class Follower:
                             elapsed=time.monotonic() - clock,
                         )
                     )
-                rollback_done = rollback is None or rollback.rollout_state in ("COMPLETED", "FAILED")
+                rollback_done = rollback is None or rollback.rollout_state in (
+                    "COMPLETED",
+                    "FAILED",
+                )
                 if verdict not in (Verdict.IN_PROGRESS, Verdict.ROLLED_BACK) or (
                     verdict == Verdict.ROLLED_BACK and rollback_done
                 ):
@@ -210,7 +219,8 @@ class Follower:
         except KeyboardInterrupt as interrupt:
             self._progress.close()
             raise Interrupted(
-                f"stopped watching deployment {deployment_id}; it continues in ECS, nothing was changed",
+                f"stopped watching deployment {deployment_id}; it continues in ECS, nothing "
+                "was changed",
                 hint=f"resume with: {resume_hint}",
             ) from interrupt
         assert service is not None  # noqa: S101 - the loop runs at least once
@@ -226,7 +236,9 @@ class Follower:
             targets=tuple(targets),
             elapsed=elapsed,
             polls=polls,
-            explanation=explain(verdict, service, ours, rollback, stopped, targets, elapsed, self._events),
+            explanation=explain(
+                verdict, service, ours, rollback, stopped, targets, elapsed, self._events
+            ),
         )
 
 
@@ -251,15 +263,16 @@ def explain(
             f"{ours.running}/{ours.desired} tasks running, {ours.pending} pending"
         )
     elif verdict == Verdict.ROLLED_BACK:
-        target = _revision(rollback.task_definition) if rollback else "the previous revision"
+        restored = _revision(rollback.task_definition) if rollback else "the previous revision"
         state = rollback.rollout_state if rollback else "unknown"
         lines.append(
             f"the ECS deployment circuit breaker failed {name} and rolled the service back to "
-            f"{target} (rollback {state})"
+            f"{restored} (rollback {state})"
         )
     elif verdict == Verdict.FAILED:
         lines.append(
-            f"deployment {name} FAILED ({ours.rollout_reason if ours else 'no reason given'}) and was not "
+            f"deployment {name} FAILED ({ours.rollout_reason if ours else 'no reason given'}) "
+            "and was not "
             "rolled back: the circuit breaker has rollback off or no earlier COMPLETED deployment; "
             "ECS launches no more tasks for it"
         )
@@ -279,16 +292,28 @@ def explain(
         lines.append(f"{ours.failed_tasks} tasks of it failed ({breaker})")
     reasons = Counter((t.stopped_reason or t.stop_code or "unknown") for t in stopped)
     for reason, count in reasons.most_common(3):
-        codes = sorted({c.exit_code for t in stopped for c in t.containers if c.exit_code is not None and (t.stopped_reason or t.stop_code or "unknown") == reason})
+        codes = sorted(
+            {
+                c.exit_code
+                for t in stopped
+                for c in t.containers
+                if c.exit_code is not None
+                and (t.stopped_reason or t.stop_code or "unknown") == reason
+            }
+        )
         exit_text = f" (exit code {', '.join(map(str, codes))})" if codes else ""
         lines.append(f"{count} task(s) stopped: {reason}{exit_text}")
     unhealthy = [t for t in targets if t.state not in ("healthy", "draining")]
     for target in unhealthy[:3]:
         lines.append(
-            f"target {target.id}:{target.port} {target.state} ({target.reason}: {target.description})"
+            f"target {target.id}:{target.port} {target.state} ({target.reason}: "
+            f"{target.description})"
         )
     if events:
         lines.append(f"latest event: {events[-1].message}")
     if verdict != Verdict.SUPERSEDED:
-        lines.append("next: `opsctl diagnose` names the likely cause; `opsctl logs --since 15m` shows the tasks' output")
+        lines.append(
+            "next: `opsctl diagnose` names the likely cause; `opsctl logs --since 15m` shows "
+            "the tasks' output"
+        )
     return tuple(lines)

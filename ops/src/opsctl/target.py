@@ -70,7 +70,11 @@ def _load_output(text: str, origin: str) -> dict[str, str]:
         data = data["value"]  # `terraform output -json` of all outputs wraps each value
     if not isinstance(data, dict):
         raise TargetError(f"{origin} must hold a JSON object with {', '.join(OUTPUT_ATTRIBUTES)}")
-    wrong = [k for k, v in data.items() if k in OUTPUT_ATTRIBUTES and v is not None and not isinstance(v, str)]
+    wrong = [
+        k
+        for k, v in data.items()
+        if k in OUTPUT_ATTRIBUTES and v is not None and not isinstance(v, str)
+    ]
     if wrong:
         raise TargetError(f"{origin}: attributes {', '.join(sorted(wrong))} must be strings")
     return {k: v for k, v in data.items() if k in OUTPUT_ATTRIBUTES and isinstance(v, str) and v}
@@ -88,7 +92,9 @@ def read_terraform_output(directory: Path) -> dict[str, str]:
     """``terraform -chdir=DIR output -json opsctl`` (the env root's contract output)."""
     terraform = shutil.which("terraform")
     if terraform is None:
-        raise TargetError("--tf-dir needs terraform on PATH", hint="or use --target-file / --cluster")
+        raise TargetError(
+            "--tf-dir needs terraform on PATH", hint="or use --target-file / --cluster"
+        )
     if not directory.is_dir():
         raise TargetError(f"--tf-dir {directory} is not a directory")
     try:
@@ -100,11 +106,18 @@ def read_terraform_output(directory: Path) -> dict[str, str]:
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        raise TargetError(f"`terraform output` in {directory} did not answer within 120 s") from error
-    if completed.returncode != 0:
-        detail = " ".join(line.strip("│ ").strip() for line in completed.stderr.splitlines() if line.strip("│ ").strip())
         raise TargetError(
-            f"`terraform -chdir={directory} output -json opsctl` failed: {detail or 'exit ' + str(completed.returncode)}",
+            f"`terraform output` in {directory} did not answer within 120 s"
+        ) from error
+    if completed.returncode != 0:
+        detail = " ".join(
+            line.strip("│ ").strip()
+            for line in completed.stderr.splitlines()
+            if line.strip("│ ").strip()
+        )
+        raise TargetError(
+            f"`terraform -chdir={directory} output -json opsctl` failed: "
+            f"{detail or f'exit {completed.returncode}'}",
             hint="run `terraform init` there, or apply the environment first",
         )
     return _load_output(completed.stdout, f"terraform output of {directory}")
@@ -146,7 +159,9 @@ def resolve_spec(
     cluster_value, cluster_source = pick(cluster, "cluster", "OPSCTL_CLUSTER")
     service_value, service_source = pick(service, "service", "OPSCTL_SERVICE")
     if not cluster_value or not service_value:
-        missing = " and ".join(n for n, v in (("cluster", cluster_value), ("service", service_value)) if not v)
+        missing = " and ".join(
+            n for n, v in (("cluster", cluster_value), ("service", service_value)) if not v
+        )
         raise TargetError(f"no {missing} given", hint=_HOW)
     sources = sorted({cluster_source, service_source})
     return TargetSpec(
@@ -195,7 +210,9 @@ def discover(aws: Aws, spec: TargetSpec) -> Target:
     """Describe the service and find its container, target group and log group."""
     service = aws.describe_service(spec.cluster, spec.service)
     primary = service.primary
-    task_definition = aws.describe_task_definition(primary.task_definition if primary else service.task_definition)
+    task_definition = aws.describe_task_definition(
+        primary.task_definition if primary else service.task_definition
+    )
     balancer = service.load_balancers[0] if service.load_balancers else None
     name = balancer.container_name if balancer and balancer.container_name else spec.container_name
     try:
@@ -211,18 +228,26 @@ def discover(aws: Aws, spec: TargetSpec) -> Target:
         service=service,
         task_definition=task_definition,
         container_name=container.name,
-        container_port=balancer.container_port if balancer else (container.container_ports or (None,))[0],
+        container_port=balancer.container_port
+        if balancer
+        else (container.container_ports or (None,))[0],
         target_group_arn=balancer.target_group_arn if balancer else spec.target_group_arn,
         log_group=log_group or spec.log_group or f"/aws/ecs/{service.name}",
         log_stream_prefix=container.log_option("awslogs-stream-prefix"),
     )
 
 
-def alb_url(aws: Aws, target: Target, override: str | None = None) -> tuple[str | None, TargetGroup | None, LoadBalancer | None]:
+def alb_url(
+    aws: Aws, target: Target, override: str | None = None
+) -> tuple[str | None, TargetGroup | None, LoadBalancer | None]:
     """The URL to smoke-test: ``--url``, else the target file's ``alb_url``, else the ALB's DNS
     name (https when it has a 443 listener); also the target group and load balancer."""
     group = aws.target_group(target.target_group_arn) if target.target_group_arn else None
-    balancer = aws.load_balancer(group.load_balancer_arns[0]) if group and group.load_balancer_arns else None
+    balancer = (
+        aws.load_balancer(group.load_balancer_arns[0])
+        if group and group.load_balancer_arns
+        else None
+    )
     if override:
         return override.rstrip("/"), group, balancer
     if target.spec.alb_url:

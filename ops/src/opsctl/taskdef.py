@@ -36,7 +36,7 @@ class Change:
     new: Any
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+def _flatten(value: object, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for key in sorted(value):
@@ -60,7 +60,9 @@ def changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[Change, ...
     )
 
 
-def unified_diff(old: Mapping[str, Any], new: Mapping[str, Any], old_name: str, new_name: str) -> str:
+def unified_diff(
+    old: Mapping[str, Any], new: Mapping[str, Any], old_name: str, new_name: str
+) -> str:
     """A unified diff of the two registrations as sorted, indented JSON."""
     a = json.dumps(old, indent=2, sort_keys=True, default=str).splitlines()
     b = json.dumps(new, indent=2, sort_keys=True, default=str).splitlines()

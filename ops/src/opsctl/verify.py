@@ -82,13 +82,24 @@ def verify(
     if group_arn and container_port:
         progress.note("verifying: the new tasks' targets are healthy")
         while True:
-            targets = deployment_targets(aws, cluster, service, deployment_id, group_arn, container_port)
+            targets = deployment_targets(
+                aws, cluster, service, deployment_id, group_arn, container_port
+            )
             healthy = bool(targets) and all(t.state == "healthy" for t in targets)
             if healthy or time.monotonic() >= deadline:
                 break
             time.sleep(poll_interval)
     if url is None:
-        return Verification(healthy, targets, None, None, None, None, None, "no URL to smoke-test (no load balancer; pass --url)")
+        return Verification(
+            healthy,
+            targets,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "no URL to smoke-test (no load balancer; pass --url)",
+        )
     health_url = f"{url}/health"
     progress.note(f"verifying: GET {health_url}")
     status, body, error = None, None, None
@@ -98,7 +109,14 @@ def verify(
         if ok or time.monotonic() >= deadline:
             break
         time.sleep(poll_interval)
-    detail = None if ok else (error or f"GET {health_url} answered {status} {json.dumps(body) if body else ''}".strip())
+    detail = (
+        None
+        if ok
+        else (
+            error
+            or f"GET {health_url} answered {status} {json.dumps(body) if body else ''}".strip()
+        )
+    )
     version = str(body["version"]) if body and "version" in body else None
     commit = str(body["commit"]) if body and "commit" in body else None
     return Verification(healthy, targets, health_url, status, ok, version, commit, detail)

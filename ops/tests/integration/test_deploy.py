@@ -1,4 +1,4 @@
-"""deploy, redeploy and watch against the emulator and the ECS simulator (opsctl as a subprocess)."""
+"""deploy, redeploy and watch against the emulator and the ECS simulator (opsctl a subprocess)."""
 
 from __future__ import annotations
 
@@ -40,8 +40,12 @@ def test_deploy_latest_resolves_the_newest_image(make_scenario, harness):
     # moto stamps pushes to the second; make the order explicit instead of sleeping.
     from moto.ecr.models import ecr_backends
 
-    for image in ecr_backends["123456789012"]["us-east-1"].repositories[s.stack.repository_name].images:
-        image.image_pushed_at = 2_000_000_000 if image.get_image_digest() == digest else 1_000_000_000
+    for image in (
+        ecr_backends["123456789012"]["us-east-1"].repositories[s.stack.repository_name].images
+    ):
+        image.image_pushed_at = (
+            2_000_000_000 if image.get_image_digest() == digest else 1_000_000_000
+        )
     run = s.opsctl("--output", "json", "deploy")
     assert run.returncode == 0, run
     doc = run.json
@@ -75,19 +79,27 @@ def test_circuit_breaker_failure_is_rolled_back_and_never_reported_as_success(ma
     assert doc["rollout"]["rollback_revision"] == 1
     assert doc["rollout"]["rollback_state"] == "COMPLETED"
     assert doc["verification"] is None
-    assert any("Essential container in task exited" in (t["stopped_reason"] or "") for t in doc["stopped_tasks"])
+    assert any(
+        "Essential container in task exited" in (t["stopped_reason"] or "")
+        for t in doc["stopped_tasks"]
+    )
     assert any(t["exit_code"] == 1 for t in doc["stopped_tasks"])
     assert any("circuit breaker" in line for line in doc["explanation"])
     # The service runs revision 1 again; revision 2 is marked failed.
     assert s.service()["taskDefinition"].endswith(":1")
-    tags = s.client("ecs").describe_task_definition(taskDefinition=f"{s.stack.family}:2", include=["TAGS"])["tags"]
+    tags = s.client("ecs").describe_task_definition(
+        taskDefinition=f"{s.stack.family}:2", include=["TAGS"]
+    )["tags"]
     assert {"key": "opsctl:failed-outcome", "value": "rolled_back"} in tags
     text = s.opsctl("rollback").stdout  # the breaker already restored the last known good
-    assert "nothing to do" in text and "restored it after revision 2 failed" in text
+    assert "nothing to do" in text
+    assert "restored it after revision 2 failed" in text
 
 
 def test_stuck_deployment_times_out_with_an_explanation(make_scenario):
-    s = make_scenario(StackOptions(circuit_breaker=False, rollback=False), {"v2": scripted.NEVER_HEALTHY})
+    s = make_scenario(
+        StackOptions(circuit_breaker=False, rollback=False), {"v2": scripted.NEVER_HEALTHY}
+    )
     s.push("v2")
     run = s.opsctl("--output", "json", "deploy", "--image-tag", "v2", "--timeout", "4")
     assert run.returncode == 12, run
@@ -151,7 +163,8 @@ def test_deploy_refuses_while_another_deployment_runs(make_scenario):
     before = s.revisions()
     run = s.opsctl("deploy", "--image-tag", "v3")
     assert run.returncode == 6, run
-    assert "still in progress" in run.stderr and "watch --deployment" in run.stderr
+    assert "still in progress" in run.stderr
+    assert "watch --deployment" in run.stderr
     assert s.revisions() == before
 
 
@@ -162,12 +175,16 @@ def test_ctrl_c_leaves_the_service_as_is_and_says_how_to_resume(make_scenario):
     s.wait(lambda: len(s.service()["deployments"]) == 2, what="the new deployment")
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=20)
+    _, stderr = process.communicate(timeout=20)
     assert process.returncode == 130, stderr
     assert "nothing was changed" in stderr
-    assert "resume with: opsctl --cluster api-cluster --service api watch --deployment ecs-svc/" in stderr
+    assert (
+        "resume with: opsctl --cluster api-cluster --service api watch --deployment ecs-svc/"
+        in stderr
+    )
     primary = s.service()["deployments"][0]
-    assert primary["rolloutState"] == "IN_PROGRESS" and primary["taskDefinition"].endswith(":2")
+    assert primary["rolloutState"] == "IN_PROGRESS"
+    assert primary["taskDefinition"].endswith(":2")
 
 
 def test_redeploy_forces_a_new_deployment_of_the_same_revision(make_scenario):

@@ -6,7 +6,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from localcloud.sim import Behaviour, scripted
 from localcloud.sim.stack import StackOptions
 
@@ -26,29 +25,33 @@ def text(finding: dict) -> str:
 
 
 def stopped_with(s, fragment: str, count: int = 1):
-    return lambda: sum(fragment in (t.get("stoppedReason") or "") for t in s.stopped_tasks()) >= count
+    return lambda: (
+        sum(fragment in (t.get("stoppedReason") or "") for t in s.stopped_tasks()) >= count
+    )
 
 
 def unhealthy_with(s, reason: str):
     elbv2 = s.client("elbv2")
 
     def check() -> bool:
-        health = elbv2.describe_target_health(TargetGroupArn=s.stack.target_group_arn)["TargetHealthDescriptions"]
+        health = elbv2.describe_target_health(TargetGroupArn=s.stack.target_group_arn)[
+            "TargetHealthDescriptions"
+        ]
         return any(h["TargetHealth"].get("Reason") == reason for h in health)
 
     return check
 
 
 def deploy_image(s, reference: str) -> None:
-    """What a person does by hand in the console: a revision naming ``reference``, then UpdateService."""
+    """What a person does by hand: register a revision naming ``reference``, update the service."""
     ecs = s.client("ecs")
     current = ecs.describe_task_definition(taskDefinition=s.stack.family)["taskDefinition"]
     definitions = current["containerDefinitions"]
     definitions[0]["image"] = reference
     keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn")
-    arn = ecs.register_task_definition(containerDefinitions=definitions, **{k: current[k] for k in keys})[
-        "taskDefinition"
-    ]["taskDefinitionArn"]
+    arn = ecs.register_task_definition(
+        containerDefinitions=definitions, **{k: current[k] for k in keys}
+    )["taskDefinition"]["taskDefinitionArn"]
     ecs.update_service(cluster=s.stack.cluster, service=s.stack.service, taskDefinition=arn)
 
 
@@ -80,8 +83,12 @@ def test_image_not_found(make_scenario):
 def test_registry_unreachable_through_the_subnets(make_scenario):
     s = make_scenario(STUCK)
     ec2 = s.client("ec2")
-    table = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [s.stack.subnet_ids[0]]}])
-    ec2.delete_route(RouteTableId=table["RouteTables"][0]["RouteTableId"], DestinationCidrBlock="0.0.0.0/0")
+    table = ec2.describe_route_tables(
+        Filters=[{"Name": "association.subnet-id", "Values": [s.stack.subnet_ids[0]]}]
+    )
+    ec2.delete_route(
+        RouteTableId=table["RouteTables"][0]["RouteTableId"], DestinationCidrBlock="0.0.0.0/0"
+    )
     s.opsctl("redeploy", "--no-wait")
     s.wait(stopped_with(s, "i/o timeout"), what="a pull that timed out")
     rules = findings(s)
@@ -104,7 +111,10 @@ def test_capacity(make_scenario):
     s = make_scenario(STUCK)
     s.harness.simulator.set_capacity_shortage(s.stack.cluster, s.stack.service)
     assert s.opsctl("redeploy", "--no-wait").returncode == 0
-    s.wait(lambda: any("unable to place a task" in e["message"] for e in s.service()["events"]), what="placement failure")
+    s.wait(
+        lambda: any("unable to place a task" in e["message"] for e in s.service()["events"]),
+        what="placement failure",
+    )
     rules = findings(s)
     assert "Capacity is unavailable" in text(rules["capacity"])
 
@@ -122,19 +132,28 @@ def test_crash_loop_shows_exit_codes_and_the_last_output(make_scenario):
 
 
 def test_port_mismatch(make_scenario):
-    s = make_scenario(StackOptions(circuit_breaker=False, grace_period=3600, environment={"PORT": "8080"}), settle=False)
+    s = make_scenario(
+        StackOptions(circuit_breaker=False, grace_period=3600, environment={"PORT": "8080"}),
+        settle=False,
+    )
     s.wait(unhealthy_with(s, "Target.FailedHealthChecks"), what="deaf targets")
     rules = findings(s)
-    assert "PORT is 8080 but the load balancer uses container port 8000" in text(rules["port-mismatch"])
+    assert "PORT is 8080 but the load balancer uses container port 8000" in text(
+        rules["port-mismatch"]
+    )
     assert "not listening" in rules["targets-unhealthy"]["likely_cause"]
 
 
 def test_health_check_path(make_scenario):
-    s = make_scenario(StackOptions(circuit_breaker=False, grace_period=3600, health_check_path="/healthz"), settle=False)
+    s = make_scenario(
+        StackOptions(circuit_breaker=False, grace_period=3600, health_check_path="/healthz"),
+        settle=False,
+    )
     s.wait(unhealthy_with(s, "Target.ResponseCodeMismatch"), what="404s")
     rules = findings(s)
     finding = rules["health-check-path"]
-    assert "/healthz" in finding["likely_cause"] and "[404]" in text(finding)
+    assert "/healthz" in finding["likely_cause"]
+    assert "[404]" in text(finding)
     assert "port-mismatch" not in rules
 
 
@@ -143,7 +162,12 @@ def test_security_group_blocks_the_load_balancer(make_scenario):
     s.client("ec2").revoke_security_group_ingress(
         GroupId=s.stack.task_security_group,
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8000, "UserIdGroupPairs": [{"GroupId": s.stack.alb_security_group}]}
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8000,
+                "ToPort": 8000,
+                "UserIdGroupPairs": [{"GroupId": s.stack.alb_security_group}],
+            }
         ],
     )
     s.wait(unhealthy_with(s, "Target.Timeout"), what="timeouts")
@@ -153,21 +177,31 @@ def test_security_group_blocks_the_load_balancer(make_scenario):
 
 
 def test_startup_slower_than_the_grace_period(make_scenario):
-    s = make_scenario(StackOptions(circuit_breaker=False, grace_period=0), {"v1": scripted.SLOW_START}, settle=False)
+    s = make_scenario(
+        StackOptions(circuit_breaker=False, grace_period=0),
+        {"v1": scripted.SLOW_START},
+        settle=False,
+    )
     s.wait(stopped_with(s, "failed ELB health checks"), what="a task killed by health checks")
     rules = findings(s)
     finding = rules["grace-period"]
-    assert "grace period 0s" in text(finding) and "at least 60s" in text(finding)
+    assert "grace period 0s" in text(finding)
+    assert "at least 60s" in text(finding)
     assert "port-mismatch" not in rules
 
 
 def test_unhealthy_targets_and_no_healthy_target(make_scenario):
-    s = make_scenario(StackOptions(circuit_breaker=False, grace_period=3600), {"v1": scripted.NEVER_HEALTHY}, settle=False)
+    s = make_scenario(
+        StackOptions(circuit_breaker=False, grace_period=3600),
+        {"v1": scripted.NEVER_HEALTHY},
+        settle=False,
+    )
     s.wait(unhealthy_with(s, "Target.ResponseCodeMismatch"), what="500s")
     rules = findings(s)
     assert "[500]" in text(rules["targets-unhealthy"])
     assert "no healthy target" in rules["no-healthy-targets"]["title"]
-    assert "health-check-path" not in rules and "grace-period" not in rules
+    assert "health-check-path" not in rules
+    assert "grace-period" not in rules
 
 
 def test_application_5xx_through_the_load_balancer(make_scenario):
@@ -183,7 +217,9 @@ def test_application_5xx_through_the_load_balancer(make_scenario):
 
 
 def test_load_balancer_503_when_nothing_is_healthy(make_scenario):
-    s = make_scenario(StackOptions(circuit_breaker=False), {"v1": Behaviour(startup_seconds=10_000)}, settle=False)
+    s = make_scenario(
+        StackOptions(circuit_breaker=False), {"v1": Behaviour(startup_seconds=10_000)}, settle=False
+    )
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(f"{s.alb_url}/health", timeout=5)  # noqa: S310
     assert error.value.code == 503
@@ -192,7 +228,9 @@ def test_load_balancer_503_when_nothing_is_healthy(make_scenario):
 
 
 def test_failed_deployment_without_rollback(make_scenario):
-    s = make_scenario(StackOptions(circuit_breaker=True, rollback=False), {"v2": scripted.CRASHES_AT_START})
+    s = make_scenario(
+        StackOptions(circuit_breaker=True, rollback=False), {"v2": scripted.CRASHES_AT_START}
+    )
     s.push("v2")
     run = s.opsctl("--output", "json", "deploy", "--image-tag", "v2")
     assert run.returncode == 11, run
@@ -208,7 +246,13 @@ def test_text_output_names_evidence_cause_runbook_and_fix(make_scenario):
     s.wait(stopped_with(s, "CannotPullContainerError"), what="a failed pull")
     run = s.opsctl("diagnose")
     assert run.returncode == 20
-    for label in ("CRITICAL", "evidence:", "likely cause:", "runbook: 4.2 Task stuck in PENDING", "fix:"):
+    for label in (
+        "CRITICAL",
+        "evidence:",
+        "likely cause:",
+        "runbook: 4.2 Task stuck in PENDING",
+        "fix:",
+    ):
         assert label in run.stdout
     markdown = s.opsctl("--output", "markdown", "diagnose").stdout
     assert markdown.startswith("### ❌ `api`:")

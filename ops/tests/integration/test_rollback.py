@@ -8,7 +8,9 @@ from localcloud.sim.stack import StackOptions
 
 def test_rollback_returns_to_the_last_known_good_revision_after_a_failed_deploy(make_scenario):
     # No circuit breaker: the broken deploy stays on the service until someone rolls back.
-    s = make_scenario(StackOptions(circuit_breaker=False, rollback=False), {"v3": scripted.CRASHES_AT_START})
+    s = make_scenario(
+        StackOptions(circuit_breaker=False, rollback=False), {"v3": scripted.CRASHES_AT_START}
+    )
     s.push("v2")
     s.push("v3")
     assert s.opsctl("deploy", "--image-tag", "v2").returncode == 0  # revision 2: verified good
@@ -18,7 +20,8 @@ def test_rollback_returns_to_the_last_known_good_revision_after_a_failed_deploy(
     assert revisions["last_known_good"] == 2
     assert revisions["running"] == [3, 2]
     by_number = {r["revision"]: r for r in revisions["revisions"]}
-    assert by_number[2]["verdict"] == "good" and by_number[2]["last_known_good"] is True
+    assert by_number[2]["verdict"] == "good"
+    assert by_number[2]["last_known_good"] is True
     assert by_number[3]["last_known_good"] is False
 
     run = s.opsctl("--output", "json", "rollback")
@@ -29,12 +32,15 @@ def test_rollback_returns_to_the_last_known_good_revision_after_a_failed_deploy(
     assert doc["to_revision"]["revision"] == 2  # the last known good, which here is also N-1
     assert s.service()["taskDefinition"].endswith(":2")
     after = {r["revision"]: r for r in s.opsctl("--output", "json", "revisions").json["revisions"]}
-    assert after[3]["verdict"] == "bad" and after[3]["bad_reason"] == "rolled back"
+    assert after[3]["verdict"] == "bad"
+    assert after[3]["bad_reason"] == "rolled back"
 
 
 def test_rollback_skips_revisions_that_never_completed(make_scenario):
     """N-1 is not last known good: revision 3 failed, so rolling back from 4 goes to 2."""
-    s = make_scenario(StackOptions(circuit_breaker=False, rollback=False), {"v3": scripted.NEVER_HEALTHY})
+    s = make_scenario(
+        StackOptions(circuit_breaker=False, rollback=False), {"v3": scripted.NEVER_HEALTHY}
+    )
     for tag in ("v2", "v3", "v4"):
         s.push(tag)
     assert s.opsctl("deploy", "--image-tag", "v2").returncode == 0
@@ -71,7 +77,9 @@ def test_rollback_refuses_a_revision_whose_image_is_gone(make_scenario):
     s = make_scenario()
     s.push("v2")
     assert s.opsctl("deploy", "--image-tag", "v2").returncode == 0
-    s.client("ecr").batch_delete_image(repositoryName=s.stack.repository_name, imageIds=[{"imageTag": "v1"}])
+    s.client("ecr").batch_delete_image(
+        repositoryName=s.stack.repository_name, imageIds=[{"imageTag": "v1"}]
+    )
     run = s.opsctl("rollback", "--to-revision", "1")
     assert run.returncode == 5, run
     assert "no longer exists in ECR" in run.stderr

@@ -6,7 +6,6 @@ import json
 import subprocess
 
 import pytest
-
 from localcloud.sim import scripted
 from localcloud.sim.stack import StackOptions
 
@@ -25,10 +24,18 @@ def test_status_shows_counts_deployments_targets_events_and_alarms(make_scenario
         Threshold=1,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
     )
-    cloudwatch.set_alarm_state(AlarmName="api-5xx", StateValue="ALARM", StateReason="Threshold crossed: 7 errors")
+    cloudwatch.set_alarm_state(
+        AlarmName="api-5xx", StateValue="ALARM", StateReason="Threshold crossed: 7 errors"
+    )
     cloudwatch.put_metric_alarm(
-        AlarmName="unrelated", Namespace="AWS/EC2", MetricName="CPUUtilization", Statistic="Average",
-        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+        AlarmName="unrelated",
+        Namespace="AWS/EC2",
+        MetricName="CPUUtilization",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
     )
     cloudwatch.set_alarm_state(AlarmName="unrelated", StateValue="ALARM", StateReason="x")
     doc = s.opsctl("--output", "json", "status").json
@@ -40,21 +47,28 @@ def test_status_shows_counts_deployments_targets_events_and_alarms(make_scenario
     assert sorted(t["state"] for t in doc["targets"]) == ["healthy", "healthy"]
     assert any("has reached a steady state" in e["message"] for e in doc["events"])
     assert [a["name"] for a in doc["alarms"]] == ["api-5xx"]
-    assert doc["circuit_breaker"] is True and doc["grace_period"] == 60
+    assert doc["circuit_breaker"] is True
+    assert doc["grace_period"] == 60
     text = s.opsctl("status").stdout
-    assert "2/2 running" in text and "api-5xx" in text and "Target health" in text
+    assert "2/2 running" in text
+    assert "api-5xx" in text
+    assert "Target health" in text
 
 
 def test_status_shows_target_reason_codes(make_scenario):
     # A long grace period keeps the unhealthy tasks registered while we look.
-    s = make_scenario(StackOptions(circuit_breaker=False, grace_period=3600), {"v2": scripted.NEVER_HEALTHY})
+    s = make_scenario(
+        StackOptions(circuit_breaker=False, grace_period=3600), {"v2": scripted.NEVER_HEALTHY}
+    )
     s.push("v2")
     assert s.opsctl("deploy", "--image-tag", "v2", "--no-wait").returncode == 0
     elbv2 = s.client("elbv2")
     s.wait(
         lambda: any(
             d["TargetHealth"].get("Reason") == "Target.ResponseCodeMismatch"
-            for d in elbv2.describe_target_health(TargetGroupArn=s.stack.target_group_arn)["TargetHealthDescriptions"]
+            for d in elbv2.describe_target_health(TargetGroupArn=s.stack.target_group_arn)[
+                "TargetHealthDescriptions"
+            ]
         ),
         what="an unhealthy target",
     )
@@ -72,10 +86,13 @@ def test_revisions_lists_newest_first_with_running_and_last_known_good(make_scen
     doc = s.opsctl("--output", "json", "revisions").json
     assert [r["revision"] for r in doc["revisions"]] == [2, 1]
     assert doc["running"] == [2]
-    assert doc["last_known_good"] == 1  # the baseline deploy recorded revision 1 before replacing it
+    assert (
+        doc["last_known_good"] == 1
+    )  # the baseline deploy recorded revision 1 before replacing it
     assert doc["revisions"][0]["registered_at"] is not None
     text = s.opsctl("revisions").stdout
-    assert "last known good" in text and "running" in text
+    assert "last known good" in text
+    assert "running" in text
 
 
 def test_logs_with_a_filter_and_a_task(make_scenario):
@@ -90,7 +107,8 @@ def test_logs_with_a_filter_and_a_task(make_scenario):
     task_id = doc["events"][0]["task_id"]
     assert doc["events"][0]["stream"] == f"ecs/app/{task_id}"
     one = s.opsctl("--output", "json", "logs", "--task", task_id).json
-    assert one["events"] and {e["task_id"] for e in one["events"]} == {task_id}
+    assert one["events"]
+    assert {e["task_id"] for e in one["events"]} == {task_id}
     assert any("ValidationError" in e["message"] for e in one["events"])
     text = s.opsctl("logs", "--filter", "ValidationError").stdout
     assert "pydantic_core._pydantic_core.ValidationError" in text
@@ -98,12 +116,30 @@ def test_logs_with_a_filter_and_a_task(make_scenario):
 
 def test_logs_follow_prints_new_events_as_ndjson(make_scenario):
     s = make_scenario()
-    process = s.spawn("--output", "json", "logs", "--since", "1m", "--follow", "--interval", "0.3", "--filter", "probe-marker")
+    process = s.spawn(
+        "--output",
+        "json",
+        "logs",
+        "--since",
+        "1m",
+        "--follow",
+        "--interval",
+        "0.3",
+        "--filter",
+        "probe-marker",
+    )
     try:
         s.client("logs").put_log_events(
             logGroupName="/aws/ecs/api",
-            logStreamName=s.client("logs").describe_log_streams(logGroupName="/aws/ecs/api")["logStreams"][0]["logStreamName"],
-            logEvents=[{"timestamp": __import__("time").time_ns() // 1_000_000, "message": "probe-marker 1"}],
+            logStreamName=s.client("logs").describe_log_streams(logGroupName="/aws/ecs/api")[
+                "logStreams"
+            ][0]["logStreamName"],
+            logEvents=[
+                {
+                    "timestamp": __import__("time").time_ns() // 1_000_000,
+                    "message": "probe-marker 1",
+                }
+            ],
         )
         line = process.stdout.readline()  # type: ignore[union-attr]
     finally:
@@ -118,7 +154,16 @@ def test_unknown_cluster_and_service_are_named(make_scenario):
     run = s.opsctl("--cluster", "nope", "--service", "api", "status", target=False)
     assert run.returncode == 3, run
     assert "cluster 'nope' not found" in run.stderr
-    run = s.opsctl("--cluster", s.stack.cluster, "--service", "nope", "--output", "json", "status", target=False)
+    run = s.opsctl(
+        "--cluster",
+        s.stack.cluster,
+        "--service",
+        "nope",
+        "--output",
+        "json",
+        "status",
+        target=False,
+    )
     assert run.returncode == 3
     assert run.json["error"]["type"] == "TargetError"
     assert "service 'nope' not found" in run.json["error"]["message"]
@@ -147,24 +192,42 @@ def test_target_from_a_terraform_env_root(make_scenario, tmp_path):
     root.mkdir()
     value = s.stack.opsctl_target(s.alb_url)
     body = ",\n".join(f'    {k} = "{v}"' for k, v in value.items())
-    (root / "outputs.tf").write_text(f"output \"opsctl\" {{\n  value = {{\n{body}\n  }}\n}}\n")
+    (root / "outputs.tf").write_text(f'output "opsctl" {{\n  value = {{\n{body}\n  }}\n}}\n')
     env = {k: v for k, v in s.env.items() if not k.startswith("AWS_")}
-    subprocess.run(["terraform", f"-chdir={root}", "init", "-input=false"], check=True, capture_output=True, env=env)
     subprocess.run(
-        ["terraform", f"-chdir={root}", "apply", "-auto-approve", "-input=false"], check=True, capture_output=True, env=env
+        ["terraform", f"-chdir={root}", "init", "-input=false"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    subprocess.run(
+        ["terraform", f"-chdir={root}", "apply", "-auto-approve", "-input=false"],
+        check=True,
+        capture_output=True,
+        env=env,
     )
     run = s.opsctl("--tf-dir", str(root), "--output", "json", "status", target=False)
     assert run.returncode == 0, run
     assert run.json["target"]["source"] == f"terraform output of {root}"
     broken = s.opsctl("--tf-dir", str(tmp_path), "status", target=False)
-    assert broken.returncode == 3 and "terraform" in broken.stderr
+    assert broken.returncode == 3
+    assert "terraform" in broken.stderr
 
 
 def test_help_and_schema(make_scenario):
     s = make_scenario(settle=False)
     run = s.opsctl("--help", target=False)
     assert run.returncode == 0
-    for command in ("status", "deploy", "rollback", "redeploy", "watch", "revisions", "logs", "diagnose"):
+    for command in (
+        "status",
+        "deploy",
+        "rollback",
+        "redeploy",
+        "watch",
+        "revisions",
+        "logs",
+        "diagnose",
+    ):
         assert command in run.stdout
     schema = json.loads(s.opsctl("schema", "deploy", target=False).stdout)
     assert schema["$id"] == "urn:opsctl:schema:rollout:v1"

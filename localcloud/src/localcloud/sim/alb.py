@@ -87,8 +87,8 @@ def _default_action(account: str, region: str, arn: str) -> dict[str, Any] | Non
     actions = listener.default_actions or []
     if not actions:
         return None
-    action = actions[0]
-    return dict(getattr(action, "data", None) or action)
+    data = getattr(actions[0], "data", None)
+    return dict(data) if isinstance(data, dict) else None
 
 
 def _target_group_of(action: dict[str, Any]) -> str | None:
@@ -104,16 +104,16 @@ def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseH
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._forward()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._forward()
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             self._forward()
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             self._forward()
 
         def _send(self, status: int, body: bytes, content_type: str = "text/html") -> None:
@@ -145,7 +145,11 @@ def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseH
                 config = action.get("FixedResponseConfig") or {}
                 status = int(config.get("StatusCode", 200))
                 backends.put_alb_metrics(account, region, dimension, {"RequestCount": 1})
-                self._send(status, str(config.get("MessageBody", "")).encode(), str(config.get("ContentType", "text/plain")))
+                self._send(
+                    status,
+                    str(config.get("MessageBody", "")).encode(),
+                    str(config.get("ContentType", "text/plain")),
+                )
                 return
             group = _target_group_of(action) if kind == "forward" else None
             addresses = front.simulator.routable_addresses(group) if group else []
@@ -155,7 +159,9 @@ def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseH
             host, port = addresses[front.next_index() % len(addresses)]
             timeout = max(front.simulator.clock.real(IDLE_TIMEOUT_SECONDS), 0.5)
             connection = http.client.HTTPConnection(host, port, timeout=timeout)
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+            headers = {
+                k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+            }
             headers["X-Forwarded-For"] = self.client_address[0]
             headers["X-Amzn-Trace-Id"] = f"Root=1-{front.next_index():08x}-000000000000000000000000"
             try:
@@ -172,9 +178,11 @@ def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseH
                 connection.close()
             klass = f"HTTPCode_Target_{response.status // 100}XX_Count"
             backends.put_alb_metrics(account, region, dimension, {"RequestCount": 1, klass: 1})
-            self._send(response.status, payload, response.getheader("Content-Type") or "application/json")
+            self._send(
+                response.status, payload, response.getheader("Content-Type") or "application/json"
+            )
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             del format, args
 
     return Handler

@@ -14,11 +14,11 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
-from moto.ec2 import ec2_backends
+from moto.ec2.models import ec2_backends
 from moto.ecr.models import ecr_backends
 from moto.elbv2.models import FakeTargetGroup, elbv2_backends
 from moto.logs.models import logs_backends
@@ -54,7 +54,9 @@ def parse_ecr_image(image: str) -> EcrReference | None:
     tag = match["tag"]
     if match["digest"] is None and tag is None:
         tag = "latest"
-    return EcrReference(match["registry"], match["region"], match["repository"], match["digest"], tag)
+    return EcrReference(
+        match["registry"], match["region"], match["repository"], match["digest"], tag
+    )
 
 
 def resolve_ecr_image(reference: EcrReference) -> EcrImage | None:
@@ -89,7 +91,11 @@ def _rules_allow(rules: Sequence[Any], port: int) -> list[Any]:
 
 
 def registry_path_problem(
-    account: str, region: str, subnet_ids: Sequence[str], security_group_ids: Sequence[str], public_ip: bool
+    account: str,
+    region: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str],
+    public_ip: bool,
 ) -> str | None:
     """Why a task in these subnets cannot reach ECR on 443, or ``None`` when it can.
 
@@ -100,9 +106,7 @@ def registry_path_problem(
     ec2 = ec2_backends[account][region]
     groups = [ec2.get_security_group_from_id(g) for g in security_group_ids]
     if not any(_rules_allow(g.egress_rules, 443) for g in groups if g is not None):
-        return (
-            f"security groups {', '.join(security_group_ids)} allow no outbound HTTPS (443)"
-        )
+        return f"security groups {', '.join(security_group_ids)} allow no outbound HTTPS (443)"
     if not subnet_ids:
         return "the task has no subnet"
     subnet = ec2.get_subnet(subnet_ids[0])
@@ -211,7 +215,7 @@ def health_check_of(group: FakeTargetGroup) -> HealthCheck:
         healthy_threshold=int(group.healthy_threshold_count or 5),
         unhealthy_threshold=int(group.unhealthy_threshold_count or 2),
         matcher=str(matcher),
-        deregistration_delay=float(delay),
+        deregistration_delay=float(str(delay)),
     )
 
 
@@ -256,7 +260,7 @@ def put_alb_metrics(
     account: str, region: str, load_balancer_dimension: str, counts: dict[str, float]
 ) -> None:
     """Record the simulated ALB's counters under AWS/ApplicationELB, as the ALB does."""
-    now = datetime.now(timezone.utc).replace(tzinfo=None)  # moto keeps metric times naive UTC
+    now = datetime.now(UTC).replace(tzinfo=None)  # moto keeps metric times naive UTC
     data = [
         {
             "MetricName": name,

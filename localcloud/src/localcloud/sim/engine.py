@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from moto.ec2 import ec2_backends
+from moto.ec2.models import ec2_backends
 from moto.ecs.models import EC2ContainerServiceBackend, Service, ecs_backends
 from moto.elbv2.models import FakeTargetGroup
 
@@ -205,11 +205,11 @@ class Simulator:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Simulator:
-        from localcloud.sim import patches  # noqa: PLC0415 - avoid an import cycle
+        from localcloud.sim import patches
 
         patches.activate(self)
         with self._lock:
-            for account, region, backend in _ecs_backends():
+            for _, _, backend in _ecs_backends():
                 for service in list(backend.services.values()):
                     if service.status == "ACTIVE":
                         self.on_service_created(backend, service)
@@ -219,7 +219,7 @@ class Simulator:
         return self
 
     def stop(self) -> None:
-        from localcloud.sim import patches  # noqa: PLC0415
+        from localcloud.sim import patches
 
         self._stop.set()
         if self._thread is not None:
@@ -242,8 +242,8 @@ class Simulator:
         while not self._stop.wait(self.config.tick):
             try:
                 self.step()
-            except Exception:  # noqa: BLE001 - a bad pass must not kill the scheduler
-                import traceback  # noqa: PLC0415
+            except Exception:
+                import traceback
 
                 traceback.print_exc()
 
@@ -287,7 +287,11 @@ class Simulator:
                 self.on_service_created(backend, service)
                 return
             primary = svc.deployments[0] if svc.deployments else None
-            if primary is None or new_deployment or primary.task_definition != service.task_definition:
+            if (
+                primary is None
+                or new_deployment
+                or primary.task_definition != service.task_definition
+            ):
                 if primary is not None:
                     primary.status = "ACTIVE"
                     primary.updated_at = utcnow()
@@ -311,11 +315,15 @@ class Simulator:
                 record = svc.tasks.get(task.id)
                 if record is not None:
                     if record.phase != _Phase.STOPPED:
-                        self._stop_task(svc, record, "UserInitiated", reason or "Task stopped by user")
+                        self._stop_task(
+                            svc, record, "UserInitiated", reason or "Task stopped by user"
+                        )
                     return True
         return False
 
-    def target_health(self, group_arn: str, target_id: str) -> tuple[str, str | None, str | None] | None:
+    def target_health(
+        self, group_arn: str, target_id: str
+    ) -> tuple[str, str | None, str | None] | None:
         """``(state, reason, description)`` of a target the simulator registered."""
         with self._lock:
             for target in self._targets():
@@ -334,9 +342,7 @@ class Simulator:
                         if target.group_arn != group_arn or target.state not in candidates:
                             continue
                         address = task.process.address(target.port) if task.process else None
-                        candidates[target.state].append(
-                            address or ("127.0.0.1", _closed_port())
-                        )
+                        candidates[target.state].append(address or ("127.0.0.1", _closed_port()))
             return candidates["healthy"] or candidates["unhealthy"]
 
     # --- control API for tests, drills and the local cloud ----------------------------------
@@ -361,16 +367,18 @@ class Simulator:
 
         def done() -> bool:
             svc = self._find(cluster, service)
-            return bool(svc.deployments) and svc.deployments[0].rollout_state == "COMPLETED" and len(
-                svc.deployments
-            ) == 1
+            return (
+                bool(svc.deployments)
+                and svc.deployments[0].rollout_state == "COMPLETED"
+                and len(svc.deployments) == 1
+            )
 
         self.wait_for(done, timeout)
         return self._find(cluster, service).deployments[0].id
 
     def alb_url(self, load_balancer: str) -> str:
         """The simulated ALB's URL on 127.0.0.1 for a load balancer ARN or name."""
-        from localcloud.sim.alb import AlbFront  # noqa: PLC0415
+        from localcloud.sim.alb import AlbFront
 
         with self._lock:
             if self._alb is None:
@@ -416,7 +424,11 @@ class Simulator:
 
     def _event(self, svc: _Service, message: str) -> None:
         svc.events.appendleft(
-            {"id": str(uuid.uuid4()), "createdAt": utcnow(), "message": f"(service {svc.name}) {message}"}
+            {
+                "id": str(uuid.uuid4()),
+                "createdAt": utcnow(),
+                "message": f"(service {svc.name}) {message}",
+            }
         )
 
     # --- configuration read from the service ------------------------------------------------
@@ -450,7 +462,7 @@ class Simulator:
             self._set_phase(task, _Phase.RUNNING, now)
             task.started = now
             task.task.started_at = utcnow()
-            for container in task.task.containers:
+            for container in task.task.sim_containers:
                 container.last_status = "RUNNING"
             self._register_targets(svc, task, now)
         if task.phase in (_Phase.ACTIVATING, _Phase.RUNNING, _Phase.DEACTIVATING):
@@ -461,10 +473,14 @@ class Simulator:
             t.drain_until is not None and now >= t.drain_until for t in task.targets
         ):
             self._begin_stopping(task, now)
-        if task.phase == _Phase.STOPPING and task.stop_future is not None and task.stop_future.done():
+        if (
+            task.phase == _Phase.STOPPING
+            and task.stop_future is not None
+            and task.stop_future.done()
+        ):
             try:
                 status = task.stop_future.result()
-            except Exception:  # noqa: BLE001 - a runtime that fails to stop counts as killed
+            except Exception:
                 status = ExitStatus(137)
             self._finish_stop(task, status, now)
         for target in list(task.targets):
@@ -491,9 +507,9 @@ class Simulator:
         backend = svc.backend
         try:
             definition = backend.describe_task_definition(deployment.task_definition)
-        except Exception:  # noqa: BLE001 - deregistered underneath us
+        except Exception:
             return None
-        cluster = backend._get_cluster(svc.cluster)  # noqa: SLF001 - moto's own lookup
+        cluster = backend._get_cluster(svc.cluster)
         network = (deployment.network_configuration or {}).get("awsvpcConfiguration") or {}
         subnets: list[str] = list(network.get("subnets") or [])
         groups: list[str] = list(network.get("securityGroups") or [])
@@ -503,10 +519,13 @@ class Simulator:
             subnet = ec2.get_subnet(subnets[0])
             zone = subnet.availability_zone
             eni = ec2.create_network_interface(
-                subnet=subnets[0], private_ip_address=None, group_ids=groups, description="ECS task"
+                subnet=subnets[0],
+                private_ip_address=None,  # type: ignore[arg-type] # moto picks a free subnet address
+                group_ids=groups,
+                description="ECS task",
             )
             eni.status = "in-use"
-            private_ip = eni.private_ip_address
+            private_ip = str(eni.private_ip_address)
             attachments = [
                 {
                     "id": str(uuid.uuid4()),
@@ -547,7 +566,8 @@ class Simulator:
         definition = svc.backend.describe_task_definition(task.task.task_definition_arn)
         container_def: dict[str, Any] = definition.container_definitions[0]
         image = str(container_def.get("image", ""))
-        digest, tags = None, ()
+        digest: str | None = None
+        tags: tuple[str, ...] = ()
         network = (task.deployment.network_configuration or {}).get("awsvpcConfiguration") or {}
         task.task.pull_stopped_at = utcnow()
         problem = None
@@ -583,16 +603,21 @@ class Simulator:
             create = str(options.get("awslogs-create-group", "false")).lower() == "true"
             if not backends.log_group_exists(svc.account, region, group) and not create:
                 problem = (
-                    "ResourceInitializationError: failed to validate logger args: create stream has "
+                    "ResourceInitializationError: failed to validate logger args: create "
+                    "stream has "
                     "been retried 1 times: failed to create Cloudwatch log stream: "
                     "ResourceNotFoundException: The specified log group does not exist. : "
                     "exit status 1"
                 )
             else:
                 prefix = str(options.get("awslogs-stream-prefix", ""))
-                stream = f"{prefix}/{container_def.get('name')}/{task.task.id}" if prefix else task.task.id
+                stream = (
+                    f"{prefix}/{container_def.get('name')}/{task.task.id}"
+                    if prefix
+                    else task.task.id
+                )
                 log_sink = backends.MotoLogSink(svc.account, region, group, stream)
-        for container in task.task.containers:
+        for container in task.task.sim_containers:
             container.image_digest = digest
         if problem is not None:
             self._failed_to_start(svc, task, problem, now)
@@ -635,7 +660,7 @@ class Simulator:
         task.task.stop_code = "TaskFailedToStart"
         task.task.stopped_reason = reason
         task.task.desired_status = "STOPPED"
-        for container in task.task.containers:
+        for container in task.task.sim_containers:
             container.last_status = "STOPPED"
             container.reason = reason
         self._finish_stop(task, None, now)
@@ -683,7 +708,9 @@ class Simulator:
                     target.probe = self._probe(svc, task, target, group)
             self._enforce_health(svc, task, now)
 
-    def _probe(self, svc: _Service, task: _Task, target: _Target, group: FakeTargetGroup) -> Future[_Probe]:
+    def _probe(
+        self, svc: _Service, task: _Task, target: _Target, group: FakeTargetGroup
+    ) -> Future[_Probe]:
         check = backends.health_check_of(group)
         timeout = self.clock.real(check.timeout)
         if not check.enabled:
@@ -715,7 +742,12 @@ class Simulator:
         return self._pool.submit(_http_probe, address, check.path, timeout, check.matches)
 
     def _apply_probe(
-        self, svc: _Service, task: _Task, target: _Target, check: backends.HealthCheck, probe: _Probe
+        self,
+        svc: _Service,
+        task: _Task,
+        target: _Target,
+        check: backends.HealthCheck,
+        probe: _Probe,
     ) -> None:
         if probe.ok:
             target.ok_streak += 1
@@ -736,7 +768,10 @@ class Simulator:
             target.reason = "Elb.InitialHealthChecking"
             target.description = "Initial health checks in progress"
             return
-        if target.state in ("initial", "healthy") and target.fail_streak >= check.unhealthy_threshold:
+        if (
+            target.state in ("initial", "healthy")
+            and target.fail_streak >= check.unhealthy_threshold
+        ):
             target.state = "unhealthy"
             task.task.health_status = "UNHEALTHY"
             self._event(
@@ -823,7 +858,7 @@ class Simulator:
         task.task.execution_stopped_at = stamp
         task.task.stopped_at = stamp
         task.task.connectivity = "DISCONNECTED"
-        for container in task.task.containers:
+        for container in task.task.sim_containers:
             container.last_status = "STOPPED"
             if status is not None:
                 container.exit_code = status.exit_code
@@ -875,8 +910,12 @@ class Simulator:
             return
         configuration = self._deployment_configuration(svc)
         desired = int(svc.service.desired_count or 0)
-        min_healthy = math.ceil(desired * int(configuration.get("minimumHealthyPercent", 100)) / 100)
-        max_total = max(math.floor(desired * int(configuration.get("maximumPercent", 200)) / 100), 1)
+        min_healthy = math.ceil(
+            desired * int(configuration.get("minimumHealthyPercent", 100)) / 100
+        )
+        max_total = max(
+            math.floor(desired * int(configuration.get("maximumPercent", 200)) / 100), 1
+        )
         primary = svc.deployments[0]
         tasks = list(svc.tasks.values())
         mine = [t for t in tasks if t.deployment is primary and self._is_active(t)]
@@ -912,7 +951,10 @@ class Simulator:
         # Scale in the primary deployment beyond desiredCount.
         for task in sorted(mine, key=self._is_healthy)[: max(len(mine) - desired, 0)]:
             self._stop_task(
-                svc, task, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {primary.id})"
+                svc,
+                task,
+                "ServiceSchedulerInitiated",
+                f"Scaling activity initiated by (deployment {primary.id})",
             )
 
         # Replace older deployments' tasks while keeping minimumHealthyPercent.
@@ -940,13 +982,19 @@ class Simulator:
         # deployment no longer needs them listed (a failed deployment stays visible, ACTIVE and
         # FAILED, while the circuit breaker's rollback is in progress).
         for deployment in svc.deployments[1:]:
-            drained = not any(t.deployment is deployment and t.phase != _Phase.STOPPED for t in tasks)
-            if drained and (deployment.rollout_state != "FAILED" or primary.rollout_state != "IN_PROGRESS"):
+            drained = not any(
+                t.deployment is deployment and t.phase != _Phase.STOPPED for t in tasks
+            )
+            if drained and (
+                deployment.rollout_state != "FAILED" or primary.rollout_state != "IN_PROGRESS"
+            ):
                 svc.deployments.remove(deployment)
 
         if primary.rollout_state == "IN_PROGRESS":
             healthy_mine = sum(1 for t in mine if self._is_healthy(t))
-            others_left = any(t.deployment is not primary and t.phase != _Phase.STOPPED for t in tasks)
+            others_left = any(
+                t.deployment is not primary and t.phase != _Phase.STOPPED for t in tasks
+            )
             if healthy_mine >= desired and not others_left:
                 primary.rollout_state = "COMPLETED"
                 primary.rollout_reason = f"ECS deployment {primary.id} completed."
@@ -983,7 +1031,8 @@ class Simulator:
             network_configuration=target.network_configuration,
             launch_type=target.launch_type,
             platform_version=target.platform_version,
-            rollout_reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
+            rollout_reason="ECS deployment circuit breaker: rolling back to deploymentId "
+            f"{target.id}.",
         )
         svc.deployments.insert(0, rollback)
         svc.service.task_definition = target.task_definition

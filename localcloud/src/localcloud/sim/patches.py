@@ -61,7 +61,9 @@ def deactivate(simulator: Simulator) -> None:
             _active = None
 
 
-def _merged_configuration(current: dict[str, Any] | None, update: dict[str, Any] | None) -> dict[str, Any]:
+def _merged_configuration(
+    current: dict[str, Any] | None, update: dict[str, Any] | None
+) -> dict[str, Any]:
     merged = copy.deepcopy(DEFAULT_DEPLOYMENT_CONFIGURATION)
     for source in (current or {}, update or {}):
         for key, value in source.items():
@@ -80,7 +82,11 @@ def _install() -> None:
 
     original_register = EC2ContainerServiceBackend.register_task_definition
 
-    def register_task_definition(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> TaskDefinition:
+    def register_task_definition(
+        self: EC2ContainerServiceBackend,
+        *args: Any,  # noqa: ANN401 - forwards moto's own signature
+        **kwargs: Any,  # noqa: ANN401
+    ) -> TaskDefinition:
         definition = original_register(self, *args, **kwargs)
         if _active is not None:
             definition.registered_at = utcnow()  # type: ignore[attr-defined]
@@ -105,7 +111,11 @@ def _install() -> None:
 
     original_create = EC2ContainerServiceBackend.create_service
 
-    def create_service(self: EC2ContainerServiceBackend, *args: Any, **kwargs: Any) -> Service:
+    def create_service(
+        self: EC2ContainerServiceBackend,
+        *args: Any,  # noqa: ANN401 - forwards moto's own signature
+        **kwargs: Any,  # noqa: ANN401
+    ) -> Service:
         service = original_create(self, *args, **kwargs)
         if _active is not None:
             if service.task_definition is not None:
@@ -117,12 +127,14 @@ def _install() -> None:
 
     original_update = EC2ContainerServiceBackend.update_service
 
-    def update_service(self: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> Service:
+    def update_service(
+        self: EC2ContainerServiceBackend, service_properties: dict[str, Any]
+    ) -> Service:
         simulator = _active
         if simulator is None:
             return original_update(self, service_properties)
         properties = dict(service_properties)
-        before = self._get_service(  # noqa: SLF001 - moto's own lookup
+        before = self._get_service(
             properties.get("cluster", "default"), str(properties["service"]).split("/")[-1]
         )
         old_configuration = getattr(before, "deployment_configuration", None)
@@ -130,14 +142,19 @@ def _install() -> None:
         old_task_definition = before.task_definition
         service = original_update(self, service_properties)
         if properties.get("task_definition"):
-            service.task_definition = self.describe_task_definition(properties["task_definition"]).arn
-        service.deployment_configuration = _merged_configuration(
+            service.task_definition = self.describe_task_definition(
+                properties["task_definition"]
+            ).arn
+        service.deployment_configuration = _merged_configuration(  # type: ignore[attr-defined]
             old_configuration, properties.get("deployment_configuration")
         )
         new_deployment = bool(properties.get("force_new_deployment")) or (
             service.task_definition != old_task_definition
         )
-        if properties.get("network_configuration") and properties["network_configuration"] != old_network:
+        if (
+            properties.get("network_configuration")
+            and properties["network_configuration"] != old_network
+        ):
             new_deployment = True
         simulator.on_service_updated(self, service, new_deployment=new_deployment)
         return service
@@ -169,10 +186,22 @@ def _install() -> None:
     ) -> list[Task]:
         if _active is None:
             return original_list_tasks(
-                self, cluster_str, container_instance, family, started_by, service_name, desiredStatus
+                self,
+                cluster_str,
+                container_instance,
+                family,
+                started_by,
+                service_name,
+                desiredStatus,
             )
         tasks = original_list_tasks(
-            self, cluster_str, container_instance, family, started_by, None, desiredStatus or "RUNNING"
+            self,
+            cluster_str,
+            container_instance,
+            family,
+            started_by,
+            None,
+            desiredStatus or "RUNNING",
         )
         if service_name:
             group = f"service:{service_name.split('/')[-1]}"
@@ -183,24 +212,32 @@ def _install() -> None:
 
     original_stop_task = EC2ContainerServiceBackend.stop_task
 
-    def stop_task(self: EC2ContainerServiceBackend, cluster_str: str, task_str: str, reason: str) -> Task:
+    def stop_task(
+        self: EC2ContainerServiceBackend, cluster_str: str, task_str: str, reason: str
+    ) -> Task:
         simulator = _active
         if simulator is not None:
             task_id = task_str.split("/")[-1]
-            for task in self.tasks.get(self._get_cluster(cluster_str).name, {}).values():  # noqa: SLF001
-                if isinstance(task, SimTask) and task.id == task_id:
-                    if simulator.on_task_stopped_by_user(task, reason):
-                        return task
+            for task in self.tasks.get(self._get_cluster(cluster_str).name, {}).values():
+                if (
+                    isinstance(task, SimTask)
+                    and task.id == task_id
+                    and simulator.on_task_stopped_by_user(task, reason)
+                ):
+                    return task
         return original_stop_task(self, cluster_str, task_str, reason)
 
     EC2ContainerServiceBackend.stop_task = stop_task  # type: ignore[method-assign]
 
-    original_health_for = FakeTargetGroup.health_for
-    _patch_health(FakeTargetGroup, original_health_for)
+    _patch_health(FakeTargetGroup.health_for)
 
 
-def _patch_health(cls: type[FakeTargetGroup], original: Callable[..., FakeHealthStatus]) -> None:
-    def health_for(self: FakeTargetGroup, target: dict[str, Any], ec2_backend: Any) -> FakeHealthStatus:
+def _patch_health(original: Callable[..., FakeHealthStatus]) -> None:
+    def health_for(
+        self: FakeTargetGroup,
+        target: dict[str, Any],
+        ec2_backend: Any,  # noqa: ANN401 - moto's own signature
+    ) -> FakeHealthStatus:
         simulator = _active
         if simulator is not None:
             health = simulator.target_health(self.arn, str(target["Id"]))
@@ -213,4 +250,4 @@ def _patch_health(cls: type[FakeTargetGroup], original: Callable[..., FakeHealth
                 )
         return original(self, target, ec2_backend)
 
-    cls.health_for = health_for  # type: ignore[method-assign]
+    FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]

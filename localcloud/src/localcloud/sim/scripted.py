@@ -182,7 +182,9 @@ class ScriptedProcess:
             daemon=True,
         ).start()
         self._server = server
-        port = self._spec.container.container_ports[0] if self._spec.container.container_ports else 0
+        port = (
+            self._spec.container.container_ports[0] if self._spec.container.container_ports else 0
+        )
         self._spec.logs.write(
             [json.dumps({"level": "info", "message": f"listening on 0.0.0.0:{port}"})]
         )
@@ -195,7 +197,8 @@ class ScriptedProcess:
                 or self._exit is not None
                 or not self._behaviour.listens_on_container_port
                 or container_port not in self._spec.container.container_ports
-                or self._spec.container.environment.get("PORT", str(container_port)) != str(container_port)
+                or self._spec.container.environment.get("PORT", str(container_port))
+                != str(container_port)
             ):
                 # Like app-serve, the scripted app listens on $PORT: a PORT that disagrees with
                 # the port mapping leaves the mapped port deaf.
@@ -248,10 +251,10 @@ def _handler_class(process: ScriptedProcess) -> type[BaseHTTPRequestHandler]:
         # HTTP/1.0: one request per connection, as the ALB's health checker uses them.
         protocol_version = "HTTP/1.0"
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self._answer()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
             self._answer()
@@ -270,7 +273,7 @@ def _handler_class(process: ScriptedProcess) -> type[BaseHTTPRequestHandler]:
                 return  # the prober gave up (timeout) before we answered
             process.log_request(self.command, self.path, status)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             del format, args  # requests are logged as JSON lines through the log sink
 
     return Handler

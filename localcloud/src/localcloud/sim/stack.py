@@ -89,15 +89,21 @@ def push_image(endpoint: Endpoint, repository: str, tag: str) -> str:
             "digest": "sha256:" + hashlib.sha256(f"config:{tag}".encode()).hexdigest(),
         },
         "layers": [
-            {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": layer}
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": 1,
+                "digest": layer,
+            }
         ],
     }
     ecr = _client(endpoint, "ecr")
-    image = ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
+    image = ecr.put_image(
+        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag
+    )
     return str(image["image"]["imageId"]["imageDigest"])
 
 
-def _client(endpoint: Endpoint, service: str) -> Any:
+def _client(endpoint: Endpoint, service: str) -> Any:  # noqa: ANN401 - any boto3 client
     return boto3.session.Session(region_name=endpoint.region).client(
         service,  # type: ignore[call-overload]
         endpoint_url=endpoint.url,
@@ -125,12 +131,23 @@ def build_stack(endpoint: Endpoint, options: StackOptions | None = None) -> Stac
         )["Subnet"]["SubnetId"]
         ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
         subnets.append(subnet)
-    alb_sg = ec2.create_security_group(GroupName=f"{o.name}-alb", Description="alb", VpcId=vpc)["GroupId"]
+    alb_sg = ec2.create_security_group(GroupName=f"{o.name}-alb", Description="alb", VpcId=vpc)[
+        "GroupId"
+    ]
     ec2.authorize_security_group_ingress(
         GroupId=alb_sg,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 80,
+                "ToPort": 80,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        ],
     )
-    task_sg = ec2.create_security_group(GroupName=f"{o.name}-tasks", Description="tasks", VpcId=vpc)["GroupId"]
+    task_sg = ec2.create_security_group(
+        GroupName=f"{o.name}-tasks", Description="tasks", VpcId=vpc
+    )["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=task_sg,
         IpPermissions=[
@@ -143,7 +160,11 @@ def build_stack(endpoint: Endpoint, options: StackOptions | None = None) -> Stac
         ],
     )
     balancer = elbv2.create_load_balancer(
-        Name=f"{o.name}-alb", Subnets=subnets, SecurityGroups=[alb_sg], Scheme="internet-facing", Type="application"
+        Name=f"{o.name}-alb",
+        Subnets=subnets,
+        SecurityGroups=[alb_sg],
+        Scheme="internet-facing",
+        Type="application",
     )["LoadBalancers"][0]
     group = elbv2.create_target_group(
         Name=f"{o.name}-tg",
@@ -161,7 +182,9 @@ def build_stack(endpoint: Endpoint, options: StackOptions | None = None) -> Stac
     )["TargetGroups"][0]
     elbv2.modify_target_group_attributes(
         TargetGroupArn=group["TargetGroupArn"],
-        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(o.deregistration_delay)}],
+        Attributes=[
+            {"Key": "deregistration_delay.timeout_seconds", "Value": str(o.deregistration_delay)}
+        ],
     )
     elbv2.create_listener(
         LoadBalancerArn=balancer["LoadBalancerArn"],
@@ -169,9 +192,9 @@ def build_stack(endpoint: Endpoint, options: StackOptions | None = None) -> Stac
         Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}],
     )
-    repository = ecr.create_repository(
-        repositoryName=o.name, imageTagMutability="IMMUTABLE"
-    )["repository"]
+    repository = ecr.create_repository(repositoryName=o.name, imageTagMutability="IMMUTABLE")[
+        "repository"
+    ]
     digests = {tag: push_image(endpoint, o.name, tag) for tag in (o.initial_tag, *o.extra_tags)}
     log_group = f"/aws/ecs/{o.name}"
     if o.log_group:
@@ -211,10 +234,18 @@ def build_stack(endpoint: Endpoint, options: StackOptions | None = None) -> Stac
         desiredCount=o.desired_count,
         launchType="FARGATE",
         networkConfiguration={
-            "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [task_sg], "assignPublicIp": "ENABLED"}
+            "awsvpcConfiguration": {
+                "subnets": subnets,
+                "securityGroups": [task_sg],
+                "assignPublicIp": "ENABLED",
+            }
         },
         loadBalancers=[
-            {"targetGroupArn": group["TargetGroupArn"], "containerName": "app", "containerPort": o.container_port}
+            {
+                "targetGroupArn": group["TargetGroupArn"],
+                "containerName": "app",
+                "containerPort": o.container_port,
+            }
         ],
         healthCheckGracePeriodSeconds=o.grace_period,
         deploymentConfiguration={

@@ -9,7 +9,7 @@ member names in snake_case, so ``stop_code`` becomes ``stopCode`` and so on.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.common_models import BaseModel
@@ -17,7 +17,7 @@ from moto.ecs.models import Cluster, EC2ContainerServiceBackend, Task, TaskDefin
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SimContainer(BaseModel):
@@ -83,7 +83,7 @@ class SimTask(Task):
         self.capacity_provider_name: str | None = None
         self.platform_version = platform_version or "1.4.0"
         self.platform_family = "Linux"
-        self.stopped_reason: str | None = None
+        self.stopped_reason = ""
         self.stop_code: str | None = None
         self.resource_requirements: dict[str, str] | None = None
         self.region_name = cluster.region_name
@@ -106,7 +106,11 @@ class SimTask(Task):
         self.execution_stopped_at: datetime | None = None
         self.stopped_at: datetime | None = None
         self.private_ip = private_ip
-        self.containers = [SimContainer(self.task_arn, task_definition.container_definitions[0])]
+        self.sim_containers = [
+            SimContainer(self.task_arn, task_definition.container_definitions[0])
+        ]
+        # moto serialises ``containers``; the simulator's containers carry more of the API.
+        self.containers = self.sim_containers  # type: ignore[assignment]
 
     @property
     def status(self) -> str | None:

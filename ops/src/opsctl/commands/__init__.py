@@ -34,7 +34,10 @@ class Context:
 
     def target_info(self) -> TargetInfo:
         return TargetInfo(
-            cluster=self.spec.cluster, service=self.spec.service, region=self.aws.region, source=self.spec.source
+            cluster=self.spec.cluster,
+            service=self.spec.service,
+            region=self.aws.region,
+            source=self.spec.source,
         )
 
     def resume_command(self, deployment_id: str) -> str:
@@ -49,7 +52,9 @@ def revision_of(arn: str) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def deployment_info(deployment: Deployment, definition: TaskDefinition | None, container: str | None) -> DeploymentInfo:
+def deployment_info(
+    deployment: Deployment, definition: TaskDefinition | None, container: str | None
+) -> DeploymentInfo:
     image = None
     if definition is not None:
         try:
@@ -78,7 +83,7 @@ def target_health_info(target: TargetHealth) -> TargetHealthInfo:
 
 
 def event_info(created_at: object, message: str) -> EventInfo:
-    from datetime import datetime  # noqa: PLC0415
+    from datetime import datetime
 
     assert isinstance(created_at, datetime)  # noqa: S101 - aws.py guarantees it
     return EventInfo(created_at, message)

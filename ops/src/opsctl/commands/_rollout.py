@@ -93,15 +93,22 @@ def start(
     """UpdateService, then follow the PRIMARY deployment of its response."""
     target = ctx.target
     before = target.service
-    service = ctx.aws.update_service(target.cluster, target.name, task_definition=task_definition, force=force)
+    service = ctx.aws.update_service(
+        target.cluster, target.name, task_definition=task_definition, force=force
+    )
     primary = service.primary
     if primary is None:
         raise AwsError(
             "UpdateService returned no PRIMARY deployment; cannot follow the rollout",
             hint="the service must use the rolling update (ECS) deployment controller",
         )
-    ctx.progress.note(f"{plan.command}: started deployment {primary.id} ({primary.task_definition.rsplit('/', 1)[-1]})")
-    known_deployments = frozenset(d.id for d in service.deployments) | frozenset(d.id for d in before.deployments)
+    ctx.progress.note(
+        f"{plan.command}: started deployment {primary.id} "
+        f"({primary.task_definition.rsplit('/', 1)[-1]})"
+    )
+    known_deployments = frozenset(d.id for d in service.deployments) | frozenset(
+        d.id for d in before.deployments
+    )
     known_events = frozenset(e.id for e in service.events) | frozenset(e.id for e in before.events)
     if not options.wait:
         return result(
@@ -166,14 +173,18 @@ def follow(
             unhealthy = [t for t in verification.targets if t.state != "healthy"]
             explanation.append(
                 "the deployment COMPLETED but its targets are not all healthy: "
-                + ", ".join(f"{t.id} {t.state} ({t.reason})" for t in unhealthy or verification.targets)
+                + ", ".join(
+                    f"{t.id} {t.state} ({t.reason})" for t in unhealthy or verification.targets
+                )
                 if verification.targets
-                else "the deployment COMPLETED but none of its tasks is registered in the target group"
+                else "the deployment COMPLETED but none of its tasks is registered in the "
+                "target group"
             )
         if verification.smoke_ok is False:
             explanation.append(f"smoke test failed: {verification.detail}")
         explanation.append(
-            "the new revision is marked failed; `opsctl rollback` returns to the last known good revision"
+            "the new revision is marked failed; `opsctl rollback` returns to the last known "
+            "good revision"
         )
     return result(
         ctx,
@@ -188,7 +199,9 @@ def follow(
                 revision=revision_of(t.task_definition),
                 stop_code=t.stop_code,
                 stopped_reason=t.stopped_reason,
-                exit_code=next((c.exit_code for c in t.containers if c.exit_code is not None), None),
+                exit_code=next(
+                    (c.exit_code for c in t.containers if c.exit_code is not None), None
+                ),
                 stopped_at=t.stopped_at,
             )
             for t in followed.stopped_tasks
@@ -205,7 +218,9 @@ def _rollout_info(followed: FollowResult) -> RolloutInfo:
     ours, rollback = followed.deployment, followed.rollback
     state = ours.rollout_state if ours else None
     if followed.verdict == Verdict.ROLLED_BACK:
-        state = "FAILED"  # a circuit-breaker rollback means ECS failed it, seen or not between polls
+        state = (
+            "FAILED"  # a circuit-breaker rollback means ECS failed it, seen or not between polls
+        )
     return RolloutInfo(
         state=state,
         reason=ours.rollout_reason if ours else None,
@@ -247,7 +262,9 @@ def _remember(ctx: Context, followed: FollowResult, outcome: Outcome) -> list[st
             failed_revision = revision_of(ours.task_definition)
             if rollback is not None and rollback.rollout_state == "COMPLETED" and failed_revision:
                 lkg.mark_restored(ctx.aws, rollback.task_definition, rollback.id, failed_revision)
-                notes.append(f"recorded {rollback.task_definition.rsplit('/', 1)[-1]} as restored and good")
+                notes.append(
+                    f"recorded {rollback.task_definition.rsplit('/', 1)[-1]} as restored and good"
+                )
             return notes
     except OpsctlError as error:
         return [f"could not record the verdict in the revision's tags: {error.message}"]

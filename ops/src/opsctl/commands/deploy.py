@@ -36,7 +36,12 @@ def run(
         note=resolved.note,
     )
     registration = with_image(current, container.name, resolved.pinned)
-    diff = unified_diff(current.registration, registration, f"{current.family}:{current.revision}", f"{current.family}:new")
+    diff = unified_diff(
+        current.registration,
+        registration,
+        f"{current.family}:{current.revision}",
+        f"{current.family}:new",
+    )
     plan = Plan(
         command="deploy",
         from_revision=revision_ref(current, container.name),
@@ -64,13 +69,16 @@ def run(
     busy = target.service.primary
     if busy is not None and busy.rollout_state == "IN_PROGRESS" and not force:
         raise ConflictError(
-            f"deployment {busy.id} ({busy.task_definition.rsplit('/', 1)[-1]}) is still in progress; nothing was changed",
+            f"deployment {busy.id} ({busy.task_definition.rsplit('/', 1)[-1]}) is still in "
+            "progress; nothing was changed",
             hint=f"wait with `{ctx.resume_command(busy.id)}`, or pass --force to deploy over it",
         )
     # Remember what runs now as good before replacing it (ECS forgets it soon).
     lkg.record_baseline(ctx.aws, target.service, [current])
     registered = ctx.aws.register_task_definition(registration, inherited_tags(current))
-    ctx.progress.note(f"deploy: registered {registered.family}:{registered.revision} with {resolved.pinned}")
+    ctx.progress.note(
+        f"deploy: registered {registered.family}:{registered.revision} with {resolved.pinned}"
+    )
     plan = Plan(
         command=plan.command,
         from_revision=plan.from_revision,

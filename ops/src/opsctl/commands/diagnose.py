@@ -8,10 +8,9 @@ last output of a crashed task.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from opsctl.aws import parallel
+from opsctl.aws import concurrently
 from opsctl.commands import Context
 from opsctl.diagnosis import RULES, Evidence, Metrics, diagnose, needs_network_evidence
 from opsctl.model import LoadBalancer, TargetGroup, TargetHealth, Task
@@ -45,65 +44,62 @@ def collect(ctx: Context) -> Evidence:
     aws, target = ctx.aws, ctx.target
     service = target.service
     group_arn = target.target_group_arn
-    calls: list[Callable[[], object]] = [
-        lambda: aws.service_tasks(target.cluster, target.name, "RUNNING"),
-        lambda: aws.service_tasks(target.cluster, target.name, "STOPPED"),
-    ]
-    if group_arn:
-        calls += [lambda: aws.target_group(group_arn), lambda: aws.target_health(group_arn)]
-    answers = parallel(calls)
-    running: list[Task] = answers[0]  # type: ignore[assignment]
-    stopped: list[Task] = answers[1]  # type: ignore[assignment]
-    group: TargetGroup | None = answers[2] if group_arn else None  # type: ignore[assignment]
-    targets: list[TargetHealth] = answers[3] if group_arn else []  # type: ignore[assignment]
-    stopped = [t for t in stopped if _current(t, ctx)]
-    stopped.sort(key=lambda t: t.stopped_at or t.created_at or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
+    with concurrently() as pool:
+        running_f = pool.submit(aws.service_tasks, target.cluster, target.name, "RUNNING")
+        stopped_f = pool.submit(aws.service_tasks, target.cluster, target.name, "STOPPED")
+        group_f = pool.submit(aws.target_group, group_arn) if group_arn else None
+        health_f = pool.submit(aws.target_health, group_arn) if group_arn else None
+        running = running_f.result()
+        stopped = [t for t in stopped_f.result() if _current(t, ctx)]
+        group: TargetGroup | None = group_f.result() if group_f else None
+        targets: list[TargetHealth] = health_f.result() if health_f else []
+    oldest = datetime.min.replace(tzinfo=UTC)
+    stopped.sort(key=lambda t: t.stopped_at or t.created_at or oldest, reverse=True)
 
-    balancer: LoadBalancer | None = None
-    more: list[Callable[[], object]] = []
-    if group and group.load_balancer_arns:
-        lb_arn = group.load_balancer_arns[0]
-        more.append(lambda: aws.load_balancer(lb_arn))
     network = needs_network_evidence(tuple(stopped), tuple(targets))
-    if network:
-        more += [
-            lambda: aws.security_groups(service.security_groups),
-            lambda: aws.subnet_routes(service.subnets),
-        ]
     crashed = next(
-        (t for t in stopped if t.stop_code == "EssentialContainerExited" and any(c.exit_code for c in t.containers)),
+        (
+            t
+            for t in stopped
+            if t.stop_code == "EssentialContainerExited" and any(c.exit_code for c in t.containers)
+        ),
         None,
     )
-    if crashed and target.log_group and target.log_stream_prefix:
-        stream = f"{target.log_stream_prefix}/{target.container_name}/{crashed.id}"
-        since = (crashed.created_at or datetime.now(timezone.utc)) - timedelta(minutes=1)
-        log_group = target.log_group
-        more.append(lambda: aws.filter_log_events(log_group, start=since, streams=[stream], limit=200))
-    results = parallel(more)
-    index = 0
-    if group and group.load_balancer_arns:
-        balancer = results[index]  # type: ignore[assignment]
-        index += 1
-    security_groups, routes, endpoints = (), (), ()
-    if network:
-        security_groups = tuple(results[index])  # type: ignore[arg-type]
-        routes = tuple(results[index + 1])  # type: ignore[arg-type]
-        index += 2
-        vpc = routes[0].vpc_id if routes else None
-        endpoints = tuple(aws.vpc_endpoint_services(vpc)) if vpc else ()
-    crash_logs: tuple[str, ...] = ()
-    if crashed and index < len(results):
-        crash_logs = tuple(e.message for e in results[index][-20:])  # type: ignore[index, union-attr]
+    with concurrently() as pool:
+        balancer_f = (
+            pool.submit(aws.load_balancer, group.load_balancer_arns[0])
+            if group and group.load_balancer_arns
+            else None
+        )
+        groups_f = pool.submit(aws.security_groups, service.security_groups) if network else None
+        routes_f = pool.submit(aws.subnet_routes, service.subnets) if network else None
+        logs_f = None
+        if crashed and target.log_group and target.log_stream_prefix:
+            stream = f"{target.log_stream_prefix}/{target.container_name}/{crashed.id}"
+            since = (crashed.created_at or datetime.now(UTC)) - timedelta(minutes=1)
+            logs_f = pool.submit(
+                aws.filter_log_events, target.log_group, start=since, streams=[stream], limit=200
+            )
+        balancer: LoadBalancer | None = balancer_f.result() if balancer_f else None
+        security_groups = tuple(groups_f.result()) if groups_f else ()
+        routes = tuple(routes_f.result()) if routes_f else ()
+        crash_logs = tuple(e.message for e in logs_f.result()[-20:]) if logs_f else ()
+    vpc = routes[0].vpc_id if routes else None
+    endpoints = tuple(aws.vpc_endpoint_services(vpc)) if vpc else ()
 
     metrics = None
     if balancer is not None:
-        end = datetime.now(timezone.utc)
+        # EndTime is exclusive: end at the next whole minute so the latest datapoints count.
+        end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
         start = end - timedelta(minutes=WINDOW_MINUTES)
         dims = {"LoadBalancer": balancer.dimension}
-        sums = parallel(
-            [lambda name=name: aws.metric_sum("AWS/ApplicationELB", name, dims, start, end) for name in _ELB_METRICS]  # type: ignore[misc]
-        )
-        metrics = Metrics(WINDOW_MINUTES, *sums)
+        with concurrently() as pool:
+            sums = [
+                pool.submit(aws.metric_sum, "AWS/ApplicationELB", name, dims, start, end)
+                for name in _ELB_METRICS
+            ]
+            elb, target_5xx, e502, e503, e504 = (f.result() for f in sums)
+        metrics = Metrics(WINDOW_MINUTES, elb, target_5xx, e502, e503, e504)
 
     return Evidence(
         service=service,
@@ -115,9 +111,9 @@ def collect(ctx: Context) -> Evidence:
         target_group=group,
         targets=tuple(targets),
         load_balancer=balancer,
-        task_security_groups=security_groups,  # type: ignore[arg-type]
-        subnet_routes=routes,  # type: ignore[arg-type]
-        vpc_endpoints=endpoints,  # type: ignore[arg-type]
+        task_security_groups=security_groups,
+        subnet_routes=routes,
+        vpc_endpoints=endpoints,
         metrics=metrics,
         crash_logs=crash_logs,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from opsctl.commands import Context
 from opsctl.errors import UsageError
@@ -24,7 +24,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """``10m``, ``2h``, ``1d``... before now, or an ISO 8601 time (UTC when no zone)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     match = _DURATION.match(value.strip())
     if match:
         return now - timedelta(**{_UNITS[match["unit"]]: int(match["n"])})
@@ -34,7 +34,7 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
         raise UsageError(
             f"--since {value!r}: expected a duration like 30s, 10m, 2h, 1d or an ISO 8601 time"
         ) from error
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _task_id(stream: str, prefix: str | None) -> str | None:
@@ -43,7 +43,9 @@ def _task_id(stream: str, prefix: str | None) -> str | None:
 
 
 def _info(event: LogEvent, prefix: str | None) -> LogEventInfo:
-    return LogEventInfo(event.timestamp, event.stream, _task_id(event.stream, prefix), event.message)
+    return LogEventInfo(
+        event.timestamp, event.stream, _task_id(event.stream, prefix), event.message
+    )
 
 
 def _streams(ctx: Context, task: str | None) -> list[str]:
@@ -60,12 +62,20 @@ def _streams(ctx: Context, task: str | None) -> list[str]:
 
 
 def run(
-    ctx: Context, *, since: str, pattern: str | None, task: str | None, limit: int, log_group: str | None
+    ctx: Context,
+    *,
+    since: str,
+    pattern: str | None,
+    task: str | None,
+    limit: int,
+    log_group: str | None,
 ) -> LogsResult:
     target = ctx.target
     group = log_group or target.log_group or f"/aws/ecs/{target.name}"
     start = parse_since(since)
-    events = ctx.aws.filter_log_events(group, start=start, streams=_streams(ctx, task), pattern=pattern, limit=limit)
+    events = ctx.aws.filter_log_events(
+        group, start=start, streams=_streams(ctx, task), pattern=pattern, limit=limit
+    )
     return LogsResult(
         target=ctx.target_info(),
         log_group=group,
@@ -86,7 +96,9 @@ def follow(
     prefix = ctx.target.log_stream_prefix
     while True:
         time.sleep(interval)
-        events = ctx.aws.filter_log_events(first.log_group, start=start, streams=streams, pattern=pattern)
+        events = ctx.aws.filter_log_events(
+            first.log_group, start=start, streams=streams, pattern=pattern
+        )
         for event in events:
             key = (event.stream, event.timestamp, event.message)
             if key in seen:

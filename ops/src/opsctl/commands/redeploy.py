@@ -17,7 +17,8 @@ def run(ctx: Context, *, dry_run: bool, force: bool, options: RolloutOptions) ->
     reference, image, checked = check_exists(ctx.aws, container.image)
     if checked and image is None:
         raise NotFoundError(
-            f"the image of {current.family}:{current.revision} ({container.image}) no longer exists in ECR: "
+            f"the image of {current.family}:{current.revision} ({container.image}) no longer "
+            "exists in ECR: "
             "new tasks could not start; nothing was changed",
             hint="deploy an existing image with `opsctl deploy --image-tag TAG`",
         )

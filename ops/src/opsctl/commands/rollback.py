@@ -15,7 +15,9 @@ from opsctl.results import ChangeInfo, Outcome, RolloutResult
 from opsctl.taskdef import changes, unified_diff
 
 
-def run(ctx: Context, *, to_revision: int | None, dry_run: bool, options: RolloutOptions) -> RolloutResult:
+def run(
+    ctx: Context, *, to_revision: int | None, dry_run: bool, options: RolloutOptions
+) -> RolloutResult:
     target = ctx.target
     service = target.service
     current = target.task_definition
@@ -24,7 +26,8 @@ def run(ctx: Context, *, to_revision: int | None, dry_run: bool, options: Rollou
     if to_revision is None:
         if primary is not None and primary.is_circuit_breaker_rollback:
             raise ConflictError(
-                f"the ECS circuit breaker is already rolling back to {current.family}:{current.revision} "
+                "the ECS circuit breaker is already rolling back to "
+                f"{current.family}:{current.revision} "
                 f"(deployment {primary.id}, {primary.rollout_state}); nothing was changed",
                 hint=f"watch it with `{ctx.resume_command(primary.id)}`, or pass --to-revision N",
             )
@@ -36,7 +39,8 @@ def run(ctx: Context, *, to_revision: int | None, dry_run: bool, options: Rollou
                 Plan(command="rollback", from_revision=ref, to_revision=ref),
                 Outcome.UNCHANGED,
                 explanation=(
-                    f"the service already runs the last known good revision {current.revision}: the circuit "
+                    "the service already runs the last known good revision "
+                    f"{current.revision}: the circuit "
                     f"breaker restored it after revision {failed} failed",
                     "to go further back, pass --to-revision N (`opsctl revisions` lists them)",
                 ),
@@ -48,14 +52,16 @@ def run(ctx: Context, *, to_revision: int | None, dry_run: bool, options: Rollou
         if good is None:
             raise NotFoundError(
                 f"no earlier revision of {current.family} is known good (none of the newest "
-                f"{len(definitions)} revisions besides {current.revision} has a completed, verified "
+                f"{len(definitions)} revisions besides {current.revision} has a completed, "
+                "verified "
                 "deployment); nothing was changed",
                 hint="choose one explicitly: `opsctl revisions` lists them, then "
                 "`opsctl rollback --to-revision N`",
             )
         chosen = next(d for d in definitions if d.arn == good.arn)
         notes.append(
-            f"last known good: {chosen.family}:{chosen.revision} (good since {good.good_since.isoformat() if good.good_since else '?'})"
+            f"last known good: {chosen.family}:{chosen.revision} (good since "
+            f"{good.good_since.isoformat() if good.good_since else '?'})"
         )
     else:
         if to_revision < 1:
@@ -63,13 +69,15 @@ def run(ctx: Context, *, to_revision: int | None, dry_run: bool, options: Rollou
         chosen = ctx.aws.describe_task_definition(f"{current.family}:{to_revision}")
         if chosen.status != "ACTIVE":
             raise NotFoundError(
-                f"{chosen.family}:{to_revision} is {chosen.status} (deregistered); ECS cannot deploy it; nothing was changed"
+                f"{chosen.family}:{to_revision} is {chosen.status} (deregistered); ECS cannot "
+                "deploy it; nothing was changed"
             )
     container = chosen.container(target.container_name)
     reference, image, checked = check_exists(ctx.aws, container.image)
     if checked and image is None:
         raise NotFoundError(
-            f"the image of {chosen.family}:{chosen.revision} ({container.image}) no longer exists in ECR; "
+            f"the image of {chosen.family}:{chosen.revision} ({container.image}) no longer "
+            "exists in ECR; "
             "rolling back to it would fail; nothing was changed",
             hint="pick another revision with --to-revision, or push the image again",
         )
@@ -81,20 +89,27 @@ def run(ctx: Context, *, to_revision: int | None, dry_run: bool, options: Rollou
             "the tag may now point at other bytes than the ones that ran"
         )
     diff = unified_diff(
-        current.registration, chosen.registration,
-        f"{current.family}:{current.revision}", f"{chosen.family}:{chosen.revision}",
+        current.registration,
+        chosen.registration,
+        f"{current.family}:{current.revision}",
+        f"{chosen.family}:{chosen.revision}",
     )
     plan = Plan(
         command="rollback",
         from_revision=revision_ref(current, target.container_name),
         to_revision=revision_ref(chosen, target.container_name),
         diff=diff or None,
-        changes=tuple(ChangeInfo(c.path, c.old, c.new) for c in changes(current.registration, chosen.registration)),
+        changes=tuple(
+            ChangeInfo(c.path, c.old, c.new)
+            for c in changes(current.registration, chosen.registration)
+        ),
         notes=tuple(notes),
     )
     if chosen.arn == current.arn:
         return result(
-            ctx, plan, Outcome.UNCHANGED,
+            ctx,
+            plan,
+            Outcome.UNCHANGED,
             explanation=(f"the service already runs {chosen.family}:{chosen.revision}",),
         )
     if dry_run:
@@ -102,5 +117,11 @@ def run(ctx: Context, *, to_revision: int | None, dry_run: bool, options: Rollou
     try:
         lkg.mark_rolled_back(ctx.aws, current.arn)
     except OpsctlError as error:  # bookkeeping must not block a rollback at 3 a.m.
-        plan = replace(plan, notes=(*plan.notes, f"could not mark {current.revision} as rolled back: {error.message}"))
+        plan = replace(
+            plan,
+            notes=(
+                *plan.notes,
+                f"could not mark {current.revision} as rolled back: {error.message}",
+            ),
+        )
     return start(ctx, plan, task_definition=chosen.arn, force=False, options=options)

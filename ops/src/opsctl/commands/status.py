@@ -4,9 +4,7 @@ latest service events, target health with reason codes, alarms in ALARM (runbook
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from opsctl.aws import parallel
+from opsctl.aws import concurrently
 from opsctl.commands import Context, deployment_info, revision_of, target_health_info
 from opsctl.images import parse_image
 from opsctl.model import Alarm, TargetHealth, Task, TaskDefinition
@@ -29,38 +27,36 @@ def run(ctx: Context, *, events: int = 10) -> StatusResult:
     others = {d.task_definition for d in service.deployments} - {target.task_definition.arn}
     pinned = parse_image(target.task_definition.container(target.container_name).image).digest
 
-    calls: list[Callable[[], object]] = [aws.alarms_in_alarm]
-    if target.target_group_arn:
+    with concurrently() as pool:
+        alarms_f = pool.submit(aws.alarms_in_alarm)
         group = target.target_group_arn
-        calls.append(lambda: aws.target_health(group))
-    if pinned is None:
-        calls.append(lambda: aws.service_tasks(target.cluster, target.name, "RUNNING"))
-    calls.extend(lambda arn=arn: aws.describe_task_definition(arn) for arn in sorted(others))  # type: ignore[misc]
-    answers = parallel(calls)
-    alarms: list[Alarm] = answers[0]  # type: ignore[assignment]
-    index = 1
-    targets: list[TargetHealth] = []
-    if target.target_group_arn:
-        targets = answers[index]  # type: ignore[assignment]
-        index += 1
-    digest = pinned
-    if pinned is None:
-        tasks: list[Task] = answers[index]  # type: ignore[assignment]
-        index += 1
-        digest = next(
-            (
-                c.image_digest
-                for t in tasks
-                if t.task_definition == target.task_definition.arn
-                for c in t.containers
-                if c.name == target.container_name and c.image_digest
-            ),
-            None,
+        health_f = pool.submit(aws.target_health, group) if group else None
+        # Tasks report the digest they run when the revision names a tag.
+        tasks_f = (
+            pool.submit(aws.service_tasks, target.cluster, target.name, "RUNNING")
+            if pinned is None
+            else None
         )
-    definitions: dict[str, TaskDefinition] = {target.task_definition.arn: target.task_definition}
-    for definition in answers[index:]:
-        assert isinstance(definition, TaskDefinition)  # noqa: S101
-        definitions[definition.arn] = definition
+        others_f = [pool.submit(aws.describe_task_definition, arn) for arn in sorted(others)]
+        alarms = alarms_f.result()
+        targets: list[TargetHealth] = health_f.result() if health_f else []
+        tasks: list[Task] = tasks_f.result() if tasks_f else []
+        definitions: dict[str, TaskDefinition] = {
+            target.task_definition.arn: target.task_definition
+        }
+        for future in others_f:
+            definition = future.result()
+            definitions[definition.arn] = definition
+    digest = pinned or next(
+        (
+            c.image_digest
+            for t in tasks
+            if t.task_definition == target.task_definition.arn
+            for c in t.containers
+            if c.name == target.container_name and c.image_digest
+        ),
+        None,
+    )
 
     return StatusResult(
         target=ctx.target_info(),
@@ -77,12 +73,15 @@ def run(ctx: Context, *, events: int = 10) -> StatusResult:
         circuit_breaker_rollback=service.circuit_breaker_rollback,
         target_group_arn=target.target_group_arn,
         deployments=tuple(
-            deployment_info(d, definitions.get(d.task_definition), target.container_name) for d in service.deployments
+            deployment_info(d, definitions.get(d.task_definition), target.container_name)
+            for d in service.deployments
         ),
         events=tuple(EventInfo(e.created_at, e.message) for e in service.events[:events]),
         targets=tuple(target_health_info(t) for t in targets),
         alarms=tuple(
-            AlarmInfo(a.name, a.reason, f"{a.namespace}/{a.metric}" if a.metric else None, a.updated_at)
+            AlarmInfo(
+                a.name, a.reason, f"{a.namespace}/{a.metric}" if a.metric else None, a.updated_at
+            )
             for a in alarms
             if _relevant(a, target.cluster, target.name, target.target_group_arn)
         ),

@@ -28,4 +28,6 @@ def run(ctx: Context, *, deployment_id: str | None, options: RolloutOptions) -> 
     ref = revision_ref(definition, target.container_name)
     plan = Plan(command="watch", from_revision=None, to_revision=ref)
     # Every other deployment present now may be the circuit breaker's rollback of this one.
-    return follow(ctx, plan, chosen.id, options, frozenset(), frozenset(e.id for e in service.events))
+    return follow(
+        ctx, plan, chosen.id, options, frozenset(), frozenset(e.id for e in service.events)
+    )
