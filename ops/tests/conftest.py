@@ -17,11 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import boto3
 import jsonschema
 import pytest
 from localcloud.sim import Behaviour
-from localcloud.sim.stack import Stack, StackOptions, build_stack, push_image
+from localcloud.sim.stack import Stack, StackOptions, build_stack, client, push_image
 from localcloud.sim.testing import Harness, shared_harness
 
 OPSCTL = str(Path(sys.executable).with_name("opsctl"))
@@ -87,12 +86,7 @@ class Scenario:
     env: dict[str, str] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        return boto3.session.Session(region_name=self.stack.region).client(
-            service,
-            endpoint_url=self.harness.endpoint.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return client(self.harness.endpoint.url, self.stack.region, service)
 
     def opsctl(self, *args: str, target: bool = True, timeout: float = 90) -> Run:
         argv = [OPSCTL, *(("--target-file", str(self.target_file)) if target else ()), *args]

@@ -201,6 +201,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecs-sim")
         self._alb: Any = None
+        self._transitions: list[tuple[float, str, str]] = []
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -346,6 +347,11 @@ class Simulator:
             return candidates["healthy"] or candidates["unhealthy"]
 
     # --- control API for tests, drills and the local cloud ----------------------------------
+
+    def rollout_transitions(self, deployment_id: str) -> list[tuple[float, str]]:
+        """``(wall-clock time, rolloutState)`` each time the deployment COMPLETED or FAILED."""
+        with self._lock:
+            return [(t, state) for t, d, state in self._transitions if d == deployment_id]
 
     def set_capacity_shortage(self, cluster: str, service: str, shortage: bool = True) -> None:
         """Make Fargate report no capacity for ``service`` (tasks cannot be placed)."""
@@ -1000,6 +1006,7 @@ class Simulator:
                 primary.rollout_reason = f"ECS deployment {primary.id} completed."
                 primary.updated_at = utcnow()
                 svc.last_completed = primary
+                self._transitions.append((time.time(), primary.id, "COMPLETED"))
                 self._event(svc, f"(deployment {primary.id}) deployment completed.")
                 self._event(svc, "has reached a steady state.")
                 svc.deployments[1:] = []
@@ -1019,6 +1026,7 @@ class Simulator:
         primary.rollout_state = "FAILED"
         primary.rollout_reason = "ECS deployment circuit breaker: tasks failed to start."
         primary.updated_at = utcnow()
+        self._transitions.append((time.time(), primary.id, "FAILED"))
         self._event(svc, f"(deployment {primary.id}) deployment failed: tasks failed to start.")
         target = svc.last_completed
         if not breaker.get("rollback") or target is None:

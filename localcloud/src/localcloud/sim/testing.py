@@ -16,8 +16,8 @@ from localcloud.emulator import Emulator, Endpoint
 from localcloud.sim.engine import SimConfig, Simulator
 from localcloud.sim.scripted import ScriptedRuntime
 
-TEST_TIME_SCALE = 0.01
-"""Tests run AWS's clock 100 times faster: a 30 s health-check interval lasts 0.3 s."""
+TEST_TIME_SCALE = 0.005
+"""Tests run AWS's clock 200 times faster: a 30 s health-check interval lasts 0.15 s."""
 
 
 @dataclass
@@ -51,7 +51,7 @@ def shared_harness() -> Harness:
             emulator = Emulator()
             endpoint = emulator.start()
             runtime = ScriptedRuntime()
-            simulator = Simulator(runtime, SimConfig(time_scale=TEST_TIME_SCALE)).start()
+            simulator = Simulator(runtime, SimConfig(time_scale=TEST_TIME_SCALE, tick=0.02)).start()
             _shared = Harness(emulator, endpoint, simulator, runtime)
             atexit.register(_shared.close)
         return _shared
