@@ -134,7 +134,8 @@ def main() -> int:
     env = harness.endpoint.subprocess_env(os.environ)
     load = os.getloadavg()[0]
     print(
-        f"# opsctl benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load {load:.2f})\n"
+        f"# opsctl benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load "
+        f"{load:.2f})\n"
     )
     read_commands(harness, work, env, args.repeat)
     wait_loop(harness, work, env, [float(p) for p in args.polls.split(",")])

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
 from localcloud.sim import Behaviour
 from localcloud.sim.stack import Stack, StackOptions, build_stack, client, push_image
 from localcloud.sim.testing import Harness, shared_harness
@@ -27,20 +26,26 @@ class World:
         return self.client("ecs")
 
     def service(self) -> dict[str, Any]:
-        return self.ecs.describe_services(cluster=self.stack.cluster, services=[self.stack.service])["services"][0]
+        return self.ecs.describe_services(
+            cluster=self.stack.cluster, services=[self.stack.service]
+        )["services"][0]
 
     def tasks(self, status: str = "RUNNING") -> list[dict[str, Any]]:
-        arns = self.ecs.list_tasks(cluster=self.stack.cluster, serviceName=self.stack.service, desiredStatus=status)[
-            "taskArns"
-        ]
-        return self.ecs.describe_tasks(cluster=self.stack.cluster, tasks=arns)["tasks"] if arns else []
+        arns = self.ecs.list_tasks(
+            cluster=self.stack.cluster, serviceName=self.stack.service, desiredStatus=status
+        )["taskArns"]
+        return (
+            self.ecs.describe_tasks(cluster=self.stack.cluster, tasks=arns)["tasks"] if arns else []
+        )
 
     def health(self) -> list[dict[str, Any]]:
-        return self.client("elbv2").describe_target_health(TargetGroupArn=self.stack.target_group_arn)[
-            "TargetHealthDescriptions"
-        ]
+        return self.client("elbv2").describe_target_health(
+            TargetGroupArn=self.stack.target_group_arn
+        )["TargetHealthDescriptions"]
 
-    def wait(self, predicate: Callable[[], bool], timeout: float = 20, what: str = "condition") -> None:
+    def wait(
+        self, predicate: Callable[[], bool], timeout: float = 20, what: str = "condition"
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
@@ -58,10 +63,19 @@ class World:
 
     def deploy(self, image: str, **update: Any) -> dict[str, Any]:
         """Register a revision running ``image`` and UpdateService to it; the response's service."""
-        current = self.ecs.describe_task_definition(taskDefinition=self.stack.family)["taskDefinition"]
+        current = self.ecs.describe_task_definition(taskDefinition=self.stack.family)[
+            "taskDefinition"
+        ]
         definitions = current["containerDefinitions"]
         definitions[0]["image"] = image
-        keys = ("family", "networkMode", "requiresCompatibilities", "cpu", "memory", "executionRoleArn")
+        keys = (
+            "family",
+            "networkMode",
+            "requiresCompatibilities",
+            "cpu",
+            "memory",
+            "executionRoleArn",
+        )
         arn = self.ecs.register_task_definition(
             containerDefinitions=definitions, **{k: current[k] for k in keys}
         )["taskDefinition"]["taskDefinitionArn"]
@@ -77,7 +91,9 @@ def harness() -> Harness:
 
 @pytest.fixture
 def world(harness: Harness) -> Iterator[Callable[..., World]]:
-    def make(options: StackOptions | None = None, behaviours: dict[str, Behaviour] | None = None) -> World:
+    def make(
+        options: StackOptions | None = None, behaviours: dict[str, Behaviour] | None = None
+    ) -> World:
         harness.reset()
         for tag, behaviour in (behaviours or {}).items():
             harness.runtime.script(tag, behaviour)

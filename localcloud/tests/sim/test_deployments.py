@@ -15,10 +15,14 @@ def test_create_service_keeps_what_moto_drops(world):
         "maximumPercent": 200,
         "minimumHealthyPercent": 100,
     }
-    assert service["taskDefinition"].endswith("task-definition/api:1")  # a full ARN, as AWS stores it
+    assert service["taskDefinition"].endswith(
+        "task-definition/api:1"
+    )  # a full ARN, as AWS stores it
     # A partial update keeps the rest, as ECS merges it.
     w.ecs.update_service(
-        cluster=w.stack.cluster, service=w.stack.service, deploymentConfiguration={"minimumHealthyPercent": 50}
+        cluster=w.stack.cluster,
+        service=w.stack.service,
+        deploymentConfiguration={"minimumHealthyPercent": 50},
     )
     configuration = w.service()["deploymentConfiguration"]
     assert configuration["minimumHealthyPercent"] == 50
@@ -56,7 +60,10 @@ def test_update_service_returns_the_new_primary_deployment_at_once(world):
     w.push("v2")
     response = w.deploy(f"{w.stack.repository_url}:v2")
     deployments = response["deployments"]
-    assert [(d["status"], d["rolloutState"]) for d in deployments] == [("PRIMARY", "IN_PROGRESS"), ("ACTIVE", "COMPLETED")]
+    assert [(d["status"], d["rolloutState"]) for d in deployments] == [
+        ("PRIMARY", "IN_PROGRESS"),
+        ("ACTIVE", "COMPLETED"),
+    ]
     assert deployments[1]["id"] == old
     new = deployments[0]["id"]
     w.settle()
@@ -65,7 +72,9 @@ def test_update_service_returns_the_new_primary_deployment_at_once(world):
     assert {t["startedBy"] for t in w.tasks()} == {new}
     replaced = w.tasks("STOPPED")
     assert len(replaced) == 2
-    assert all(t["stoppedReason"] == f"Scaling activity initiated by (deployment {new})" for t in replaced)
+    assert all(
+        t["stoppedReason"] == f"Scaling activity initiated by (deployment {new})" for t in replaced
+    )
     assert all(t["stopCode"] == "ServiceSchedulerInitiated" for t in replaced)
 
 
@@ -88,7 +97,9 @@ def test_force_new_deployment_and_desired_count(world):
     w = world()
     w.settle()
     before = w.service()["deployments"][0]["id"]
-    response = w.ecs.update_service(cluster=w.stack.cluster, service=w.stack.service, forceNewDeployment=True)
+    response = w.ecs.update_service(
+        cluster=w.stack.cluster, service=w.stack.service, forceNewDeployment=True
+    )
     assert response["service"]["deployments"][0]["id"] != before
     w.settle()
     scaled = w.ecs.update_service(cluster=w.stack.cluster, service=w.stack.service, desiredCount=3)
@@ -102,7 +113,9 @@ def test_list_tasks_filters_by_service_and_defaults_to_running(world):
     w.ecs.update_service(cluster=w.stack.cluster, service=w.stack.service, forceNewDeployment=True)
     w.settle()
     running = w.ecs.list_tasks(cluster=w.stack.cluster, serviceName="api")["taskArns"]
-    stopped = w.ecs.list_tasks(cluster=w.stack.cluster, serviceName="api", desiredStatus="STOPPED")["taskArns"]
+    stopped = w.ecs.list_tasks(cluster=w.stack.cluster, serviceName="api", desiredStatus="STOPPED")[
+        "taskArns"
+    ]
     assert len(running) == 2
     assert len(stopped) == 2
     assert not set(running) & set(stopped)
@@ -125,7 +138,11 @@ def test_stop_task_is_replaced(world):
 
     w.wait(victim_stopped, what="the drained task to stop")
     stopped = w.ecs.describe_tasks(cluster=w.stack.cluster, tasks=[victim])["tasks"][0]
-    assert (stopped["stopCode"], stopped["stoppedReason"], stopped["lastStatus"]) == ("UserInitiated", "drill", "STOPPED")
+    assert (stopped["stopCode"], stopped["stoppedReason"], stopped["lastStatus"]) == (
+        "UserInitiated",
+        "drill",
+        "STOPPED",
+    )
 
 
 def test_crashing_container_reports_exit_code_and_logs(world):
@@ -136,6 +153,8 @@ def test_crashing_container_reports_exit_code_and_logs(world):
     assert task["stoppedReason"] == "Essential container in task exited"
     assert task["containers"][0]["exitCode"] == 1
     task_id = task["taskArn"].rsplit("/", 1)[-1]
-    events = w.client("logs").get_log_events(logGroupName="/aws/ecs/api", logStreamName=f"ecs/app/{task_id}")["events"]
+    events = w.client("logs").get_log_events(
+        logGroupName="/aws/ecs/api", logStreamName=f"ecs/app/{task_id}"
+    )["events"]
     assert any("Traceback" in e["message"] for e in events)
     assert w.service()["deployments"][0]["failedTasks"] >= 1

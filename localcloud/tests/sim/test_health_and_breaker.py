@@ -17,7 +17,10 @@ def test_new_targets_go_through_initial_to_healthy(world):
     seen: list[tuple[str, str | None]] = []
     while w.service()["deployments"][0]["rolloutState"] != "COMPLETED":
         seen += [(h["TargetHealth"]["State"], h["TargetHealth"].get("Reason")) for h in w.health()]
-    assert ("initial", "Elb.InitialHealthChecking") in seen or ("initial", "Elb.RegistrationInProgress") in seen
+    assert ("initial", "Elb.InitialHealthChecking") in seen or (
+        "initial",
+        "Elb.RegistrationInProgress",
+    ) in seen
     assert {h["TargetHealth"]["State"] for h in w.health()} == {"healthy"}
     assert {h["Target"]["Port"] for h in w.health()} == {8000}
     ips = {t["attachments"][0]["details"][-1]["value"] for t in w.tasks()}
@@ -45,19 +48,26 @@ def test_hanging_app_times_out(world):
 def test_health_check_settings_are_read_live(world):
     w = world(StackOptions(grace_period=3600))
     w.settle()
-    w.client("elbv2").modify_target_group(TargetGroupArn=w.stack.target_group_arn, HealthCheckPath="/missing")
+    w.client("elbv2").modify_target_group(
+        TargetGroupArn=w.stack.target_group_arn, HealthCheckPath="/missing"
+    )
     w.wait(lambda: "Target.ResponseCodeMismatch" in reasons(w), what="404s")
     assert any("[404]" in (h["TargetHealth"].get("Description") or "") for h in w.health())
 
 
 def test_unhealthy_tasks_are_killed_only_after_the_grace_period(world):
-    w = world(StackOptions(circuit_breaker=False, grace_period=3600), {"v1": scripted.NEVER_HEALTHY})
+    w = world(
+        StackOptions(circuit_breaker=False, grace_period=3600), {"v1": scripted.NEVER_HEALTHY}
+    )
     w.wait(lambda: "Target.ResponseCodeMismatch" in reasons(w), what="unhealthy targets")
     assert w.tasks("STOPPED") == []  # still inside the grace period
     w2 = world(StackOptions(circuit_breaker=False, grace_period=0), {"v1": scripted.NEVER_HEALTHY})
     w2.wait(lambda: len(w2.tasks("STOPPED")) >= 1, what="a task killed by health checks")
     killed = w2.tasks("STOPPED")[0]
-    assert killed["stoppedReason"] == f"Task failed ELB health checks in (target-group {w2.stack.target_group_arn})"
+    assert (
+        killed["stoppedReason"]
+        == f"Task failed ELB health checks in (target-group {w2.stack.target_group_arn})"
+    )
     assert killed["stopCode"] == "ServiceSchedulerInitiated"
 
 
@@ -67,10 +77,16 @@ def test_circuit_breaker_rolls_back_to_the_last_completed_deployment(world):
     completed = w.service()["deployments"][0]["id"]
     w.push("v2")
     failed = w.deploy(f"{w.stack.repository_url}:v2")["deployments"][0]["id"]
-    w.wait(lambda: w.service()["deployments"][0]["id"] not in (failed, completed), what="a rollback deployment")
+    w.wait(
+        lambda: w.service()["deployments"][0]["id"] not in (failed, completed),
+        what="a rollback deployment",
+    )
     deployments = {d["id"]: d for d in w.service()["deployments"]}
     rollback = w.service()["deployments"][0]
-    assert rollback["rolloutStateReason"] == f"ECS deployment circuit breaker: rolling back to deploymentId {completed}."
+    assert (
+        rollback["rolloutStateReason"]
+        == f"ECS deployment circuit breaker: rolling back to deploymentId {completed}."
+    )
     assert rollback["taskDefinition"].endswith(":1")
     if failed in deployments:
         assert deployments[failed]["rolloutState"] == "FAILED"
@@ -78,7 +94,9 @@ def test_circuit_breaker_rolls_back_to_the_last_completed_deployment(world):
     w.settle()
     assert w.service()["taskDefinition"].endswith(":1")
     messages = [e["message"] for e in w.service()["events"]]
-    assert f"(service api) (deployment {failed}) deployment failed: tasks failed to start." in messages
+    assert (
+        f"(service api) (deployment {failed}) deployment failed: tasks failed to start." in messages
+    )
 
 
 def test_circuit_breaker_without_rollback_stalls(world):

@@ -6,7 +6,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from localcloud.sim import Behaviour, SimClock, scripted
 from localcloud.sim.runtime import TaskProcess, TaskSpec
 from localcloud.sim.stack import StackOptions
@@ -23,7 +22,10 @@ def test_missing_image_cannot_be_pulled(world):
     w = world(STUCK)
     w.deploy(f"{w.stack.repository_url}:nope")
     task = next(t for t in [first_stopped(w)] if t)
-    w.wait(lambda: any(t["stopCode"] == "TaskFailedToStart" for t in w.tasks("STOPPED")), what="a pull failure")
+    w.wait(
+        lambda: any(t["stopCode"] == "TaskFailedToStart" for t in w.tasks("STOPPED")),
+        what="a pull failure",
+    )
     task = next(t for t in w.tasks("STOPPED") if t["stopCode"] == "TaskFailedToStart")
     assert task["stoppedReason"].startswith("CannotPullContainerError:")
     assert task["stoppedReason"].endswith(f"{w.stack.repository_url}:nope: not found")
@@ -33,16 +35,25 @@ def test_no_route_to_the_registry(world):
     w = world(STUCK)
     w.settle()
     ec2 = w.client("ec2")
-    table = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [w.stack.subnet_ids[0]]}])
-    ec2.delete_route(RouteTableId=table["RouteTables"][0]["RouteTableId"], DestinationCidrBlock="0.0.0.0/0")
+    table = ec2.describe_route_tables(
+        Filters=[{"Name": "association.subnet-id", "Values": [w.stack.subnet_ids[0]]}]
+    )
+    ec2.delete_route(
+        RouteTableId=table["RouteTables"][0]["RouteTableId"], DestinationCidrBlock="0.0.0.0/0"
+    )
     w.ecs.update_service(cluster=w.stack.cluster, service=w.stack.service, forceNewDeployment=True)
-    w.wait(lambda: any("i/o timeout" in (t.get("stoppedReason") or "") for t in w.tasks("STOPPED")), what="a timeout")
+    w.wait(
+        lambda: any("i/o timeout" in (t.get("stoppedReason") or "") for t in w.tasks("STOPPED")),
+        what="a timeout",
+    )
 
 
 def test_missing_log_group(world):
     w = world(StackOptions(circuit_breaker=False, log_group=False))
     task = first_stopped(w)
-    assert task["stoppedReason"].startswith("ResourceInitializationError: failed to validate logger args")
+    assert task["stoppedReason"].startswith(
+        "ResourceInitializationError: failed to validate logger args"
+    )
     assert task["stopCode"] == "TaskFailedToStart"
 
 
@@ -51,7 +62,10 @@ def test_capacity_shortage_places_no_task(world):
     w.settle()
     w.harness.simulator.set_capacity_shortage(w.stack.cluster, w.stack.service)
     w.ecs.update_service(cluster=w.stack.cluster, service=w.stack.service, forceNewDeployment=True)
-    w.wait(lambda: any("Capacity is unavailable" in e["message"] for e in w.service()["events"]), what="no capacity")
+    w.wait(
+        lambda: any("Capacity is unavailable" in e["message"] for e in w.service()["events"]),
+        what="no capacity",
+    )
     primary = w.service()["deployments"][0]
     assert (primary["runningCount"], primary["rolloutState"]) == (0, "IN_PROGRESS")
     assert w.service()["runningCount"] == 2  # the old tasks keep serving
@@ -80,7 +94,10 @@ def test_alb_answers_503_without_targets_and_502_when_they_refuse(world):
         urllib.request.urlopen(f"{url}/", timeout=5)  # noqa: S310
     assert error.value.code == 503
     w2 = world(StackOptions(circuit_breaker=False, grace_period=3600), {"v1": scripted.WRONG_PORT})
-    w2.wait(lambda: any(h["TargetHealth"]["State"] == "unhealthy" for h in w2.health()), what="unhealthy targets")
+    w2.wait(
+        lambda: any(h["TargetHealth"]["State"] == "unhealthy" for h in w2.health()),
+        what="unhealthy targets",
+    )
     url2 = w2.harness.simulator.alb_url(w2.stack.load_balancer_arn)
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(f"{url2}/", timeout=5)  # noqa: S310 - fails open to deaf targets
@@ -118,7 +135,9 @@ def test_a_runtime_sees_the_task_definition_and_writes_logs(world, harness):
     scripted_runtime = harness.simulator.runtime
     harness.simulator.runtime = recording
     try:
-        w.ecs.update_service(cluster=w.stack.cluster, service=w.stack.service, forceNewDeployment=True)
+        w.ecs.update_service(
+            cluster=w.stack.cluster, service=w.stack.service, forceNewDeployment=True
+        )
         w.settle()
     finally:
         harness.simulator.runtime = scripted_runtime
@@ -131,7 +150,9 @@ def test_a_runtime_sees_the_task_definition_and_writes_logs(world, harness):
     assert spec.container.container_ports == (8000,)
     assert spec.container.stop_timeout == 30
     assert spec.service == "api"
-    events = w.client("logs").get_log_events(logGroupName="/aws/ecs/api", logStreamName=f"ecs/app/{spec.task_id}")["events"]
+    events = w.client("logs").get_log_events(
+        logGroupName="/aws/ecs/api", logStreamName=f"ecs/app/{spec.task_id}"
+    )["events"]
     assert events[0]["message"] == "hello from the runtime"
 
 

@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-
 from opsctl.model import (
     Container,
     Deployment,
-    LoadBalancer,
     Listener,
+    LoadBalancer,
     LoadBalancerRef,
     Rule,
     SecurityGroup,
@@ -75,13 +74,20 @@ def service(*deployments: Deployment, **changes: object) -> Service:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def task_definition(revision: int = 1, image: str = f"{REPO}@{DIGEST}", **changes: object) -> TaskDefinition:
+def task_definition(
+    revision: int = 1, image: str = f"{REPO}@{DIGEST}", **changes: object
+) -> TaskDefinition:
     env = changes.pop("environment", ())
     registration = {
         "family": "api",
         "networkMode": "awsvpc",
         "containerDefinitions": [
-            {"name": "app", "image": image, "portMappings": [{"containerPort": 8000}], "environment": list(env)}
+            {
+                "name": "app",
+                "image": image,
+                "portMappings": [{"containerPort": 8000}],
+                "environment": list(env),
+            }
         ],
     }
     base = TaskDefinition(
@@ -154,7 +160,9 @@ def target_group(**changes: object) -> TargetGroup:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def health(state: str = "healthy", reason: str | None = None, description: str | None = None) -> TargetHealth:
+def health(
+    state: str = "healthy", reason: str | None = None, description: str | None = None
+) -> TargetHealth:
     return TargetHealth("10.0.0.5", 8000, state, reason, description)
 
 
@@ -168,7 +176,9 @@ def load_balancer() -> LoadBalancer:
     )
 
 
-def security_group(ingress: tuple[Rule, ...] = (), egress: tuple[Rule, ...] | None = None) -> SecurityGroup:
+def security_group(
+    ingress: tuple[Rule, ...] = (), egress: tuple[Rule, ...] | None = None
+) -> SecurityGroup:
     everything = (Rule("-1", None, None, ("0.0.0.0/0",), (), ()),)
     return SecurityGroup("sg-task", "vpc-1", ingress, everything if egress is None else egress)
 

@@ -1,9 +1,8 @@
-"""Each runbook 4.2 rule on synthetic evidence: it fires on its symptom and stays silent otherwise."""
+"""Each runbook 4.2 rule on synthetic evidence: it fires on its symptom, silent otherwise."""
 
 from __future__ import annotations
 
 import pytest
-
 from opsctl.diagnosis import RULES, Evidence, Metrics, diagnose
 
 
@@ -38,9 +37,19 @@ def test_healthy_evidence_fires_nothing(make):
 
 def test_every_rule_is_covered_here():
     covered = {
-        "deployment-failed", "image-not-found", "registry-unreachable", "resource-initialization", "capacity",
-        "crash-loop", "port-mismatch", "health-check-path", "security-group-blocks-alb", "grace-period",
-        "targets-unhealthy", "no-healthy-targets", "alb-5xx",
+        "deployment-failed",
+        "image-not-found",
+        "registry-unreachable",
+        "resource-initialization",
+        "capacity",
+        "crash-loop",
+        "port-mismatch",
+        "health-check-path",
+        "security-group-blocks-alb",
+        "grace-period",
+        "targets-unhealthy",
+        "no-healthy-targets",
+        "alb-5xx",
     }
     assert {name for name, _ in RULES} == covered
 
@@ -50,7 +59,10 @@ def pull(make, reason):
 
 
 def test_image_not_found(make):
-    ev = evidence(make, stopped=pull(make, "CannotPullContainerError: failed to resolve ref x:typo: not found"))
+    ev = evidence(
+        make,
+        stopped=pull(make, "CannotPullContainerError: failed to resolve ref x:typo: not found"),
+    )
     assert "image-not-found" in rules(ev)
     assert "registry-unreachable" not in rules(ev)
 
@@ -81,24 +93,39 @@ def test_registry_unreachable_through_egress_rules(make):
 
 
 def test_resource_initialization_names_the_log_group(make):
-    reason = "ResourceInitializationError: failed to validate logger args: The specified log group does not exist."
-    finding = next(f for f in diagnose(evidence(make, stopped=pull(make, reason))) if f.rule == "resource-initialization")
+    reason = (
+        "ResourceInitializationError: failed to validate logger args: The specified log "
+        "group does not exist."
+    )
+    finding = next(
+        f
+        for f in diagnose(evidence(make, stopped=pull(make, reason)))
+        if f.rule == "resource-initialization"
+    )
     assert "/aws/ecs/api" in finding.likely_cause
 
 
 def test_capacity_needs_the_deployment_short_of_tasks(make):
-    events = (make.event("(service api) was unable to place a task. Reason: Capacity is unavailable at this time."),)
+    events = (
+        make.event(
+            "(service api) was unable to place a task. Reason: Capacity is unavailable at "
+            "this time."
+        ),
+    )
     short = make.service(make.deployment(running=1, rollout_state="IN_PROGRESS"), events=events)
     assert "capacity" in rules(evidence(make, service=short))
     assert "capacity" not in rules(evidence(make, service=make.service(events=events)))
 
 
 def test_crash_loop_needs_two_crashes(make):
-    crash = [make.task(f"t{i}", stop_code="EssentialContainerExited", exit_code=137) for i in range(2)]
+    crash = [
+        make.task(f"t{i}", stop_code="EssentialContainerExited", exit_code=137) for i in range(2)
+    ]
     assert "crash-loop" not in rules(evidence(make, stopped=tuple(crash[:1])))
-    finding = next(f for f in diagnose(evidence(make, stopped=tuple(crash))) if f.rule == "crash-loop")
+    finding = next(
+        f for f in diagnose(evidence(make, stopped=tuple(crash))) if f.rule == "crash-loop"
+    )
     assert "exit 137" in finding.likely_cause
-
 
 
 def unhealthy(make, reason="Target.FailedHealthChecks", description="Health checks failed"):
@@ -114,10 +141,16 @@ def test_port_mismatch_needs_a_symptom(make):
 
 
 def test_health_check_path(make):
-    codes = unhealthy(make, "Target.ResponseCodeMismatch", "Health checks failed with these codes: [404]")
-    assert "health-check-path" in rules(evidence(make, target_group=make.target_group(health_check_path="/hc"), targets=codes))
+    codes = unhealthy(
+        make, "Target.ResponseCodeMismatch", "Health checks failed with these codes: [404]"
+    )
+    assert "health-check-path" in rules(
+        evidence(make, target_group=make.target_group(health_check_path="/hc"), targets=codes)
+    )
     assert "health-check-path" in rules(evidence(make, targets=codes))  # 404 on /health itself
-    five = unhealthy(make, "Target.ResponseCodeMismatch", "Health checks failed with these codes: [500]")
+    five = unhealthy(
+        make, "Target.ResponseCodeMismatch", "Health checks failed with these codes: [500]"
+    )
     assert "health-check-path" not in rules(evidence(make, targets=five))
 
 
@@ -125,20 +158,34 @@ def test_security_group_blocks_alb(make):
     timeouts = unhealthy(make, "Target.Timeout", "Request timed out")
     assert "security-group-blocks-alb" in rules(evidence(make, targets=timeouts))
     open_to_alb = make.security_group(ingress=(make.rule("tcp", 8000, 8000, (), ("sg-alb",), ()),))
-    assert "security-group-blocks-alb" not in rules(evidence(make, targets=timeouts, task_security_groups=(open_to_alb,)))
+    assert "security-group-blocks-alb" not in rules(
+        evidence(make, targets=timeouts, task_security_groups=(open_to_alb,))
+    )
 
 
 def test_grace_period(make):
-    killed = (make.task("t1", stop_code="ServiceSchedulerInitiated", reason="Task failed ELB health checks in (target-group x)"),)
-    assert "grace-period" in rules(evidence(make, service=make.service(grace_period=0), stopped=killed))
-    assert "grace-period" not in rules(evidence(make, service=make.service(grace_period=60), stopped=killed))
+    killed = (
+        make.task(
+            "t1",
+            stop_code="ServiceSchedulerInitiated",
+            reason="Task failed ELB health checks in (target-group x)",
+        ),
+    )
+    assert "grace-period" in rules(
+        evidence(make, service=make.service(grace_period=0), stopped=killed)
+    )
+    assert "grace-period" not in rules(
+        evidence(make, service=make.service(grace_period=60), stopped=killed)
+    )
     assert "grace-period" not in rules(evidence(make, service=make.service(grace_period=0)))
 
 
 def test_no_healthy_targets(make):
     assert "no-healthy-targets" in rules(evidence(make, targets=unhealthy(make)))
     assert "no-healthy-targets" in rules(evidence(make, targets=()))
-    assert "no-healthy-targets" not in rules(evidence(make, targets=(), service=make.service(desired=0)))
+    assert "no-healthy-targets" not in rules(
+        evidence(make, targets=(), service=make.service(desired=0))
+    )
 
 
 @pytest.mark.parametrize(
@@ -156,7 +203,9 @@ def test_alb_5xx_tells_elb_from_target_errors(make, metrics, cause):
 
 
 def test_deployment_failed(make):
-    failed = make.service(make.deployment(rollout_state="FAILED", rollout_reason="circuit breaker: tasks failed"))
+    failed = make.service(
+        make.deployment(rollout_state="FAILED", rollout_reason="circuit breaker: tasks failed")
+    )
     assert "deployment-failed" in rules(evidence(make, service=failed))
 
 
@@ -172,4 +221,7 @@ def test_every_finding_is_complete(make):
         metrics=Metrics(15, 1, 1, 1, 0, 0),
     )
     for finding in diagnose(ev):
-        assert finding.evidence and finding.likely_cause and finding.runbook.startswith(("4.2", "3.1")) and finding.fix
+        assert finding.evidence
+        assert finding.likely_cause
+        assert finding.runbook.startswith(("4.2", "3.1"))
+        assert finding.fix

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from opsctl.errors import UsageError
 from opsctl.images import check_tag, parse_image
 from opsctl.taskdef import changes, inherited_tags, unified_diff, with_image
@@ -12,8 +11,20 @@ from opsctl.taskdef import changes, inherited_tags, unified_diff, with_image
 @pytest.mark.parametrize(
     ("reference", "registry", "repository", "tag", "digest"),
     [
-        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:v1", "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "team/api", "v1", None),
-        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@sha256:" + "b" * 64, "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "api", None, "sha256:" + "b" * 64),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api:v1",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            "team/api",
+            "v1",
+            None,
+        ),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@sha256:" + "b" * 64,
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            "api",
+            None,
+            "sha256:" + "b" * 64,
+        ),
         ("localhost:5000/api:dev", "localhost:5000", "api", "dev", None),
         ("python:3.11-slim", "", "python", "3.11-slim", None),
         ("library/nginx", "", "library/nginx", None, None),
@@ -21,12 +32,20 @@ from opsctl.taskdef import changes, inherited_tags, unified_diff, with_image
 )
 def test_parse_image(reference, registry, repository, tag, digest):
     ref = parse_image(reference)
-    assert (ref.registry, ref.repository, ref.tag, ref.digest) == (registry, repository, tag, digest)
+    assert (ref.registry, ref.repository, ref.tag, ref.digest) == (
+        registry,
+        repository,
+        tag,
+        digest,
+    )
     assert str(ref) == reference
 
 
 def test_ecr_location():
-    assert parse_image("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v1").ecr == ("123456789012", "eu-west-1")
+    assert parse_image("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v1").ecr == (
+        "123456789012",
+        "eu-west-1",
+    )
     assert parse_image("ghcr.io/org/api:v1").ecr is None
 
 

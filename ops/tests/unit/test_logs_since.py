@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from opsctl.commands.logs import parse_since
 from opsctl.errors import UsageError
 
@@ -14,7 +13,13 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     ("text", "delta"),
-    [("30s", timedelta(seconds=30)), ("10m", timedelta(minutes=10)), ("2h", timedelta(hours=2)), ("1d", timedelta(days=1)), ("1w", timedelta(weeks=1))],
+    [
+        ("30s", timedelta(seconds=30)),
+        ("10m", timedelta(minutes=10)),
+        ("2h", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+        ("1w", timedelta(weeks=1)),
+    ],
 )
 def test_durations(text, delta):
     assert parse_since(text, NOW) == NOW - delta

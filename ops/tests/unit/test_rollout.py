@@ -33,7 +33,9 @@ def test_failed_with_a_circuit_breaker_rollback_is_rolled_back(make):
 
 def test_a_rollback_that_existed_before_us_is_not_ours(make):
     old_rollback = make.deployment(
-        "ecs-svc/1", status="ACTIVE", rollout_reason="ECS deployment circuit breaker: rolling back to x."
+        "ecs-svc/1",
+        status="ACTIVE",
+        rollout_reason="ECS deployment circuit breaker: rolling back to x.",
     )
     ours = make.deployment("ecs-svc/2", 2, rollout_state="FAILED")
     service = make.service(ours, old_rollback)
@@ -48,7 +50,9 @@ def test_failed_without_rollback(make):
 def test_superseded_by_someone_elses_deployment(make):
     theirs = make.deployment("ecs-svc/9", 3, rollout_state="IN_PROGRESS")
     ours = make.deployment("ecs-svc/2", 2, status="ACTIVE", rollout_state="IN_PROGRESS")
-    assert classify(make.service(theirs, ours), "ecs-svc/2", frozenset(), False) == Verdict.SUPERSEDED
+    assert (
+        classify(make.service(theirs, ours), "ecs-svc/2", frozenset(), False) == Verdict.SUPERSEDED
+    )
     assert classify(make.service(theirs), "ecs-svc/2", frozenset(), False) == Verdict.SUPERSEDED
 
 
@@ -63,9 +67,17 @@ def test_timeout_explanation_names_counts_failures_reasons_and_targets(make):
     ours = make.deployment("ecs-svc/2", 2, rollout_state="IN_PROGRESS", running=0, failed_tasks=4)
     service = make.service(ours, circuit_breaker_enabled=False)
     stopped = (
-        make.task("a", started_by="ecs-svc/2", reason="Task failed ELB health checks in (target-group x)"),
+        make.task(
+            "a", started_by="ecs-svc/2", reason="Task failed ELB health checks in (target-group x)"
+        ),
     )
-    targets = (make.health("unhealthy", "Target.ResponseCodeMismatch", "Health checks failed with these codes: [500]"),)
+    targets = (
+        make.health(
+            "unhealthy",
+            "Target.ResponseCodeMismatch",
+            "Health checks failed with these codes: [500]",
+        ),
+    )
     lines = explain(Verdict.TIMED_OUT, service, ours, None, stopped, targets, 600, ())
     text = "\n".join(lines)
     assert "still IN_PROGRESS after 600 s: 0/2 tasks running" in text
