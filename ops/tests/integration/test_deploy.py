@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-import time
+import subprocess
 
 from localcloud.sim import scripted
 from localcloud.sim.stack import StackOptions
@@ -172,16 +172,22 @@ def test_ctrl_c_leaves_the_service_as_is_and_says_how_to_resume(make_scenario):
     s = make_scenario(StackOptions(circuit_breaker=False), {"v2": scripted.NEVER_HEALTHY})
     s.push("v2")
     process = s.spawn("deploy", "--image-tag", "v2")
-    s.wait(lambda: len(s.service()["deployments"]) == 2, what="the new deployment")
-    time.sleep(0.5)
+    seen = []
+    for line in process.stderr:  # wait until opsctl reports it is following the deployment
+        seen.append(line)
+        if line.startswith("deployment ecs-svc/"):
+            break
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=20)
+    try:
+        _, rest = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"opsctl ignored SIGINT; stderr so far: {''.join(seen)}") from None
+    stderr = "".join(seen) + rest
     assert process.returncode == 130, stderr
     assert "nothing was changed" in stderr
-    assert (
-        "resume with: opsctl --cluster api-cluster --service api watch --deployment ecs-svc/"
-        in stderr
-    )
+    resume = "resume with: opsctl --cluster api-cluster --service api watch --deployment ecs-svc/"
+    assert resume in stderr
     primary = s.service()["deployments"][0]
     assert primary["rolloutState"] == "IN_PROGRESS"
     assert primary["taskDefinition"].endswith(":2")
