@@ -17,7 +17,7 @@ from typing import Any, TextIO, assert_never
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from opsctl.results import (
     SCHEMA_VERSION,
@@ -153,14 +153,14 @@ def _(result: StatusResult, console: Console) -> None:
         f"circuit breaker {breaker}; health-check grace period {result.grace_period or 0}s"
     )
     table = Table(
-        "deployment",
+        Column("deployment", no_wrap=True),
         "status",
         "rollout",
         "rev",
         "image",
         "running",
         "failed",
-        "updated",
+        Column("updated", no_wrap=True),
         title="Deployments",
     )
     for d in result.deployments:
@@ -291,7 +291,9 @@ def _(result: DiagnoseResult, console: Console) -> None:
         )
         console.print("  evidence:")
         for line in f.evidence:
-            console.print(f"    - {escape(line)}")
+            # Indented evidence lines (a task's output) continue the bullet above them.
+            bullet = "     " if line.startswith("  ") else "    - "
+            console.print(f"{bullet}{escape(line)}")
         console.print(f"  likely cause: {escape(f.likely_cause)}")
         console.print(f"  runbook: {escape(f.runbook)}")
         console.print(f"  fix: {escape(f.fix)}")
