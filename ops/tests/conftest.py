@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -103,9 +104,19 @@ class Scenario:
         )
 
     def spawn(self, *args: str) -> subprocess.Popen[str]:
+        """Start opsctl in the background, with SIGINT handled as on a terminal.
+
+        A shell's background job (CI runners, `make ... &`) ignores SIGINT and its children
+        inherit that; Ctrl-C tests need the default disposition back.
+        """
         argv = [OPSCTL, "--target-file", str(self.target_file), *args]
         return subprocess.Popen(
-            argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            argv,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
     def push(self, tag: str, behaviour: Behaviour | None = None) -> str:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 from opsctl.model import (
     LoadBalancer,
@@ -63,8 +62,6 @@ class Evidence:
     metrics: Metrics | None = None
     crash_logs: tuple[str, ...] = ()
     """The last lines the most recently crashed task wrote."""
-    now: datetime | None = None
-    notes: tuple[str, ...] = field(default=())
 
 
 Rule = Callable[[Evidence], Finding | None]

@@ -718,7 +718,9 @@ class Simulator:
         self, svc: _Service, task: _Task, target: _Target, group: FakeTargetGroup
     ) -> Future[_Probe]:
         check = backends.health_check_of(group)
-        timeout = self.clock.real(check.timeout)
+        # Scaled time must not make a busy machine look like a hanging app: never wait less
+        # than half a second for an answer.
+        timeout = max(self.clock.real(check.timeout), 0.5)
         if not check.enabled:
             done: Future[_Probe] = Future()
             done.set_result(_Probe(ok=True))

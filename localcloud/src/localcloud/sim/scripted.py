@@ -57,7 +57,7 @@ CRASHES_AT_START = Behaviour(
 WRONG_PORT = Behaviour(listens_on_container_port=False)
 NEVER_HEALTHY = Behaviour(health_status=500, status=500)
 SLOW_START = Behaviour(startup_seconds=240.0)
-HANGS = Behaviour(response_delay_seconds=120.0)
+HANGS = Behaviour(response_delay_seconds=100_000.0)
 HEALTH_ENDPOINT_BROKEN = Behaviour(health_status=503)
 """Serves ``/`` but ``/health`` answers 503: passes a health check on ``/``."""
 SERVER_ERRORS = Behaviour(status=500)

@@ -9,7 +9,7 @@ from functools import cached_property
 from opsctl.aws import Aws
 from opsctl.model import Deployment, TargetHealth, TaskDefinition
 from opsctl.progress import Progress, make_progress
-from opsctl.results import DeploymentInfo, EventInfo, TargetHealthInfo, TargetInfo
+from opsctl.results import DeploymentInfo, TargetHealthInfo, TargetInfo
 from opsctl.target import Target, TargetSpec, discover
 
 
@@ -80,10 +80,3 @@ def deployment_info(
 
 def target_health_info(target: TargetHealth) -> TargetHealthInfo:
     return TargetHealthInfo(target.id, target.port, target.state, target.reason, target.description)
-
-
-def event_info(created_at: object, message: str) -> EventInfo:
-    from datetime import datetime
-
-    assert isinstance(created_at, datetime)  # noqa: S101 - aws.py guarantees it
-    return EventInfo(created_at, message)
