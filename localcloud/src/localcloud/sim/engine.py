@@ -151,6 +151,8 @@ class _Task:
     targets: list[_Target] = field(default_factory=list)
     stop_future: Future[ExitStatus] | None = None
     stopped_since: float | None = None
+    stop_timeout: float = 30.0
+    """The container's stopTimeout (simulated seconds between SIGTERM and SIGKILL)."""
 
 
 @dataclass
@@ -655,6 +657,7 @@ class Simulator:
             clock=self.clock,
             logs=log_sink,
         )
+        task.stop_timeout = spec.container.stop_timeout
         try:
             task.process = self.runtime.launch(spec)
         except LaunchError as error:
@@ -843,8 +846,7 @@ class Simulator:
         if task.process is None:
             self._finish_stop(task, None, now)
             return
-        stop_timeout = self.clock.real(30.0)
-        task.stop_future = self._pool.submit(task.process.stop, stop_timeout)
+        task.stop_future = self._pool.submit(task.process.stop, self.clock.real(task.stop_timeout))
 
     def _container_exited(self, svc: _Service, task: _Task, status: ExitStatus, now: float) -> None:
         was_scheduled_stop = task.phase == _Phase.DEACTIVATING
