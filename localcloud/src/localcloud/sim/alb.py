@@ -1,0 +1,188 @@
+"""A simulated ALB listener on 127.0.0.1: forwards requests to the simulator's healthy targets.
+
+It follows the load balancer's first listener's default action (forward, fixed-response or
+redirect), answers as an ALB does when it cannot forward (503 with no routable target, 502 when
+the connection fails, 504 when the target does not answer in time), and records the ALB's
+metrics (RequestCount, HTTPCode_Target_nXX_Count, HTTPCode_ELB_5XX_Count and 502/503/504) in the
+emulated CloudWatch under AWS/ApplicationELB with the LoadBalancer dimension.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import threading
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+
+from moto.elbv2.models import elbv2_backends
+
+from localcloud.sim import backends
+from localcloud.sim.scripted import QuietHTTPServer
+
+if TYPE_CHECKING:
+    from localcloud.sim.engine import Simulator
+
+IDLE_TIMEOUT_SECONDS = 60.0
+"""The ALB's default idle timeout (simulated seconds)."""
+
+_ELB_PAGES = {
+    502: b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+    503: b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+    504: b"<html><body><h1>504 Gateway Time-out</h1></body></html>",
+}
+
+
+class AlbFront:
+    """One HTTP server per load balancer, started on first use."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self._simulator = simulator
+        self._lock = threading.Lock()
+        self._servers: dict[str, QuietHTTPServer] = {}
+        self._round_robin = itertools.count()
+
+    def url(self, load_balancer: str) -> str:
+        account, region, arn = self._locate(load_balancer)
+        with self._lock:
+            server = self._servers.get(arn)
+            if server is None:
+                server = QuietHTTPServer(("127.0.0.1", 0), _handler(self, account, region, arn))
+                threading.Thread(
+                    target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+                ).start()
+                self._servers[arn] = server
+            host, port = server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def close(self) -> None:
+        with self._lock:
+            servers, self._servers = list(self._servers.values()), {}
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+    @staticmethod
+    def _locate(load_balancer: str) -> tuple[str, str, str]:
+        for account, regional in list(elbv2_backends.items()):
+            for region, backend in list(regional.items()):
+                for arn, balancer in backend.load_balancers.items():
+                    if load_balancer in (arn, balancer.name):
+                        return account, region, arn
+        raise KeyError(f"no load balancer {load_balancer!r} in the emulator")
+
+    def next_index(self) -> int:
+        return next(self._round_robin)
+
+    @property
+    def simulator(self) -> Simulator:
+        return self._simulator
+
+
+def _default_action(account: str, region: str, arn: str) -> dict[str, Any] | None:
+    balancer = elbv2_backends[account][region].load_balancers.get(arn)
+    if balancer is None or not balancer.listeners:
+        return None
+    listener = next(iter(balancer.listeners.values()))
+    actions = listener.default_actions or []
+    if not actions:
+        return None
+    data = getattr(actions[0], "data", None)
+    return dict(data) if isinstance(data, dict) else None
+
+
+def _target_group_of(action: dict[str, Any]) -> str | None:
+    if action.get("TargetGroupArn"):
+        return str(action["TargetGroupArn"])
+    groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+    return str(groups[0]["TargetGroupArn"]) if groups else None
+
+
+def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseHTTPRequestHandler]:
+    dimension = arn.split(":loadbalancer/", 1)[-1]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+
+        def do_GET(self) -> None:
+            self._forward()
+
+        def do_POST(self) -> None:
+            self._forward()
+
+        def do_PUT(self) -> None:
+            self._forward()
+
+        def do_DELETE(self) -> None:
+            self._forward()
+
+        def _send(self, status: int, body: bytes, content_type: str = "text/html") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Server", "awselb/2.0")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _elb_error(self, status: int) -> None:
+            backends.put_alb_metrics(
+                account,
+                region,
+                dimension,
+                {"RequestCount": 1, "HTTPCode_ELB_5XX_Count": 1, f"HTTPCode_ELB_{status}_Count": 1},
+            )
+            self._send(status, _ELB_PAGES[status])
+
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            action = _default_action(account, region, arn)
+            if action is None:
+                self._elb_error(503)
+                return
+            kind = str(action.get("Type", "")).lower()
+            if kind == "fixed-response":
+                config = action.get("FixedResponseConfig") or {}
+                status = int(config.get("StatusCode", 200))
+                backends.put_alb_metrics(account, region, dimension, {"RequestCount": 1})
+                self._send(
+                    status,
+                    str(config.get("MessageBody", "")).encode(),
+                    str(config.get("ContentType", "text/plain")),
+                )
+                return
+            group = _target_group_of(action) if kind == "forward" else None
+            addresses = front.simulator.routable_addresses(group) if group else []
+            if not addresses:
+                self._elb_error(503)
+                return
+            host, port = addresses[front.next_index() % len(addresses)]
+            timeout = max(front.simulator.clock.real(IDLE_TIMEOUT_SECONDS), 0.5)
+            connection = http.client.HTTPConnection(host, port, timeout=timeout)
+            headers = {
+                k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+            }
+            headers["X-Forwarded-For"] = self.client_address[0]
+            headers["X-Amzn-Trace-Id"] = f"Root=1-{front.next_index():08x}-000000000000000000000000"
+            try:
+                connection.request(self.command, self.path, body=body, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+            except TimeoutError:
+                self._elb_error(504)
+                return
+            except OSError:
+                self._elb_error(502)
+                return
+            finally:
+                connection.close()
+            klass = f"HTTPCode_Target_{response.status // 100}XX_Count"
+            backends.put_alb_metrics(account, region, dimension, {"RequestCount": 1, klass: 1})
+            self._send(
+                response.status, payload, response.getheader("Content-Type") or "application/json"
+            )
+
+        def log_message(self, format: str, *args: object) -> None:
+            del format, args
+
+    return Handler

@@ -1,0 +1,397 @@
+"""Command-line wiring (typer): parse options, run a command, render its result, exit.
+
+No logic lives here: commands are in opsctl.commands, rendering in opsctl.output, exit codes
+in opsctl.errors. Data goes to stdout, progress and errors to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from opsctl import __version__
+from opsctl.errors import ExitCode, OpsctlError
+from opsctl.output import OutputFormat, render, render_log_event
+from opsctl.results import DiagnoseResult, ErrorInfo, ErrorResult, Result, RolloutResult
+
+if TYPE_CHECKING:  # imported lazily at run time: `opsctl --help` must not load boto3
+    from opsctl.commands import Context
+    from opsctl.commands._rollout import RolloutOptions
+
+app = typer.Typer(
+    name="opsctl",
+    help="The operations runbook as commands: status, deploy, rollback, redeploy, watch, "
+    "revisions, logs, diagnose. Exit codes: docs/opsctl.md.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+COMMANDS = ("status", "deploy", "rollback", "redeploy", "watch", "revisions", "logs", "diagnose")
+
+
+@dataclass
+class Globals:
+    output: OutputFormat
+    cluster: str | None
+    service: str | None
+    tf_dir: Path | None
+    target_file: Path | None
+    quiet: bool
+
+
+def _globals(ctx: typer.Context) -> Globals:
+    state = ctx.find_root().obj
+    assert isinstance(state, Globals)  # noqa: S101 - set by the callback
+    return state
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"opsctl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--output", "-o", help="text (people), json (CI), markdown (job summaries)"),
+    ] = OutputFormat.TEXT,
+    cluster: Annotated[
+        str | None, typer.Option(help="ECS cluster (else the target file, else $OPSCTL_CLUSTER)")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="ECS service (else the target file, else $OPSCTL_SERVICE)")
+    ] = None,
+    tf_dir: Annotated[
+        Path | None, typer.Option(help="env root: read `terraform output -json opsctl` there")
+    ] = None,
+    target_file: Annotated[Path | None, typer.Option(help="a file with that output's JSON")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress on stderr")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
+    ] = False,
+) -> None:
+    del version
+    ctx.obj = Globals(output, cluster, service, tf_dir, target_file, quiet)
+
+
+def _context(state: Globals) -> Context:
+    from opsctl.commands import Context
+    from opsctl.target import resolve_spec
+
+    spec = resolve_spec(
+        cluster=state.cluster,
+        service=state.service,
+        tf_dir=state.tf_dir,
+        target_file=state.target_file,
+    )
+    return Context(spec=spec, quiet=state.quiet)
+
+
+def _exit_code(result: Result) -> int:
+    if isinstance(result, RolloutResult):
+        return result.exit_code
+    if isinstance(result, DiagnoseResult):
+        return int(ExitCode.PROBLEMS_FOUND) if result.findings else int(ExitCode.OK)
+    return int(ExitCode.OK)
+
+
+def _fail(command: str, state: Globals, error: OpsctlError) -> NoReturn:
+    print(f"opsctl {command}: error: {error.message}", file=sys.stderr)
+    if error.hint:
+        print(f"  hint: {error.hint}", file=sys.stderr)
+    if state.output == OutputFormat.JSON:
+        result = ErrorResult(
+            command,
+            ErrorInfo(type(error).__name__, error.message, error.hint, int(error.exit_code)),
+        )
+        render(result, state.output, sys.stdout)
+    raise typer.Exit(int(error.exit_code))
+
+
+def _execute(ctx: typer.Context, command: str, run: Callable[[Context], Result]) -> NoReturn:
+    state = _globals(ctx)
+    try:
+        result = run(_context(state))
+    except OpsctlError as error:
+        _fail(command, state, error)
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        print(
+            f"opsctl {command}: interrupted; nothing was changed by the interruption",
+            file=sys.stderr,
+        )
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except Exception as error:
+        traceback.print_exc(file=sys.stderr)
+        _fail(
+            command,
+            state,
+            OpsctlError(f"internal error: {error!r} (a bug in opsctl; please report it)"),
+        )
+    render(result, state.output, sys.stdout)
+    raise typer.Exit(_exit_code(result))
+
+
+# --- shared options ---------------------------------------------------------------------------
+
+Timeout = Annotated[
+    float,
+    typer.Option(
+        min=1, envvar="OPSCTL_TIMEOUT", help="seconds to wait for the deployment before giving up"
+    ),
+]
+PollInterval = Annotated[
+    float,
+    typer.Option(
+        min=0.05, max=60, envvar="OPSCTL_POLL_INTERVAL", help="seconds between polls while waiting"
+    ),
+]
+VerifyTimeout = Annotated[
+    float,
+    typer.Option(
+        min=0,
+        envvar="OPSCTL_VERIFY_TIMEOUT",
+        help="seconds for the new targets to turn healthy and /health to answer 200",
+    ),
+]
+Url = Annotated[
+    str | None,
+    typer.Option(
+        envvar="OPSCTL_URL", help="base URL for the /health smoke test (default: the ALB's)"
+    ),
+]
+NoWait = Annotated[bool, typer.Option("--no-wait", help="return once ECS accepted the update")]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="show the task definition diff; change nothing")
+]
+Force = Annotated[
+    bool, typer.Option("--force", help="deploy even while another deployment is in progress")
+]
+
+
+def _options(
+    no_wait: bool, timeout: float, poll_interval: float, verify_timeout: float, url: str | None
+) -> RolloutOptions:
+    from opsctl.commands._rollout import RolloutOptions
+
+    return RolloutOptions(
+        wait=not no_wait,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        verify_timeout=verify_timeout,
+        url=url,
+    )
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    events: Annotated[
+        int, typer.Option(min=0, max=100, help="how many service events to show")
+    ] = 10,
+) -> None:
+    """Counts, deployments (revision, image digest), events, target health, alarms in ALARM."""
+    from opsctl.commands import status as command
+
+    _execute(ctx, "status", lambda c: command.run(c, events=events))
+
+
+@app.command()
+def deploy(
+    ctx: typer.Context,
+    image_tag: Annotated[
+        str, typer.Option(help="ECR tag or sha256 digest; 'latest' = the newest pushed image")
+    ] = "latest",
+    dry_run: DryRun = False,
+    no_wait: NoWait = False,
+    force: Force = False,
+    timeout: Timeout = 900,
+    poll_interval: PollInterval = 5,
+    verify_timeout: VerifyTimeout = 60,
+    url: Url = None,
+) -> None:
+    """Deploy an image: new revision pinned by digest, follow it, verify targets and /health."""
+    from opsctl.commands import deploy as command
+
+    options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
+    _execute(
+        ctx,
+        "deploy",
+        lambda c: command.run(
+            c, image_tag=image_tag, dry_run=dry_run, force=force, options=options
+        ),
+    )
+
+
+@app.command()
+def rollback(
+    ctx: typer.Context,
+    to_revision: Annotated[
+        int | None, typer.Option(help="revision number (default: the last known good one)")
+    ] = None,
+    dry_run: DryRun = False,
+    no_wait: NoWait = False,
+    timeout: Timeout = 900,
+    poll_interval: PollInterval = 5,
+    verify_timeout: VerifyTimeout = 60,
+    url: Url = None,
+) -> None:
+    """Roll back to the last known good revision (or --to-revision N), follow and verify it."""
+    from opsctl.commands import rollback as command
+
+    options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
+    _execute(
+        ctx,
+        "rollback",
+        lambda c: command.run(c, to_revision=to_revision, dry_run=dry_run, options=options),
+    )
+
+
+@app.command()
+def redeploy(
+    ctx: typer.Context,
+    dry_run: DryRun = False,
+    no_wait: NoWait = False,
+    force: Force = False,
+    timeout: Timeout = 900,
+    poll_interval: PollInterval = 5,
+    verify_timeout: VerifyTimeout = 60,
+    url: Url = None,
+) -> None:
+    """Force a new deployment of the current revision (fresh tasks), follow and verify it."""
+    from opsctl.commands import redeploy as command
+
+    options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
+    _execute(
+        ctx, "redeploy", lambda c: command.run(c, dry_run=dry_run, force=force, options=options)
+    )
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    deployment: Annotated[
+        str | None, typer.Option(help="deployment id (default: the PRIMARY one)")
+    ] = None,
+    timeout: Timeout = 900,
+    poll_interval: PollInterval = 5,
+    verify_timeout: VerifyTimeout = 60,
+    url: Url = None,
+) -> None:
+    """Follow a deployment already under way (after Ctrl-C or --no-wait) and verify it."""
+    from opsctl.commands import watch as command
+
+    options = _options(False, timeout, poll_interval, verify_timeout, url)
+    _execute(ctx, "watch", lambda c: command.run(c, deployment_id=deployment, options=options))
+
+
+@app.command()
+def revisions(
+    ctx: typer.Context,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100, help="how many of the newest revisions to list")
+    ] = 10,
+) -> None:
+    """The task family's revisions: image, registration time, running now, last known good."""
+    from opsctl.commands import revisions as command
+
+    _execute(ctx, "revisions", lambda c: command.run(c, limit=limit))
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    since: Annotated[
+        str, typer.Option(help="how far back: 30s, 10m, 2h, 1d or an ISO 8601 time")
+    ] = "10m",
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="keep printing new events until Ctrl-C")
+    ] = False,
+    filter_pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--filter", help="CloudWatch Logs filter pattern, e.g. ERROR or '\"status\": 500'"
+        ),
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="only this task's stream (task id or ARN)")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100_000, help="at most this many events")
+    ] = 10_000,
+    log_group: Annotated[
+        str | None, typer.Option(help="default: the container's awslogs group")
+    ] = None,
+    interval: Annotated[
+        float, typer.Option(min=0.2, max=60, help="seconds between polls with --follow")
+    ] = 2.0,
+) -> None:
+    """Read the service's CloudWatch Logs (default /aws/ecs/<service>)."""
+    from opsctl.commands import logs as command
+
+    state = _globals(ctx)
+
+    def run(c: Context) -> Result:
+        first = command.run(
+            c, since=since, pattern=filter_pattern, task=task, limit=limit, log_group=log_group
+        )
+        if not follow:
+            return first
+        for event in first.events:
+            render_log_event(event, state.output, sys.stdout)
+        try:
+            for event in command.follow(
+                c, first, pattern=filter_pattern, task=task, interval=interval
+            ):
+                render_log_event(event, state.output, sys.stdout)
+        except KeyboardInterrupt:
+            raise typer.Exit(int(ExitCode.OK)) from None
+        raise typer.Exit(int(ExitCode.OK))
+
+    _execute(ctx, "logs", run)
+
+
+@app.command()
+def diagnose(ctx: typer.Context) -> None:
+    """Runbook 4.2 over live evidence; silent and exit 0 when healthy, exit 20 on problems."""
+    from opsctl.commands import diagnose as command
+
+    _execute(ctx, "diagnose", command.run)
+
+
+@app.command()
+def schema(
+    command: Annotated[str, typer.Argument(help=f"one of: {', '.join((*COMMANDS, 'error'))}")],
+) -> None:
+    """Print the JSON Schema of a command's --output json document."""
+    name = "rollout" if command in ("deploy", "rollback", "redeploy", "watch") else command
+    if name not in ("status", "rollout", "revisions", "logs", "diagnose", "error"):
+        print(f"opsctl schema: unknown command {command!r}", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.USAGE))
+    text = (
+        resources.files("opsctl")
+        .joinpath("schemas", f"{name}.schema.json")
+        .read_text(encoding="utf-8")
+    )
+    print(json.dumps(json.loads(text), indent=2))
+
+
+def main() -> None:
+    app()

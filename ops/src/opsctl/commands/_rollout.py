@@ -1,0 +1,279 @@
+"""What deploy, rollback, redeploy and watch share: start (or pick) a deployment, follow it by
+its id, verify it, remember the verdict in the revision's tags, and build the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from opsctl import lkg
+from opsctl.commands import Context, revision_of, target_health_info
+from opsctl.errors import AwsError, OpsctlError
+from opsctl.model import Service, TaskDefinition
+from opsctl.results import (
+    ChangeInfo,
+    EventInfo,
+    ImageInfo,
+    Outcome,
+    RevisionRef,
+    RolloutInfo,
+    RolloutResult,
+    StoppedTaskInfo,
+    VerificationInfo,
+)
+from opsctl.rollout import Follower, FollowResult, Verdict
+from opsctl.target import alb_url
+from opsctl.verify import Verification, verify
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    wait: bool = True
+    timeout: float = 900.0
+    poll_interval: float = 5.0
+    verify_timeout: float = 60.0
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a command is about to do (the parts of its result known before acting)."""
+
+    command: str
+    from_revision: RevisionRef | None
+    to_revision: RevisionRef | None
+    image: ImageInfo | None = None
+    diff: str | None = None
+    changes: tuple[ChangeInfo, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def revision_ref(definition: TaskDefinition, container: str) -> RevisionRef:
+    return RevisionRef(definition.revision, definition.arn, definition.container(container).image)
+
+
+def result(ctx: Context, plan: Plan, outcome: Outcome, **fields: object) -> RolloutResult:
+    base = RolloutResult(
+        command=plan.command,
+        outcome=outcome,
+        exit_code=int(outcome.exit_code),
+        target=ctx.target_info(),
+        deployment_id=None,
+        from_revision=plan.from_revision,
+        to_revision=plan.to_revision,
+        image=plan.image,
+        diff=plan.diff,
+        changes=plan.changes,
+        rollout=None,
+        verification=None,
+        stopped_tasks=(),
+        events=(),
+        explanation=(),
+        elapsed_seconds=0.0,
+        resume_command=None,
+        notes=plan.notes,
+    )
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+def _outcome(verdict: Verdict, verification: Verification | None) -> Outcome:
+    if verdict == Verdict.COMPLETED:
+        return Outcome.SUCCEEDED if verification is None or verification.ok else Outcome.UNVERIFIED
+    return {
+        Verdict.ROLLED_BACK: Outcome.ROLLED_BACK,
+        Verdict.FAILED: Outcome.FAILED,
+        Verdict.TIMED_OUT: Outcome.TIMED_OUT,
+        Verdict.SUPERSEDED: Outcome.SUPERSEDED,
+        Verdict.IN_PROGRESS: Outcome.TIMED_OUT,
+    }[verdict]
+
+
+def start(
+    ctx: Context, plan: Plan, *, task_definition: str | None, force: bool, options: RolloutOptions
+) -> RolloutResult:
+    """UpdateService, then follow the PRIMARY deployment of its response."""
+    target = ctx.target
+    before = target.service
+    service = ctx.aws.update_service(
+        target.cluster, target.name, task_definition=task_definition, force=force
+    )
+    primary = service.primary
+    if primary is None:
+        raise AwsError(
+            "UpdateService returned no PRIMARY deployment; cannot follow the rollout",
+            hint="the service must use the rolling update (ECS) deployment controller",
+        )
+    ctx.progress.note(
+        f"{plan.command}: started deployment {primary.id} "
+        f"({primary.task_definition.rsplit('/', 1)[-1]})"
+    )
+    known_deployments = frozenset(d.id for d in service.deployments) | frozenset(
+        d.id for d in before.deployments
+    )
+    known_events = frozenset(e.id for e in service.events) | frozenset(e.id for e in before.events)
+    if not options.wait:
+        return result(
+            ctx,
+            plan,
+            Outcome.STARTED,
+            deployment_id=primary.id,
+            resume_command=ctx.resume_command(primary.id),
+            rollout=RolloutInfo(primary.rollout_state, primary.rollout_reason, 0, None, None, None),
+        )
+    return follow(ctx, plan, primary.id, options, known_deployments, known_events)
+
+
+def follow(
+    ctx: Context,
+    plan: Plan,
+    deployment_id: str,
+    options: RolloutOptions,
+    known_deployments: frozenset[str],
+    known_events: frozenset[str],
+) -> RolloutResult:
+    target = ctx.target
+    follower = Follower(
+        ctx.aws,
+        target.cluster,
+        target.name,
+        target.target_group_arn,
+        progress=ctx.progress,
+        poll_interval=options.poll_interval,
+        timeout=options.timeout,
+    )
+    try:
+        followed = follower.follow(
+            deployment_id,
+            known_deployments=known_deployments,
+            known_events=known_events,
+            resume_hint=ctx.resume_command(deployment_id),
+        )
+        verification = None
+        if followed.verdict == Verdict.COMPLETED:
+            url, _, _ = alb_url(ctx.aws, target, options.url)
+            verification = verify(
+                ctx.aws,
+                cluster=target.cluster,
+                service=target.name,
+                deployment_id=deployment_id,
+                group_arn=target.target_group_arn,
+                container_port=target.container_port,
+                url=url,
+                timeout=options.verify_timeout,
+                poll_interval=min(options.poll_interval, 2.0),
+                progress=ctx.progress,
+            )
+    finally:
+        ctx.progress.close()
+    outcome = _outcome(followed.verdict, verification)
+    notes = list(plan.notes)
+    notes.extend(_remember(ctx, followed, outcome))
+    explanation = list(followed.explanation)
+    if outcome == Outcome.UNVERIFIED and verification is not None:
+        if verification.targets_healthy is False:
+            unhealthy = [t for t in verification.targets if t.state != "healthy"]
+            explanation.append(
+                "the deployment COMPLETED but its targets are not all healthy: "
+                + ", ".join(
+                    f"{t.id} {t.state} ({t.reason})" for t in unhealthy or verification.targets
+                )
+                if verification.targets
+                else "the deployment COMPLETED but none of its tasks is registered in the "
+                "target group"
+            )
+        if verification.smoke_ok is False:
+            explanation.append(f"smoke test failed: {verification.detail}")
+        explanation.append(
+            "the new revision is marked failed; `opsctl rollback` returns to the last known "
+            "good revision"
+        )
+    return result(
+        ctx,
+        plan,
+        outcome,
+        deployment_id=deployment_id,
+        rollout=_rollout_info(followed),
+        verification=_verification_info(verification),
+        stopped_tasks=tuple(
+            StoppedTaskInfo(
+                task_id=t.id,
+                revision=revision_of(t.task_definition),
+                stop_code=t.stop_code,
+                stopped_reason=t.stopped_reason,
+                exit_code=next(
+                    (c.exit_code for c in t.containers if c.exit_code is not None), None
+                ),
+                stopped_at=t.stopped_at,
+            )
+            for t in followed.stopped_tasks
+        ),
+        events=tuple(EventInfo(e.created_at, e.message) for e in followed.events),
+        explanation=tuple(explanation),
+        elapsed_seconds=round(followed.elapsed, 3),
+        resume_command=ctx.resume_command(deployment_id) if outcome == Outcome.TIMED_OUT else None,
+        notes=tuple(notes),
+    )
+
+
+def _rollout_info(followed: FollowResult) -> RolloutInfo:
+    ours, rollback = followed.deployment, followed.rollback
+    state = ours.rollout_state if ours else None
+    if followed.verdict == Verdict.ROLLED_BACK:
+        state = (
+            "FAILED"  # a circuit-breaker rollback means ECS failed it, seen or not between polls
+        )
+    return RolloutInfo(
+        state=state,
+        reason=ours.rollout_reason if ours else None,
+        failed_tasks=max(ours.failed_tasks if ours else 0, len(followed.stopped_tasks)),
+        rollback_deployment_id=rollback.id if rollback else None,
+        rollback_revision=revision_of(rollback.task_definition) if rollback else None,
+        rollback_state=rollback.rollout_state if rollback else None,
+    )
+
+
+def _verification_info(verification: Verification | None) -> VerificationInfo | None:
+    if verification is None:
+        return None
+    return VerificationInfo(
+        targets_healthy=verification.targets_healthy,
+        targets=tuple(target_health_info(t) for t in verification.targets),
+        smoke_url=verification.smoke_url,
+        smoke_status=verification.smoke_status,
+        smoke_ok=verification.smoke_ok,
+        version=verification.version,
+        commit=verification.commit,
+        detail=verification.detail,
+    )
+
+
+def _remember(ctx: Context, followed: FollowResult, outcome: Outcome) -> list[str]:
+    """Tag the revision with the verdict (last known good lives there, ADR 0007)."""
+    ours = followed.deployment
+    if ours is None:
+        return []
+    try:
+        if outcome == Outcome.SUCCEEDED:
+            lkg.mark_verified(ctx.aws, ours.task_definition, ours.id)
+            return [f"recorded {ours.task_definition.rsplit('/', 1)[-1]} as known good"]
+        if outcome in (Outcome.ROLLED_BACK, Outcome.FAILED, Outcome.UNVERIFIED):
+            lkg.mark_failed(ctx.aws, ours.task_definition, outcome.value)
+            notes = [f"recorded {ours.task_definition.rsplit('/', 1)[-1]} as {outcome.value}"]
+            rollback = followed.rollback
+            failed_revision = revision_of(ours.task_definition)
+            if rollback is not None and rollback.rollout_state == "COMPLETED" and failed_revision:
+                lkg.mark_restored(ctx.aws, rollback.task_definition, rollback.id, failed_revision)
+                notes.append(
+                    f"recorded {rollback.task_definition.rsplit('/', 1)[-1]} as restored and good"
+                )
+            return notes
+    except OpsctlError as error:
+        return [f"could not record the verdict in the revision's tags: {error.message}"]
+    return []
+
+
+def in_progress(service: Service) -> str | None:
+    """The id of a deployment still rolling out, if any."""
+    primary = service.primary
+    if primary is not None and primary.rollout_state == "IN_PROGRESS":
+        return primary.id
+    return None

@@ -1,0 +1,161 @@
+"""Last known good: which task-definition revisions ran successfully, remembered in their tags.
+
+ECS forgets deployments once they are replaced, so "the last revision whose deployment
+completed" must be remembered somewhere: opsctl tags the revision itself (ADR 0007).
+
+* ``opsctl:verified-at`` / ``opsctl:verified-deployment``: opsctl saw a deployment of this
+  revision COMPLETE and then verified it (targets healthy, /health answered through the ALB);
+  also written for the revision a deploy starts from when ECS reports it COMPLETED.
+* ``opsctl:failed-at`` / ``opsctl:failed-outcome``: a deployment of it failed, was rolled back,
+  timed out or failed verification.
+* ``opsctl:rolled-back-at``: opsctl rolled the service back away from it.
+* ``opsctl:restored-from``: the circuit breaker rolled a failed deployment (of the named
+  revision) back to this revision and opsctl saw that rollback complete; together with
+  ``opsctl:verified-deployment`` it tells ``rollback`` that the service is already back on its
+  last known good revision.
+
+A revision is *good* when its latest mark is a verification (or ECS shows a COMPLETED
+deployment of it right now); the last known good revision is the good one verified most
+recently. Deregistering a revision removes it from consideration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from opsctl.aws import Aws, parallel
+from opsctl.model import Service, TaskDefinition
+
+VERIFIED_AT = "opsctl:verified-at"
+VERIFIED_DEPLOYMENT = "opsctl:verified-deployment"
+FAILED_AT = "opsctl:failed-at"
+FAILED_OUTCOME = "opsctl:failed-outcome"
+ROLLED_BACK_AT = "opsctl:rolled-back-at"
+RESTORED_FROM = "opsctl:restored-from"
+
+SCAN_DEPTH = 50
+"""How many of the newest revisions opsctl inspects when looking for the last known good."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What opsctl knows about one revision."""
+
+    arn: str
+    revision: int
+    good: bool
+    good_since: datetime | None
+    """When it was last seen good (verification or a COMPLETED deployment)."""
+    bad_since: datetime | None
+    bad_reason: str | None
+
+
+def live_completed(service: Service) -> dict[str, datetime]:
+    """Revisions ECS reports a COMPLETED deployment of right now, with that deployment's time."""
+    out: dict[str, datetime] = {}
+    for deployment in service.deployments:
+        if deployment.rollout_state == "COMPLETED":
+            stamp = deployment.updated_at or deployment.created_at or now()
+            out[deployment.task_definition] = max(stamp, out.get(deployment.task_definition, stamp))
+    return out
+
+
+def verdict(definition: TaskDefinition, completed_now: Mapping[str, datetime]) -> Verdict:
+    tags = definition.tags
+    verified = _parse(tags.get(VERIFIED_AT))
+    live = completed_now.get(definition.arn)
+    good_since = max((t for t in (verified, live) if t is not None), default=None)
+    failed = _parse(tags.get(FAILED_AT))
+    rolled_back = _parse(tags.get(ROLLED_BACK_AT))
+    bad_since, bad_reason = None, None
+    if failed is not None:
+        bad_since, bad_reason = failed, tags.get(FAILED_OUTCOME, "failed")
+    if rolled_back is not None and (bad_since is None or rolled_back > bad_since):
+        bad_since, bad_reason = rolled_back, "rolled back"
+    good = good_since is not None and (bad_since is None or good_since > bad_since)
+    return Verdict(definition.arn, definition.revision, good, good_since, bad_since, bad_reason)
+
+
+def last_known_good(verdicts: Iterable[Verdict], exclude: Iterable[str] = ()) -> Verdict | None:
+    """The good revision seen good most recently, skipping ``exclude`` (ARNs)."""
+    skipped = set(exclude)
+    good = [v for v in verdicts if v.good and v.arn not in skipped and v.good_since is not None]
+    return max(good, key=lambda v: (v.good_since, v.revision), default=None)
+
+
+def scan(aws: Aws, family: str, depth: int = SCAN_DEPTH) -> list[TaskDefinition]:
+    """The family's newest ``depth`` ACTIVE revisions with their tags, newest first."""
+    arns = aws.task_definition_revisions(family)[:depth]
+    return parallel([lambda arn=arn: aws.describe_task_definition(arn) for arn in arns])  # type: ignore[misc]
+
+
+def mark_verified(aws: Aws, arn: str, deployment_id: str) -> None:
+    aws.tag_resource(arn, {VERIFIED_AT: now().isoformat(), VERIFIED_DEPLOYMENT: deployment_id})
+
+
+def mark_restored(aws: Aws, arn: str, deployment_id: str, failed_revision: int) -> None:
+    aws.tag_resource(
+        arn,
+        {
+            VERIFIED_AT: now().isoformat(),
+            VERIFIED_DEPLOYMENT: deployment_id,
+            RESTORED_FROM: str(failed_revision),
+        },
+    )
+
+
+def restored(definition: TaskDefinition, service: Service) -> int | None:
+    """The failed revision the circuit breaker restored ``definition`` from, when the service
+    still runs the deployment that restored it."""
+    primary = service.primary
+    marker = definition.tags.get(RESTORED_FROM)
+    if primary is None or marker is None or not marker.isdigit():
+        return None
+    if (
+        primary.task_definition != definition.arn
+        or definition.tags.get(VERIFIED_DEPLOYMENT) != primary.id
+    ):
+        return None
+    return int(marker)
+
+
+def mark_failed(aws: Aws, arn: str, outcome: str) -> None:
+    aws.tag_resource(arn, {FAILED_AT: now().isoformat(), FAILED_OUTCOME: outcome})
+
+
+def mark_rolled_back(aws: Aws, arn: str) -> None:
+    aws.tag_resource(arn, {ROLLED_BACK_AT: now().isoformat()})
+
+
+def record_baseline(aws: Aws, service: Service, definitions: Sequence[TaskDefinition]) -> None:
+    """Tag revisions ECS shows COMPLETED now but opsctl never verified (for example the first
+    revision Terraform created), so they stay known good after ECS forgets the deployment."""
+    for definition in definitions:
+        for deployment in service.deployments:
+            if (
+                deployment.task_definition == definition.arn
+                and deployment.rollout_state == "COMPLETED"
+                and VERIFIED_AT not in definition.tags
+            ):
+                stamp = (deployment.updated_at or now()).astimezone(UTC).replace(microsecond=0)
+                aws.tag_resource(
+                    definition.arn,
+                    {VERIFIED_AT: stamp.isoformat(), VERIFIED_DEPLOYMENT: deployment.id},
+                )
+                break

@@ -1,0 +1,441 @@
+"""Rendering results: text (rich tables for people), json (one stable document for machines,
+described by opsctl/schemas/<command>.schema.json) and markdown (GitHub job summaries).
+
+Every format comes from :class:`OutputFormat`; :func:`render` handles each member, and mypy
+checks the match is exhaustive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from functools import singledispatch
+from typing import Any, TextIO, assert_never
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Column, Table
+
+from opsctl.results import (
+    SCHEMA_VERSION,
+    DiagnoseResult,
+    ErrorResult,
+    LogEventInfo,
+    LogsResult,
+    Outcome,
+    Result,
+    RevisionsResult,
+    RolloutResult,
+    StatusResult,
+)
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def jsonable(value: object) -> Any:  # noqa: ANN401 - JSON is untyped
+    """Dataclasses to dicts, enums to values, datetimes to ISO 8601 UTC, tuples to lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, DiagnoseResult):
+            out["healthy"] = value.healthy
+        return out
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+def to_document(result: Result) -> dict[str, Any]:
+    document: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    document.update(jsonable(result))
+    return document
+
+
+def render(result: Result, fmt: OutputFormat, stream: TextIO) -> None:
+    match fmt:
+        case OutputFormat.JSON:
+            stream.write(json.dumps(to_document(result), indent=2) + "\n")
+        case OutputFormat.TEXT:
+            # Long lines (diffs, log lines, ARNs) stay whole so they can be copied and grepped.
+            wide = stream.isatty() or "COLUMNS" in os.environ
+            console = Console(
+                file=stream, width=None if wide else 120, highlight=False, soft_wrap=True
+            )
+            _text(result, console)
+        case OutputFormat.MARKDOWN:
+            stream.write(_markdown(result).rstrip() + "\n")
+        case _:
+            assert_never(fmt)
+
+
+def render_log_event(event: LogEventInfo, fmt: OutputFormat, stream: TextIO) -> None:
+    """One followed log event: a line of text, an NDJSON line, or a markdown code line."""
+    match fmt:
+        case OutputFormat.JSON:
+            stream.write(json.dumps(jsonable(event)) + "\n")
+        case OutputFormat.TEXT | OutputFormat.MARKDOWN:
+            stream.write(_log_line(event) + "\n")
+        case _:
+            assert_never(fmt)
+    stream.flush()
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _short_image(image: str | None) -> str:
+    if not image:
+        return "-"
+    name = image.rsplit("/", 1)[-1]
+    if "@sha256:" in name:
+        repo, digest = name.split("@sha256:", 1)
+        return f"{repo}@sha256:{digest[:12]}"
+    return name
+
+
+def _log_line(event: LogEventInfo) -> str:
+    who = (event.task_id or event.stream)[:12]
+    return f"{_when(event.timestamp)} {who} {event.message}"
+
+
+_OUTCOME_TEXT = {
+    Outcome.SUCCEEDED: ("succeeded", "green"),
+    Outcome.ROLLED_BACK: ("FAILED and was ROLLED BACK by the ECS circuit breaker", "red"),
+    Outcome.FAILED: ("FAILED (not rolled back)", "red"),
+    Outcome.TIMED_OUT: ("TIMED OUT (still running in ECS)", "red"),
+    Outcome.UNVERIFIED: ("completed but FAILED verification", "red"),
+    Outcome.SUPERSEDED: ("was SUPERSEDED by another deployment", "yellow"),
+    Outcome.STARTED: ("started (not waiting)", "cyan"),
+    Outcome.DRY_RUN: ("dry run: nothing changed", "cyan"),
+    Outcome.UNCHANGED: ("nothing to do", "cyan"),
+}
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+@singledispatch
+def _text(result: object, console: Console) -> None:
+    raise TypeError(f"no text renderer for {type(result).__name__}")
+
+
+@_text.register
+def _(result: StatusResult, console: Console) -> None:
+    t = result.target
+    digest = f" ({result.image_digest[:19]})" if result.image_digest else ""
+    console.print(
+        f"[bold]{escape(t.service)}[/] in {escape(t.cluster)} ({t.region}): {result.status}, "
+        f"{result.running}/{result.desired} running, {result.pending} pending; "
+        f"revision {result.revision}{digest}"
+    )
+    breaker = (
+        "on" + (" with rollback" if result.circuit_breaker_rollback else "")
+        if result.circuit_breaker
+        else "off"
+    )
+    console.print(
+        f"circuit breaker {breaker}; health-check grace period {result.grace_period or 0}s"
+    )
+    table = Table(
+        Column("deployment", no_wrap=True),
+        "status",
+        "rollout",
+        "rev",
+        "image",
+        "running",
+        "failed",
+        Column("updated", no_wrap=True),
+        title="Deployments",
+    )
+    for d in result.deployments:
+        table.add_row(
+            d.id,
+            d.status,
+            d.rollout_state or "-",
+            str(d.revision or "-"),
+            _short_image(d.image),
+            f"{d.running}/{d.desired} ({d.pending} pending)",
+            str(d.failed_tasks),
+            _when(d.updated_at),
+        )
+    console.print(table)
+    if result.target_group_arn:
+        targets = Table("target", "port", "state", "reason", "description", title="Target health")
+        for h in result.targets:
+            style = (
+                "green" if h.state == "healthy" else "red" if h.state == "unhealthy" else "yellow"
+            )
+            targets.add_row(
+                h.id,
+                str(h.port or "-"),
+                f"[{style}]{h.state}[/]",
+                h.reason or "",
+                escape(h.description or ""),
+            )
+        console.print(targets if result.targets else "Target health: no registered targets")
+    if result.alarms:
+        alarms = Table("alarm", "metric", "since", "reason", title="Alarms in ALARM")
+        for a in result.alarms:
+            alarms.add_row(escape(a.name), a.metric or "-", _when(a.updated_at), escape(a.reason))
+        console.print(alarms)
+    else:
+        console.print("Alarms: none in ALARM")
+    if result.events:
+        console.print("[bold]Latest events[/]")
+        for e in result.events:
+            console.print(f"  {_when(e.created_at)} {escape(e.message)}")
+
+
+@_text.register
+def _(result: RolloutResult, console: Console) -> None:
+    words, style = _OUTCOME_TEXT[result.outcome]
+    src = f"{result.from_revision.revision}" if result.from_revision else "?"
+    dst = result.to_revision
+    arrow = (
+        f" (revision {src} -> {dst.revision if dst and dst.revision else 'new'}: "
+        f"{_short_image(dst.image if dst else None)})"
+    )
+    console.print(f"[bold {style}]{result.command} {words}[/]{arrow}")
+    if result.deployment_id:
+        console.print(f"deployment {result.deployment_id}; {result.elapsed_seconds:.0f}s")
+    if result.image:
+        console.print(
+            f"image {escape(result.image.repository)}@{result.image.digest} "
+            f"(tags: {', '.join(result.image.tags) or '-'})"
+        )
+    if result.rollout and result.rollout.rollback_deployment_id:
+        console.print(
+            f"rollback deployment {result.rollout.rollback_deployment_id} to revision "
+            f"{result.rollout.rollback_revision}: {result.rollout.rollback_state}"
+        )
+    v = result.verification
+    if v is not None:
+        targets = (
+            "no load balancer"
+            if v.targets_healthy is None
+            else ("healthy" if v.targets_healthy else "NOT healthy")
+        )
+        smoke = (
+            "skipped"
+            if v.smoke_ok is None
+            else f"{v.smoke_url} -> {v.smoke_status}" + (" ok" if v.smoke_ok else " FAILED")
+        )
+        version = f"; version {v.version} ({v.commit})" if v.version else ""
+        console.print(f"verification: targets {targets}; smoke test {escape(smoke)}{version}")
+    for line in result.explanation:
+        console.print(f"  - {escape(line)}")
+    for task in result.stopped_tasks[:5]:
+        code = f" (exit {task.exit_code})" if task.exit_code is not None else ""
+        reason = escape(task.stopped_reason or task.stop_code or "")
+        console.print(f"  stopped task {task.task_id[:12]}: {reason}{code}")
+    for note in result.notes:
+        console.print(f"note: {escape(note)}", style="dim")
+    if result.diff and result.outcome in (Outcome.DRY_RUN, Outcome.UNCHANGED):
+        console.print("[bold]task definition diff[/]")
+        for line in result.diff.splitlines():
+            color = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            console.print(f"[{color}]{escape(line)}[/]")
+    if result.resume_command:
+        console.print(f"resume watching: {escape(result.resume_command)}")
+
+
+@_text.register
+def _(result: RevisionsResult, console: Console) -> None:
+    table = Table("rev", "registered", "image", "state", title=f"{result.family} (newest first)")
+    for r in result.revisions:
+        marks = []
+        if r.running:
+            marks.append("[bold]running[/]")
+        if r.last_known_good:
+            marks.append("[green]last known good[/]")
+        if r.verdict == "good" and not r.last_known_good:
+            marks.append("good")
+        if r.verdict == "bad":
+            marks.append(f"[red]{r.bad_reason or 'bad'}[/]")
+        table.add_row(
+            str(r.revision), _when(r.registered_at), _short_image(r.image), ", ".join(marks) or "-"
+        )
+    console.print(table)
+    lkg = f"revision {result.last_known_good}" if result.last_known_good else "none recorded"
+    console.print(f"last known good (other than the current revision): {lkg}")
+
+
+@_text.register
+def _(result: LogsResult, console: Console) -> None:
+    for event in result.events:
+        console.print(escape(_log_line(event)), highlight=False, markup=True)
+
+
+@_text.register
+def _(result: DiagnoseResult, console: Console) -> None:
+    for f in result.findings:
+        style = "red" if f.severity.value == "critical" else "yellow"
+        console.print(
+            f"[bold {style}]{f.severity.value.upper()}[/] {escape(f.title)} [dim]({f.rule})[/]"
+        )
+        console.print("  evidence:")
+        for line in f.evidence:
+            # Indented evidence lines (a task's output) continue the bullet above them.
+            bullet = "     " if line.startswith("  ") else "    - "
+            console.print(f"{bullet}{escape(line)}")
+        console.print(f"  likely cause: {escape(f.likely_cause)}")
+        console.print(f"  runbook: {escape(f.runbook)}")
+        console.print(f"  fix: {escape(f.fix)}")
+
+
+@_text.register
+def _(result: ErrorResult, console: Console) -> None:
+    console.print(f"error: {escape(result.error.message)}")
+
+
+# --- markdown ---------------------------------------------------------------------------------
+
+
+def _cell(value: object) -> str:
+    return str(value if value not in (None, "") else "-").replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+@singledispatch
+def _md(result: object) -> str:
+    raise TypeError(f"no markdown renderer for {type(result).__name__}")
+
+
+def _markdown(result: Result) -> str:
+    return _md(result)
+
+
+@_md.register
+def _(result: StatusResult) -> str:
+    t = result.target
+    parts = [
+        f"### `{t.service}` status",
+        f"{result.running}/{result.desired} running, {result.pending} pending; revision "
+        f"{result.revision} "
+        f"(`{result.image_digest or result.image}`)",
+        _table(
+            ["deployment", "status", "rollout", "revision", "running", "failed"],
+            [
+                [
+                    d.id,
+                    d.status,
+                    d.rollout_state,
+                    d.revision,
+                    f"{d.running}/{d.desired}",
+                    d.failed_tasks,
+                ]
+                for d in result.deployments
+            ],
+        ),
+    ]
+    if result.targets:
+        parts.append(
+            _table(
+                ["target", "state", "reason"],
+                [[f"{h.id}:{h.port}", h.state, h.reason] for h in result.targets],
+            )
+        )
+    if result.alarms:
+        parts.append(
+            _table(["alarm in ALARM", "reason"], [[a.name, a.reason] for a in result.alarms])
+        )
+    return "\n\n".join(parts)
+
+
+@_md.register
+def _(result: RolloutResult) -> str:
+    words, _ = _OUTCOME_TEXT[result.outcome]
+    icon = "✅" if result.exit_code == 0 else "❌"
+    src = result.from_revision.revision if result.from_revision else "?"
+    dst = (
+        result.to_revision.revision if result.to_revision and result.to_revision.revision else "new"
+    )
+    rows: list[list[object]] = [
+        ["outcome", f"`{result.outcome.value}` (exit {result.exit_code})"],
+        ["revision", f"{src} → {dst}"],
+        ["image", f"`{result.to_revision.image}`" if result.to_revision else "-"],
+        ["deployment", result.deployment_id],
+        ["elapsed", f"{result.elapsed_seconds:.0f} s"],
+    ]
+    if result.verification:
+        v = result.verification
+        rows.append(["targets healthy", v.targets_healthy])
+        rows.append(
+            ["smoke test", f"{v.smoke_url} → {v.smoke_status}" if v.smoke_url else "skipped"]
+        )
+    parts = [f"### {icon} {result.command} {words}", _table(["", ""], rows)]
+    if result.explanation:
+        parts.append("\n".join(f"- {line}" for line in result.explanation))
+    if result.notes:
+        parts.append("\n".join(f"> {note}" for note in result.notes))
+    if result.diff and result.outcome in (Outcome.DRY_RUN, Outcome.UNCHANGED):
+        parts.append(f"```diff\n{result.diff}\n```")
+    return "\n\n".join(parts)
+
+
+@_md.register
+def _(result: RevisionsResult) -> str:
+    return f"### `{result.family}` revisions\n\n" + _table(
+        ["revision", "registered", "image", "running", "last known good", "verdict"],
+        [
+            [
+                r.revision,
+                _when(r.registered_at),
+                f"`{_short_image(r.image)}`",
+                "yes" if r.running else "",
+                "yes" if r.last_known_good else "",
+                r.verdict,
+            ]
+            for r in result.revisions
+        ],
+    )
+
+
+@_md.register
+def _(result: LogsResult) -> str:
+    body = "\n".join(_log_line(e) for e in result.events)
+    return f"### `{result.log_group}` since {_when(result.since)}\n\n```\n{body}\n```"
+
+
+@_md.register
+def _(result: DiagnoseResult) -> str:
+    if not result.findings:
+        return f"### ✅ `{result.target.service}`: no problem found"
+    parts = [f"### ❌ `{result.target.service}`: {len(result.findings)} problem(s)"]
+    for f in result.findings:
+        evidence = "\n".join(f"  - {line}" for line in f.evidence)
+        parts.append(
+            f"**{f.severity.value.upper()}: {f.title}** (`{f.rule}`)\n"
+            f"- evidence:\n{evidence}\n- likely cause: {f.likely_cause}\n- runbook: "
+            f"{f.runbook}\n- fix: {f.fix}"
+        )
+    return "\n\n".join(parts)
+
+
+@_md.register
+def _(result: ErrorResult) -> str:
+    return (
+        f"### ❌ `{result.command}` failed (exit "
+        f"{result.error.exit_code})\n\n{result.error.message}"
+    )

@@ -1,0 +1,258 @@
+"""Which service opsctl acts on, and what it discovers from that service.
+
+Sources (contract 2 in the repository's common brief), the first that gives a value wins:
+
+1. ``--cluster`` / ``--service`` on the command line;
+2. ``--target-file FILE`` (the JSON of an env root's ``opsctl`` output) or ``--tf-dir DIR``
+   (runs ``terraform -chdir=DIR output -json opsctl``);
+3. the environment: ``OPSCTL_CLUSTER`` / ``OPSCTL_SERVICE`` (GitHub environment variables in the
+   workflows), ``OPSCTL_TARGET_FILE``, ``OPSCTL_TF_DIR``.
+
+Everything else (container, task family, target group, ALB URL, log group) is discovered from
+the service itself; values from a target file are used only where the service says nothing
+(the ALB URL of a target file wins, since it may be a custom domain).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from opsctl.aws import Aws
+from opsctl.errors import TargetError, UsageError
+from opsctl.model import LoadBalancer, Service, TargetGroup, TaskDefinition
+
+OUTPUT_ATTRIBUTES = (
+    "region",
+    "cluster",
+    "service",
+    "container_name",
+    "task_family",
+    "ecr_repository_url",
+    "target_group_arn",
+    "alb_url",
+    "log_group",
+)
+
+_HOW = (
+    "give --cluster and --service, set OPSCTL_CLUSTER and OPSCTL_SERVICE, or point at an "
+    "environment with --tf-dir infra/envs/<env> or --target-file <file>"
+)
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What the user named (before looking at AWS)."""
+
+    cluster: str
+    service: str
+    source: str
+    region: str | None = None
+    container_name: str | None = None
+    task_family: str | None = None
+    ecr_repository_url: str | None = None
+    target_group_arn: str | None = None
+    alb_url: str | None = None
+    log_group: str | None = None
+
+
+def _load_output(text: str, origin: str) -> dict[str, str]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TargetError(f"{origin} is not JSON: {error}") from error
+    if isinstance(data, dict) and "value" in data and isinstance(data["value"], dict):
+        data = data["value"]  # `terraform output -json` of all outputs wraps each value
+    if not isinstance(data, dict):
+        raise TargetError(f"{origin} must hold a JSON object with {', '.join(OUTPUT_ATTRIBUTES)}")
+    wrong = [
+        k
+        for k, v in data.items()
+        if k in OUTPUT_ATTRIBUTES and v is not None and not isinstance(v, str)
+    ]
+    if wrong:
+        raise TargetError(f"{origin}: attributes {', '.join(sorted(wrong))} must be strings")
+    return {k: v for k, v in data.items() if k in OUTPUT_ATTRIBUTES and isinstance(v, str) and v}
+
+
+def read_target_file(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TargetError(f"cannot read target file {path}: {error.strerror}") from error
+    return _load_output(text, f"target file {path}")
+
+
+def read_terraform_output(directory: Path) -> dict[str, str]:
+    """``terraform -chdir=DIR output -json opsctl`` (the env root's contract output)."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        raise TargetError(
+            "--tf-dir needs terraform on PATH", hint="or use --target-file / --cluster"
+        )
+    if not directory.is_dir():
+        raise TargetError(f"--tf-dir {directory} is not a directory")
+    try:
+        completed = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            [terraform, f"-chdir={directory}", "output", "-json", "opsctl"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise TargetError(
+            f"`terraform output` in {directory} did not answer within 120 s"
+        ) from error
+    if completed.returncode != 0:
+        detail = " ".join(
+            line.strip("│ ").strip()
+            for line in completed.stderr.splitlines()
+            if line.strip("│ ").strip()
+        )
+        raise TargetError(
+            f"`terraform -chdir={directory} output -json opsctl` failed: "
+            f"{detail or f'exit {completed.returncode}'}",
+            hint="run `terraform init` there, or apply the environment first",
+        )
+    return _load_output(completed.stdout, f"terraform output of {directory}")
+
+
+def resolve_spec(
+    *,
+    cluster: str | None,
+    service: str | None,
+    tf_dir: Path | None,
+    target_file: Path | None,
+    environ: Mapping[str, str] | None = None,
+) -> TargetSpec:
+    """Combine the sources in precedence order; TargetError when cluster or service is missing."""
+    env = os.environ if environ is None else environ
+    if tf_dir is not None and target_file is not None:
+        raise UsageError("give either --tf-dir or --target-file, not both")
+    if tf_dir is None and target_file is None:
+        if env.get("OPSCTL_TARGET_FILE"):
+            target_file = Path(env["OPSCTL_TARGET_FILE"])
+        elif env.get("OPSCTL_TF_DIR"):
+            tf_dir = Path(env["OPSCTL_TF_DIR"])
+    output: dict[str, str] = {}
+    origin = ""
+    if target_file is not None:
+        output, origin = read_target_file(target_file), f"target file {target_file}"
+    elif tf_dir is not None:
+        output, origin = read_terraform_output(tf_dir), f"terraform output of {tf_dir}"
+
+    def pick(flag: str | None, key: str, env_name: str) -> tuple[str | None, str]:
+        if flag:
+            return flag, "command line"
+        if output.get(key):
+            return output[key], origin
+        if env.get(env_name):
+            return env[env_name], f"${env_name}"
+        return None, ""
+
+    cluster_value, cluster_source = pick(cluster, "cluster", "OPSCTL_CLUSTER")
+    service_value, service_source = pick(service, "service", "OPSCTL_SERVICE")
+    if not cluster_value or not service_value:
+        missing = " and ".join(
+            n for n, v in (("cluster", cluster_value), ("service", service_value)) if not v
+        )
+        raise TargetError(f"no {missing} given", hint=_HOW)
+    sources = sorted({cluster_source, service_source})
+    return TargetSpec(
+        cluster=cluster_value,
+        service=service_value,
+        source=", ".join(sources),
+        region=output.get("region"),
+        container_name=output.get("container_name"),
+        task_family=output.get("task_family"),
+        ecr_repository_url=output.get("ecr_repository_url"),
+        target_group_arn=output.get("target_group_arn"),
+        alb_url=output.get("alb_url"),
+        log_group=output.get("log_group"),
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """The service opsctl acts on, with what it discovered from it."""
+
+    spec: TargetSpec
+    region: str
+    service: Service
+    task_definition: TaskDefinition
+    """The revision of the PRIMARY deployment (what ECS is rolling out or runs)."""
+    container_name: str
+    container_port: int | None
+    target_group_arn: str | None
+    log_group: str | None
+    log_stream_prefix: str | None
+
+    @property
+    def cluster(self) -> str:
+        return self.spec.cluster
+
+    @property
+    def name(self) -> str:
+        return self.service.name
+
+    @property
+    def family(self) -> str:
+        return self.task_definition.family
+
+
+def discover(aws: Aws, spec: TargetSpec) -> Target:
+    """Describe the service and find its container, target group and log group."""
+    service = aws.describe_service(spec.cluster, spec.service)
+    primary = service.primary
+    task_definition = aws.describe_task_definition(
+        primary.task_definition if primary else service.task_definition
+    )
+    balancer = service.load_balancers[0] if service.load_balancers else None
+    name = balancer.container_name if balancer and balancer.container_name else spec.container_name
+    try:
+        container = task_definition.container(name)
+    except KeyError as error:
+        raise TargetError(
+            f"container {name!r} is not in {task_definition.family}:{task_definition.revision}"
+        ) from error
+    log_group = container.log_option("awslogs-group") if container.log_driver == "awslogs" else None
+    return Target(
+        spec=spec,
+        region=aws.region,
+        service=service,
+        task_definition=task_definition,
+        container_name=container.name,
+        container_port=balancer.container_port
+        if balancer
+        else (container.container_ports or (None,))[0],
+        target_group_arn=balancer.target_group_arn if balancer else spec.target_group_arn,
+        log_group=log_group or spec.log_group or f"/aws/ecs/{service.name}",
+        log_stream_prefix=container.log_option("awslogs-stream-prefix"),
+    )
+
+
+def alb_url(
+    aws: Aws, target: Target, override: str | None = None
+) -> tuple[str | None, TargetGroup | None, LoadBalancer | None]:
+    """The URL to smoke-test: ``--url``, else the target file's ``alb_url``, else the ALB's DNS
+    name (https when it has a 443 listener); also the target group and load balancer."""
+    group = aws.target_group(target.target_group_arn) if target.target_group_arn else None
+    balancer = (
+        aws.load_balancer(group.load_balancer_arns[0])
+        if group and group.load_balancer_arns
+        else None
+    )
+    if override:
+        return override.rstrip("/"), group, balancer
+    if target.spec.alb_url:
+        return target.spec.alb_url.rstrip("/"), group, balancer
+    if balancer is not None and balancer.dns_name:
+        https = any(listener.port == 443 for listener in balancer.listeners)
+        return f"{'https' if https else 'http'}://{balancer.dns_name}", group, balancer
+    return None, group, balancer

@@ -1,0 +1,209 @@
+"""Fixtures for opsctl's tests: moto as an HTTP server plus the ECS simulator (one per test
+process, shared with localcloud's tests), a platform built with boto3 per test, and opsctl run
+as a real subprocess against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from localcloud.sim import Behaviour
+from localcloud.sim.stack import Stack, StackOptions, build_stack, client, push_image
+from localcloud.sim.testing import Harness, shared_harness
+
+OPSCTL = str(Path(sys.executable).with_name("opsctl"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """needs_terraform: skip without terraform, unless STRICT_TOOLS=1 (CI), where it fails."""
+    if item.get_closest_marker("needs_terraform") and shutil.which("terraform") is None:
+        if os.environ.get("STRICT_TOOLS") == "1":
+            pytest.fail("terraform is not on PATH and STRICT_TOOLS=1")
+        pytest.skip("terraform is not on PATH")
+
+
+@cache
+def schema(name: str) -> dict[str, Any]:
+    text = resources.files("opsctl").joinpath("schemas", f"{name}.schema.json").read_text()
+    return json.loads(text)
+
+
+def validate(document: dict[str, Any]) -> None:
+    """Check an opsctl JSON document against the schema its command documents."""
+    command = document.get("command")
+    name = (
+        "error"
+        if "error" in document
+        else ("rollout" if command in ("deploy", "rollback", "redeploy", "watch") else command)
+    )
+    validator = jsonschema.Draft202012Validator(
+        schema(str(name)), format_checker=jsonschema.FormatChecker()
+    )
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+@dataclass
+class Run:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def json(self) -> dict[str, Any]:
+        document = json.loads(self.stdout)
+        validate(document)
+        return document
+
+    def __str__(self) -> str:
+        return (
+            f"opsctl {' '.join(self.args)} -> "
+            f"{self.returncode}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
+        )
+
+
+@dataclass
+class Scenario:
+    harness: Harness
+    stack: Stack
+    tmp: Path
+    alb_url: str
+    target_file: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return client(self.harness.endpoint.url, self.stack.region, service)
+
+    def opsctl(self, *args: str, target: bool = True, timeout: float = 90) -> Run:
+        argv = [OPSCTL, *(("--target-file", str(self.target_file)) if target else ()), *args]
+        started = time.monotonic()
+        completed = subprocess.run(
+            argv, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        return Run(
+            tuple(args),
+            completed.returncode,
+            completed.stdout,
+            completed.stderr,
+            time.monotonic() - started,
+        )
+
+    def spawn(self, *args: str) -> subprocess.Popen[str]:
+        """Start opsctl in the background, with SIGINT handled as on a terminal.
+
+        A shell's background job (CI runners, `make ... &`) ignores SIGINT and its children
+        inherit that; Ctrl-C tests need the default disposition back.
+        """
+        argv = [OPSCTL, "--target-file", str(self.target_file), *args]
+        return subprocess.Popen(
+            argv,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+
+    def push(self, tag: str, behaviour: Behaviour | None = None) -> str:
+        if behaviour is not None:
+            self.harness.runtime.script(tag, behaviour)
+        return push_image(self.harness.endpoint, self.stack.repository_name, tag)
+
+    def service(self) -> dict[str, Any]:
+        return self.client("ecs").describe_services(
+            cluster=self.stack.cluster, services=[self.stack.service]
+        )["services"][0]
+
+    def revisions(self) -> list[str]:
+        return self.client("ecs").list_task_definitions(familyPrefix=self.stack.family)[
+            "taskDefinitionArns"
+        ]
+
+    def stopped_tasks(self) -> list[dict[str, Any]]:
+        ecs = self.client("ecs")
+        arns = ecs.list_tasks(
+            cluster=self.stack.cluster, serviceName=self.stack.service, desiredStatus="STOPPED"
+        )["taskArns"]
+        return ecs.describe_tasks(cluster=self.stack.cluster, tasks=arns)["tasks"] if arns else []
+
+    def wait(
+        self, predicate: Callable[[], bool], timeout: float = 20, what: str = "condition"
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{what} not reached within {timeout} s")
+
+    def settle(self, timeout: float = 20) -> None:
+        self.harness.simulator.settle(self.stack.cluster, self.stack.service, timeout)
+
+
+@pytest.fixture(scope="session")
+def harness() -> Harness:
+    return shared_harness()
+
+
+@pytest.fixture
+def make_scenario(harness: Harness, tmp_path: Path) -> Iterator[Callable[..., Scenario]]:
+    """Build a platform (``StackOptions``) whose images behave as given (tag -> Behaviour)."""
+
+    def make(
+        options: StackOptions | None = None,
+        behaviours: dict[str, Behaviour] | None = None,
+        *,
+        settle: bool = True,
+    ) -> Scenario:
+        harness.reset()
+        for tag, behaviour in (behaviours or {}).items():
+            harness.runtime.script(tag, behaviour)
+        stack = build_stack(harness.endpoint, options or StackOptions())
+        alb_url = harness.simulator.alb_url(stack.load_balancer_arn)
+        target_file = tmp_path / "target.json"
+        target_file.write_text(json.dumps(stack.opsctl_target(alb_url)))
+        env = harness.endpoint.subprocess_env(os.environ)
+        env.update(
+            {
+                "OPSCTL_POLL_INTERVAL": "0.2",
+                "OPSCTL_VERIFY_TIMEOUT": "5",
+                "OPSCTL_TIMEOUT": "40",
+                "COLUMNS": "200",
+            }
+        )
+        for name in (
+            "OPSCTL_CLUSTER",
+            "OPSCTL_SERVICE",
+            "OPSCTL_TARGET_FILE",
+            "OPSCTL_TF_DIR",
+            "OPSCTL_URL",
+        ):
+            env.pop(name, None)
+        scenario = Scenario(harness, stack, tmp_path, alb_url, target_file, env)
+        if settle:
+            scenario.settle()
+        return scenario
+
+    yield make
+    harness.simulator.forget_all()
+
+
+@pytest.fixture
+def validate_document() -> Callable[[dict[str, Any]], None]:
+    """The schema check every JSON document of opsctl must pass."""
+    return validate

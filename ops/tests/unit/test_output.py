@@ -1,0 +1,221 @@
+"""Every result renders in every output format; JSON documents match their shipped schemas."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+from opsctl.errors import ExitCode
+from opsctl.output import OutputFormat, render, render_log_event
+from opsctl.results import (
+    AlarmInfo,
+    ChangeInfo,
+    DeploymentInfo,
+    DiagnoseResult,
+    ErrorInfo,
+    ErrorResult,
+    EventInfo,
+    Finding,
+    ImageInfo,
+    LogEventInfo,
+    LogsResult,
+    Outcome,
+    RevisionInfo,
+    RevisionRef,
+    RevisionsResult,
+    RolloutInfo,
+    RolloutResult,
+    Severity,
+    StatusResult,
+    StoppedTaskInfo,
+    TargetHealthInfo,
+    TargetInfo,
+    VerificationInfo,
+)
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+TARGET = TargetInfo("api-cluster", "api", "us-east-1", "command line")
+DIGEST = "sha256:" + "d" * 64
+IMAGE = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/api@{DIGEST}"
+
+
+def rollout(outcome: Outcome) -> RolloutResult:
+    return RolloutResult(
+        command="deploy",
+        outcome=outcome,
+        exit_code=int(outcome.exit_code),
+        target=TARGET,
+        deployment_id="ecs-svc/2",
+        from_revision=RevisionRef(1, "arn:td:1", IMAGE),
+        to_revision=RevisionRef(2, "arn:td:2", IMAGE),
+        image=ImageInfo(
+            "v2", "123456789012.dkr.ecr.us-east-1.amazonaws.com/api", DIGEST, ("v2",), NOW, None
+        ),
+        diff="--- a\n+++ b\n-  old\n+  new",
+        changes=(ChangeInfo("containerDefinitions[0].image", "old", "new"),),
+        rollout=RolloutInfo(
+            "FAILED",
+            "ECS deployment circuit breaker: tasks failed to start.",
+            3,
+            "ecs-svc/3",
+            1,
+            "COMPLETED",
+        ),
+        verification=VerificationInfo(
+            True,
+            (TargetHealthInfo("10.0.0.5", 8000, "healthy", None, None),),
+            "http://x/health",
+            200,
+            True,
+            "1.0",
+            "abc",
+            None,
+        ),
+        stopped_tasks=(
+            StoppedTaskInfo(
+                "t1", 2, "EssentialContainerExited", "Essential container in task exited", 1, NOW
+            ),
+        ),
+        events=(EventInfo(NOW, "(service api) has started 2 tasks"),),
+        explanation=("because",),
+        elapsed_seconds=12.5,
+        resume_command="opsctl watch --deployment ecs-svc/2",
+        notes=("note",),
+    )
+
+
+RESULTS = [
+    StatusResult(
+        target=TARGET,
+        status="ACTIVE",
+        desired=2,
+        running=2,
+        pending=0,
+        revision=1,
+        task_definition="arn:td:1",
+        image=IMAGE,
+        image_digest=DIGEST,
+        grace_period=60,
+        circuit_breaker=True,
+        circuit_breaker_rollback=True,
+        target_group_arn="arn:tg",
+        deployments=(
+            DeploymentInfo(
+                "ecs-svc/1",
+                "PRIMARY",
+                "COMPLETED",
+                "done",
+                1,
+                "arn:td:1",
+                IMAGE,
+                2,
+                2,
+                0,
+                0,
+                NOW,
+                NOW,
+            ),
+        ),
+        events=(EventInfo(NOW, "(service api) has reached a steady state."),),
+        targets=(
+            TargetHealthInfo("10.0.0.5", 8000, "unhealthy", "Target.Timeout", "Request timed out"),
+        ),
+        alarms=(
+            AlarmInfo(
+                "api-5xx", "Threshold crossed", "AWS/ApplicationELB/HTTPCode_Target_5XX_Count", NOW
+            ),
+        ),
+    ),
+    *(rollout(outcome) for outcome in Outcome),
+    RevisionsResult(
+        target=TARGET,
+        family="api",
+        running=(2,),
+        last_known_good=1,
+        scanned=2,
+        revisions=(
+            RevisionInfo(2, "arn:td:2", IMAGE, NOW, True, False, "bad", None, NOW, "rolled_back"),
+            RevisionInfo(1, "arn:td:1", IMAGE, NOW, False, True, "good", NOW, None, None),
+        ),
+    ),
+    LogsResult(
+        TARGET,
+        "/aws/ecs/api",
+        NOW,
+        "ERROR",
+        None,
+        (LogEventInfo(NOW, "ecs/app/t1", "t1", "ERROR boom"),),
+    ),
+    DiagnoseResult(TARGET, (), ("crash-loop",)),
+    DiagnoseResult(
+        TARGET,
+        (
+            Finding(
+                "crash-loop",
+                Severity.CRITICAL,
+                "Crashes",
+                ("exit 1 x3",),
+                "bad config",
+                "4.2 ALB returning 502/503",
+                "fix it",
+            ),
+        ),
+        ("crash-loop",),
+    ),
+    ErrorResult(
+        "deploy",
+        ErrorInfo(
+            "NotFoundError", "image tag 'x' does not exist", "push it", int(ExitCode.NOT_FOUND)
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "result", RESULTS, ids=lambda r: f"{type(r).__name__}-{getattr(r, 'outcome', '')}"
+)
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+def test_every_result_renders_in_every_format(result, fmt, validate_document):
+    stream = io.StringIO()
+    render(result, fmt, stream)
+    text = stream.getvalue()
+    if fmt == OutputFormat.JSON:
+        document = json.loads(text)
+        assert document["schema_version"] == 1
+        validate_document(document)
+    elif not (isinstance(result, DiagnoseResult) and result.healthy and fmt == OutputFormat.TEXT):
+        assert text.strip()
+
+
+def test_healthy_diagnosis_prints_nothing_as_text():
+    stream = io.StringIO()
+    render(DiagnoseResult(TARGET, (), ("x",)), OutputFormat.TEXT, stream)
+    assert stream.getvalue() == ""
+
+
+def test_outcomes_have_distinct_failure_exit_codes():
+    failures = [o for o in Outcome if o.exit_code != ExitCode.OK]
+    assert len({o.exit_code for o in failures}) == len(failures)
+    assert Outcome.ROLLED_BACK.exit_code == ExitCode.ROLLED_BACK != ExitCode.OK
+
+
+def test_exit_codes_are_unique():
+    values = [int(code) for code in ExitCode]
+    assert len(values) == len(set(values))
+
+
+def test_followed_log_events_are_ndjson():
+    stream = io.StringIO()
+    event = LogEventInfo(NOW, "ecs/app/t1", "t1", "hello")
+    render_log_event(event, OutputFormat.JSON, stream)
+    render_log_event(event, OutputFormat.TEXT, stream)
+    first, second = stream.getvalue().splitlines()
+    assert json.loads(first) == {
+        "timestamp": "2026-01-01T12:00:00Z",
+        "stream": "ecs/app/t1",
+        "task_id": "t1",
+        "message": "hello",
+    }
+    assert second == "2026-01-01 12:00:00Z t1 hello"
