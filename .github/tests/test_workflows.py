@@ -57,9 +57,7 @@ def all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def all_steps() -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (wf, name, step) for wf, name, job in all_jobs() for step in job.get("steps", [])
-    ]
+    return [(wf, name, step) for wf, name, job in all_jobs() for step in job.get("steps", [])]
 
 
 def test_the_four_workflows_exist_with_the_names_the_runbook_uses() -> None:
@@ -76,7 +74,9 @@ def test_the_four_workflows_exist_with_the_names_the_runbook_uses() -> None:
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
 def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(path: Path) -> None:
-    uses_lines = [line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)]
+    uses_lines = [
+        line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)
+    ]
     assert uses_lines, f"{path.name} uses no action at all"
     unpinned = [line.strip() for line in uses_lines if not PINNED_USES.match(line)]
     assert unpinned == [], f"{path.name}: not pinned as `owner/repo@<40-hex sha> # vX.Y.Z`"
@@ -96,7 +96,9 @@ def test_nothing_is_granted_at_the_top(path: Path) -> None:
     assert load(path)["permissions"] == {}
 
 
-@pytest.mark.parametrize(("wf", "name", "job"), all_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("wf", "name", "job"), all_jobs(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_every_job_has_a_timeout_and_reads_at_most(wf: str, name: str, job: dict[str, Any]) -> None:
     assert isinstance(job.get("timeout-minutes"), int), f"{wf}:{name} has no timeout-minutes"
     permissions = job.get("permissions")
@@ -105,7 +107,9 @@ def test_every_job_has_a_timeout_and_reads_at_most(wf: str, name: str, job: dict
     assert granted == {"contents": "read"}, f"{wf}:{name} asks for more than reading the code"
 
 
-@pytest.mark.parametrize(("wf", "name", "job"), all_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("wf", "name", "job"), all_jobs(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_oidc_only_where_a_job_assumes_an_aws_role(wf: str, name: str, job: dict[str, Any]) -> None:
     assumes_role = any(
         str(step.get("uses", "")).startswith(f"{CONFIGURE_AWS}@") for step in job.get("steps", [])
@@ -115,13 +119,19 @@ def test_oidc_only_where_a_job_assumes_an_aws_role(wf: str, name: str, job: dict
 
 
 def test_aws_roles_and_regions_come_from_github_variables() -> None:
-    steps = [(wf, step) for wf, _, step in all_steps() if str(step.get("uses", "")).startswith(CONFIGURE_AWS)]
+    steps = [
+        (wf, step)
+        for wf, _, step in all_steps()
+        if str(step.get("uses", "")).startswith(CONFIGURE_AWS)
+    ]
     assert len(steps) == 6  # publish, deploy, rollback, plan (matrix), apply-dev, apply-prod
     for wf, step in steps:
         inputs = step["with"]
         # Only a role to assume through OIDC: never an access key, never a secret.
         assert set(inputs) == {"role-to-assume", "aws-region", "role-session-name"}, wf
-        assert re.fullmatch(r"\$\{\{ (vars\.[A-Z_]+|matrix\.plan_role) \}\}", inputs["role-to-assume"]), wf
+        assert re.fullmatch(
+            r"\$\{\{ (vars\.[A-Z_]+|matrix\.plan_role) \}\}", inputs["role-to-assume"]
+        ), wf
         assert inputs["aws-region"] == "${{ vars.AWS_REGION }}", wf
     plan = workflow("terraform.yml")["jobs"]["plan"]["strategy"]["matrix"]["include"]
     assert {entry["environment"]: entry["plan_role"] for entry in plan} == {
@@ -133,12 +143,22 @@ def test_aws_roles_and_regions_come_from_github_variables() -> None:
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
 def test_no_aws_keys_and_no_secrets_anywhere(path: Path) -> None:
     text = path.read_text()
-    for forbidden in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "aws-access-key-id", "aws-secret-access-key", "secrets."):
+    for forbidden in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "secrets.",
+    ):
         assert forbidden not in text, f"{path.name} mentions {forbidden}"
 
 
 def test_checkout_never_leaves_the_token_on_disk() -> None:
-    checkouts = [(wf, step) for wf, _, step in all_steps() if str(step.get("uses", "")).startswith("actions/checkout@")]
+    checkouts = [
+        (wf, step)
+        for wf, _, step in all_steps()
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+    ]
     assert checkouts
     for wf, step in checkouts:
         assert step.get("with", {}).get("persist-credentials") is False, wf
@@ -174,7 +194,15 @@ def test_ci_gates_every_change_and_pushes_only_from_main() -> None:
     ci = workflow("ci.yml")
     assert ci["on"] == {"push": {"branches": ["main"]}, "pull_request": None}
     commands = {command for wf, _, command in run_commands() if wf == "ci.yml"}
-    for expected in ("make lint", "make test", "make scan", "make audit", "make tf-fmt", "make tf-validate", "make tf-test"):
+    for expected in (
+        "make lint",
+        "make test",
+        "make scan",
+        "make audit",
+        "make tf-fmt",
+        "make tf-validate",
+        "make tf-test",
+    ):
         assert expected in commands
     image_steps = " ".join(str(s.get("run", "")) for s in ci["jobs"]["image"]["steps"])
     for target in ("make image ", "make image-scan ", "make sbom "):
@@ -185,7 +213,9 @@ def test_ci_gates_every_change_and_pushes_only_from_main() -> None:
     assert publish["env"]["IMAGE"] == "${{ vars.ECR_REPOSITORY_URL }}:${{ github.sha }}"
     publish_runs = [str(s["run"]) for s in publish["steps"] if "run" in s]
     # Scanned in the same job, right before the push: the pushed image is the scanned one.
-    assert publish_runs.index('make image-scan IMAGE="$IMAGE"') < publish_runs.index('make image-push IMAGE="$IMAGE"')
+    assert publish_runs.index('make image-scan IMAGE="$IMAGE"') < publish_runs.index(
+        'make image-push IMAGE="$IMAGE"'
+    )
 
 
 def test_manual_deploy_and_rollback_take_the_runbooks_inputs() -> None:
@@ -208,7 +238,9 @@ def test_manual_deploy_and_rollback_take_the_runbooks_inputs() -> None:
         assert opsctl.endswith('>> "$GITHUB_STEP_SUMMARY"')
         # No AWS credential exists while dependencies are installed.
         steps = [str(s.get("run", s.get("uses"))) for s in job["steps"]]
-        assert steps.index("make install") < next(i for i, s in enumerate(steps) if s.startswith(CONFIGURE_AWS))
+        assert steps.index("make install") < next(
+            i for i, s in enumerate(steps) if s.startswith(CONFIGURE_AWS)
+        )
 
 
 def test_one_deploy_or_rollback_per_environment_and_none_cancelled() -> None:
@@ -227,9 +259,14 @@ def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_reviewers()
     assert [s["run"] for s in jobs["plan"]["steps"] if "run" in s] == ['make tf-plan ENV="$TF_ENV"']
     for env, job in (("dev", jobs["apply-dev"]), ("prod", jobs["apply-prod"])):
         assert job["environment"] == f"infra-{env}"
-        assert job["concurrency"] == {"group": f"terraform-apply-{env}", "cancel-in-progress": False}
+        assert job["concurrency"] == {
+            "group": f"terraform-apply-{env}",
+            "cancel-in-progress": False,
+        }
         assert [s["run"] for s in job["steps"] if "run" in s] == [f"make tf-apply ENV={env}"]
-    assert jobs["apply-dev"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert (
+        jobs["apply-dev"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    )
     assert jobs["apply-prod"]["needs"] == "apply-dev"
 
 
@@ -239,9 +276,7 @@ def make_targets() -> frozenset[str]:
     out = subprocess.run(
         ["make", "-C", str(ROOT), "-pRrq", ":"], capture_output=True, text=True, check=False
     ).stdout
-    return frozenset(
-        m[1] for m in re.finditer(r"^([a-zA-Z0-9][\w.-]*):(?!=)", out, re.MULTILINE)
-    )
+    return frozenset(m[1] for m in re.finditer(r"^([a-zA-Z0-9][\w.-]*):(?!=)", out, re.MULTILINE))
 
 
 # Targets that belong to parts whose files may not be on this branch yet: required once the
@@ -258,7 +293,9 @@ PART_PRESENT = {
 
 
 def called_targets() -> set[str]:
-    return {shlex.split(command)[1] for _, _, command in run_commands() if command.startswith("make ")}
+    return {
+        shlex.split(command)[1] for _, _, command in run_commands() if command.startswith("make ")
+    }
 
 
 def test_every_make_target_a_workflow_calls_exists() -> None:
@@ -272,7 +309,10 @@ def test_every_make_target_a_workflow_calls_exists() -> None:
 def opsctl_help(*args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "opsctl.cli", *args, "--help"],
-        capture_output=True, text=True, check=False, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -280,7 +320,7 @@ def opsctl_help(*args: str) -> str:
 
 def test_the_opsctl_calls_match_its_cli() -> None:
     try:
-        import opsctl.cli  # noqa: F401, PLC0415 - only to learn whether the CLI is on this branch
+        import opsctl.cli  # noqa: F401 - only to learn whether the CLI is on this branch
     except ImportError:
         pytest.skip("opsctl's CLI is not on this branch yet")
     assert "markdown" in opsctl_help()
@@ -293,6 +333,8 @@ def test_workflows_pass_actionlint_and_zizmor() -> None:
     for target in ("scan-actionlint", "scan-zizmor"):
         result = subprocess.run(
             [shutil.which("make") or "make", "-C", str(ROOT), "--no-print-directory", target],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr

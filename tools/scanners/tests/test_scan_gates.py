@@ -84,7 +84,10 @@ def test_actionlint_runs_shellcheck_on_run_scripts(tmp_path: Path) -> None:
     # Without shellcheck actionlint passes this; a shellcheck it cannot find is silently skipped.
     write(tmp_path / "wf" / "build.yml", UNQUOTED_WORKFLOW)
     assert_fails_naming(make("scan-actionlint", WORKFLOWS_DIR=tmp_path / "wf"), "SC2086")
-    write(tmp_path / "wf" / "build.yml", UNQUOTED_WORKFLOW.replace("$FILES; do cat $f", '"$@"; do cat "$f"'))
+    write(
+        tmp_path / "wf" / "build.yml",
+        UNQUOTED_WORKFLOW.replace("$FILES; do cat $f", '"$@"; do cat "$f"'),
+    )
     assert_passes(make("scan-actionlint", WORKFLOWS_DIR=tmp_path / "wf"))
 
 
@@ -125,7 +128,10 @@ def test_hadolint_fails_on_warnings_not_only_errors(tmp_path: Path) -> None:
 
 def test_bandit_flags_a_shell_command_and_honours_an_inline_nosec(tmp_path: Path) -> None:
     source = tmp_path / "src"
-    write(source / "runner.py", "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n")
+    write(
+        source / "runner.py",
+        "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n",
+    )
     assert_fails_naming(make("scan-bandit", PY_SOURCES=source), "B602", "runner.py:5")
     write(source / "runner.py", "def add(a: int, b: int) -> int:\n    return a + b\n")
     assert_passes(make("scan-bandit", PY_SOURCES=source))
@@ -194,7 +200,9 @@ def test_trivy_config_flags_open_ingress_and_honours_inline_ignores(tmp_path: Pa
 def test_checkov_flags_open_ssh_and_honours_inline_skips(
     tmp_path: Path, skipped: tuple[str, ...], still_failing: str | None
 ) -> None:
-    skips = "".join(f"  #checkov:skip={check}:fixture for the exception syntax\n" for check in skipped)
+    skips = "".join(
+        f"  #checkov:skip={check}:fixture for the exception syntax\n" for check in skipped
+    )
     write(tmp_path / "main.tf", OPEN_SSH_GROUP.format(exceptions="", skips=skips))
     result = make("scan-checkov", IAC_DIR=tmp_path)
     if still_failing:
@@ -229,6 +237,15 @@ def test_make_scan_goes_on_past_a_failing_scanner_and_names_it(tmp_path: Path) -
     assert result.returncode != 0, output
     assert "<== scan: bandit FAILED" in output
     # Every other scanner still ran, so one run shows every finding.
-    for scanner in ("actionlint", "zizmor", "hadolint", "semgrep", "secrets", "gitleaks", "trivy", "checkov"):
+    for scanner in (
+        "actionlint",
+        "zizmor",
+        "hadolint",
+        "semgrep",
+        "secrets",
+        "gitleaks",
+        "trivy",
+        "checkov",
+    ):
         assert f"<== scan: {scanner} passed" in output
     assert "FAILED: bandit (their findings are above" in output

@@ -23,7 +23,10 @@ RULE_FILES = sorted(RULES.glob("*.yml"))
 def test_every_rule_passes_its_fixture() -> None:
     result = subprocess.run(
         ["make", "-C", str(ROOT), "--no-print-directory", "scan-rules-test"],
-        capture_output=True, text=True, check=False, timeout=300,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(RULE_FILES)}/{len(RULE_FILES)}: ✓ All tests passed" in result.stdout
@@ -40,11 +43,15 @@ def test_every_rule_has_positive_and_negative_fixtures(rule_file: Path) -> None:
 
 # path -> source; laid out like the repository.
 TREE = {
-    "service/src/app/api/process.py": "import boto3\nimport os\nos.getenv('PORT')\nimport jsonschema\n",
+    "service/src/app/api/process.py": (
+        "import boto3\nimport os\nos.getenv('PORT')\nimport jsonschema\n"
+    ),
     "service/src/app/settings.py": "import os\nos.environ.get('PORT')\n",
     "ops/src/opsctl/aws.py": "import boto3\nfrom botocore.exceptions import ClientError\n",
     "ops/src/opsctl/commands/deploy.py": "import boto3\nfrom app.main import create_app\n",
-    "localcloud/src/localcloud/ecs.py": "import boto3\nimport os\nos.getenv('X')\nimport jsonschema\n",
+    "localcloud/src/localcloud/ecs.py": (
+        "import boto3\nimport os\nos.getenv('X')\nimport jsonschema\n"
+    ),
     "ops/tests/test_deploy.py": "import moto\nimport boto3\n",
 }
 EXPECTED = {
@@ -61,9 +68,22 @@ def test_rules_apply_only_where_they_belong(tmp_path: Path) -> None:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(source)
     result = subprocess.run(
-        [str(SEMGREP), "scan", "--config", str(RULES), "--metrics=off", "--disable-version-check",
-         "--json", "--quiet", "--no-rewrite-rule-ids", str(tmp_path)],
-        capture_output=True, text=True, check=False, timeout=300,
+        [
+            str(SEMGREP),
+            "scan",
+            "--config",
+            str(RULES),
+            "--metrics=off",
+            "--disable-version-check",
+            "--json",
+            "--quiet",
+            "--no-rewrite-rule-ids",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     report = json.loads(result.stdout)
     assert report["errors"] == []
