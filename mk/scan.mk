@@ -30,10 +30,15 @@ SCAN_STEPS := actionlint zizmor hadolint bandit semgrep secrets gitleaks trivy c
 
 # What the scanners look at. Each can be pointed elsewhere on the command line (the tests in
 # tools/scanners/tests do, to prove each gate fails on a known-bad fixture).
-PY_SOURCES ?= service/src ops/src localcloud/src
+# Python that runs in production or with cloud credentials: the service, opsctl, localcloud, and
+# the image's helper scripts (image/: its health check runs in the container, its push script
+# runs in CI with the ECR push role). Tests are out of bandit's scope (asserts are their job).
+PY_SOURCES ?= service/src ops/src localcloud/src $(wildcard image)
 SEMGREP_RULES ?= .semgrep/rules
 SEMGREP_TARGETS ?= .
 WORKFLOWS_DIR ?= .github/workflows
+# zizmor reads a repository: its workflows, composite actions and .github/dependabot.yml.
+ZIZMOR_TARGET ?= .
 IAC_DIR ?= .
 SECRETS_BASELINE ?= .secrets.baseline
 # The git repository the secret scanners read (its files, and its history for gitleaks).
@@ -81,15 +86,16 @@ scan-actionlint: $(call scanner_ready,actionlint) ## actionlint (with shellcheck
 
 # The pedantic persona also reports code smells (e.g. a permission without a comment saying why).
 # --offline: with a GitHub token in the environment zizmor would go online (`make audit-actions`).
-scan-zizmor: $(call scanner_ready,zizmor) ## zizmor (offline audits, pedantic) over the workflows
-	$(call scanner,zizmor)/zizmor --offline --persona=pedantic --no-progress $(WORKFLOWS_DIR)
+scan-zizmor: $(call scanner_ready,zizmor) ## zizmor (offline audits, pedantic) over the workflows and Dependabot
+	$(call scanner,zizmor)/zizmor --offline --persona=pedantic --no-progress $(ZIZMOR_TARGET)
 
 scan-hadolint: $(call scanner_ready,hadolint) ## hadolint over every Dockerfile/Containerfile
 	@if [[ -z "$(strip $(DOCKERFILES))" ]]; then echo "hadolint: no Dockerfile or Containerfile in the tree: nothing to lint"; exit 0; fi; \
 	set -x; $(call scanner,hadolint)/hadolint --no-color --config .hadolint.yaml $(DOCKERFILES)
 
-scan-bandit: $(call scanner_ready,bandit) ## bandit (Python SAST) over the service, opsctl and localcloud sources
-	$(call scanner,bandit)/bandit --recursive --quiet --severity-level low --confidence-level low $(PY_SOURCES)
+scan-bandit: $(call scanner_ready,bandit) ## bandit (Python SAST) over service, opsctl, localcloud and image code
+	$(call scanner,bandit)/bandit --recursive --quiet --severity-level low --confidence-level low \
+		--exclude '*/tests/*' $(PY_SOURCES)
 
 scan-semgrep: $(call scanner_ready,semgrep) ## semgrep with the project's own rules (.semgrep/rules)
 	$(call scanner,semgrep)/semgrep scan --config $(SEMGREP_RULES) --metrics=off --disable-version-check \
@@ -143,15 +149,21 @@ audit-deps: $(call scanner_ready,pip-audit) | $(UV)
 # version comments that do not match the pinned SHA, known-vulnerable actions.
 audit-actions: $(call scanner_ready,zizmor)
 	@if [[ -z "$${GH_TOKEN:-}" ]]; then echo "audit-actions: needs GH_TOKEN (a GitHub token; in GitHub Actions: github.token)" >&2; exit 2; fi
-	$(call scanner,zizmor)/zizmor --persona=pedantic --no-progress $(WORKFLOWS_DIR)
+	$(call scanner,zizmor)/zizmor --persona=pedantic --no-progress $(ZIZMOR_TARGET)
 
-# The built image: HIGH and CRITICAL vulnerabilities that have a fix, and secrets in any layer.
-# IMAGE_INPUT=<file.tar> scans a `docker save`/`podman save` archive instead of the local daemon.
-IMAGE_SCANNERS ?= vuln,secret
-image-scan: $(call scanner_ready,trivy) ## Trivy scan of IMAGE= (fixable HIGH/CRITICAL, secrets); needs the vulnerability DB
+# The built image: HIGH and CRITICAL vulnerabilities that have a fix (the vulnerability database
+# is downloaded at run time: GitHub Actions only), and secrets of any severity in any layer (works
+# offline: `make image-scan IMAGE_INPUT=image.tar IMAGE_SCANNERS=secret`).
+# IMAGE_INPUT=<file.tar> scans a `docker save`/`podman save` archive instead of the local engine.
+IMAGE_SCANNERS ?= vuln secret
+IMAGE_SEVERITY := HIGH,CRITICAL
+IMAGE_REF = $(if $(IMAGE_INPUT),--input $(IMAGE_INPUT),$(IMAGE))
+TRIVY_IMAGE = $(call scanner,trivy)/trivy image --exit-code 1 --no-progress --table-mode detailed
+image-scan: $(call scanner_ready,trivy) ## Trivy scan of IMAGE=: fixable HIGH/CRITICAL vulnerabilities (GitHub Actions), secrets
 	@if [[ -z "$(IMAGE)$(IMAGE_INPUT)" ]]; then echo "image-scan: set IMAGE=<name:tag> (or IMAGE_INPUT=<archive.tar>)" >&2; exit 2; fi
-	$(call scanner,trivy)/trivy image --scanners $(IMAGE_SCANNERS) --severity HIGH,CRITICAL --ignore-unfixed \
-		--exit-code 1 --no-progress $(if $(IMAGE_INPUT),--input $(IMAGE_INPUT),$(IMAGE))
+	$(if $(filter vuln,$(IMAGE_SCANNERS)),$(TRIVY_IMAGE) --scanners vuln --severity $(IMAGE_SEVERITY) --ignore-unfixed $(IMAGE_REF))
+	$(if $(filter secret,$(IMAGE_SCANNERS)),$(TRIVY_IMAGE) --scanners secret $(IMAGE_REF))
+	@echo "image-scan: passed ($(IMAGE_SCANNERS))"
 
 SBOM ?= sbom.cdx.json
 sbom: $(call scanner_ready,trivy) ## CycloneDX SBOM of IMAGE= into SBOM= (default sbom.cdx.json)

@@ -110,7 +110,7 @@ jobs:
 """,
     )
     assert_fails_naming(
-        make("scan-zizmor", WORKFLOWS_DIR=workflows), "unpinned-uses", "template-injection"
+        make("scan-zizmor", ZIZMOR_TARGET=tmp_path), "unpinned-uses", "template-injection"
     )
 
 
