@@ -15,7 +15,7 @@
 # `make audit` (pip-audit, zizmor's online audits) and `make image-scan` (Trivy's vulnerability
 # database).
 
-.PHONY: scan scan-tools scan-actionlint scan-zizmor scan-hadolint scan-bandit scan-semgrep \
+.PHONY: scan scan-tools scan-pin scan-actionlint scan-zizmor scan-hadolint scan-bandit scan-semgrep \
 	scan-secrets scan-gitleaks scan-trivy scan-checkov scan-rules-test test-pipelines \
 	audit audit-deps audit-actions image-scan sbom
 
@@ -61,6 +61,14 @@ $(SCANNERS_DIR)/%/.installed: tools/scanners/%/requirements.txt | $(UV)
 	@touch $@
 
 scan-tools: $(foreach s,$(SCANNER_NAMES),$(call scanner_ready,$(s))) ## Install every pinned scanner, each in its own venv
+
+# Linux x86_64, Python 3.11: the CI machines and the GitHub runners (the hashes cover every wheel
+# of each pinned version, so other platforms install from the same file).
+scan-pin: | $(UV) ## Re-pin one scanner from its requirements.in: make scan-pin SCANNER=<name>
+	@if [[ ! -f "tools/scanners/$(SCANNER)/requirements.in" ]]; then \
+		echo "scan-pin: SCANNER= must be one of: $(SCANNER_NAMES)" >&2; exit 2; fi
+	cd tools/scanners/$(SCANNER) && $(abspath $(UV)) pip compile requirements.in --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --quiet -o requirements.txt
 
 scan: scan-tools ## Run every offline security scanner over the whole tree; summary at the end
 	@started=$$(date +%s); failed=(); \
@@ -118,9 +126,10 @@ scan-secrets: $(call scanner_ready,detect-secrets) ## detect-secrets over every 
 scan-gitleaks: $(call scanner_ready,gitleaks) ## gitleaks over every commit reachable from HEAD
 	$(call scanner,gitleaks)/gitleaks git --no-banner --no-color --redact --verbose --log-opts=HEAD $(REPO_DIR)
 
-# Embedded checks only (--skip-check-update): the same result offline, here and in CI.
+# Embedded checks only (--skip-check-update): the same result offline, here and in CI. No ignore
+# file (--ignorefile ''): an exception is a `#trivy:ignore:<ID>` comment beside the resource.
 scan-trivy: $(call scanner_ready,trivy) ## trivy config (misconfigurations in Terraform and Dockerfiles)
-	$(call scanner,trivy)/trivy config --quiet --skip-check-update --exit-code 1 \
+	$(call scanner,trivy)/trivy config --quiet --skip-check-update --exit-code 1 --ignorefile '' \
 		$(foreach d,$(SKIP_DIRS),--skip-dirs '$(d)') --skip-dirs '**/.terraform' $(IAC_DIR)
 	@echo "trivy config: no misconfiguration"
 
@@ -158,7 +167,10 @@ audit-actions: $(call scanner_ready,zizmor)
 IMAGE_SCANNERS ?= vuln secret
 IMAGE_SEVERITY := HIGH,CRITICAL
 IMAGE_REF = $(if $(IMAGE_INPUT),--input $(IMAGE_INPUT),$(IMAGE))
-TRIVY_IMAGE = $(call scanner,trivy)/trivy image --exit-code 1 --no-progress --table-mode detailed
+# An image has no source line to annotate: its exceptions live in .trivyignore.yaml, each with a
+# `statement` (the reason) and an `expired_at` (docs/security.md).
+TRIVY_IMAGE = $(call scanner,trivy)/trivy image --exit-code 1 --no-progress --table-mode detailed \
+	--ignorefile '$(wildcard .trivyignore.yaml)'
 image-scan: $(call scanner_ready,trivy) ## Trivy scan of IMAGE=: fixable HIGH/CRITICAL vulnerabilities (GitHub Actions), secrets
 	@if [[ -z "$(IMAGE)$(IMAGE_INPUT)" ]]; then echo "image-scan: set IMAGE=<name:tag> (or IMAGE_INPUT=<archive.tar>)" >&2; exit 2; fi
 	$(if $(filter vuln,$(IMAGE_SCANNERS)),$(TRIVY_IMAGE) --scanners vuln --severity $(IMAGE_SEVERITY) --ignore-unfixed $(IMAGE_REF))

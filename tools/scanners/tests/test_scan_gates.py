@@ -126,6 +126,30 @@ def test_hadolint_fails_on_warnings_not_only_errors(tmp_path: Path) -> None:
     assert_passes(make("scan-hadolint", DOCKERFILES=dockerfile))
 
 
+@pytest.mark.parametrize(
+    ("directive", "passes"),
+    [
+        # The documented form: the reason on its own comment line, the directive alone.
+        ("# reason: fixture\n# hadolint ignore=DL3013\n", True),
+        # Words after the rule id break the directive: the finding stays.
+        ("# hadolint ignore=DL3013 reason: fixture\n", False),
+    ],
+    ids=["reason-above", "reason-on-the-same-line"],
+)
+def test_hadolint_exception_syntax(tmp_path: Path, directive: str, passes: bool) -> None:
+    digest = "0" * 64
+    dockerfile = write(
+        tmp_path / "Dockerfile",
+        f"FROM python:3.11-slim@sha256:{digest}\n{directive}"
+        "RUN pip install --no-cache-dir flask\nUSER 10001\n",
+    )
+    result = make("scan-hadolint", DOCKERFILES=dockerfile)
+    if passes:
+        assert_passes(result)
+    else:
+        assert_fails_naming(result, "DL3013")
+
+
 def test_bandit_flags_a_shell_command_and_honours_an_inline_nosec(tmp_path: Path) -> None:
     source = tmp_path / "src"
     write(
