@@ -166,8 +166,6 @@ def test_semgrep_gate_fails_on_a_project_rule(tmp_path: Path) -> None:
     assert_fails_naming(
         make("scan-semgrep", SEMGREP_TARGETS=tmp_path), "boto3-only-in-aws-module", "deploy.py"
     )
-    write(tmp_path / "ops" / "src" / "opsctl" / "commands" / "deploy.py", "import json\n")
-    assert_passes(make("scan-semgrep", SEMGREP_TARGETS=tmp_path))
 
 
 def test_detect_secrets_fails_on_a_key_and_accepts_an_inline_allowlist(tmp_path: Path) -> None:
@@ -228,19 +226,18 @@ def test_checkov_flags_open_ssh_and_honours_inline_skips(
         f"  #checkov:skip={check}:fixture for the exception syntax\n" for check in skipped
     )
     write(tmp_path / "main.tf", OPEN_SSH_GROUP.format(exceptions="", skips=skips))
+    if still_failing:
+        # Workflows too. A hidden directory: checkov skips those but .github (a --skip-path
+        # such as `.git` would silently drop it: a regular expression, it matches `.github`).
+        write(tmp_path / ".github" / "workflows" / "bad.yml", WRITE_ALL_WORKFLOW)
     result = make("scan-checkov", IAC_DIR=tmp_path)
     if still_failing:
-        assert_fails_naming(result, still_failing, "aws_security_group.this")
+        assert_fails_naming(result, still_failing, "aws_security_group.this", "CKV2_GHA_1")
     else:
         assert_passes(result)
 
 
-def test_checkov_reads_the_workflows(tmp_path: Path) -> None:
-    # A hidden directory: checkov skips those, except .github (a skip-path such as `.git`
-    # would silently drop it: a regular expression, it also matches `.github`).
-    write(
-        tmp_path / ".github" / "workflows" / "bad.yml",
-        """\
+WRITE_ALL_WORKFLOW = """\
 name: fixture
 on: push
 permissions: write-all
@@ -249,27 +246,19 @@ jobs:
     runs-on: ubuntu-24.04
     steps:
       - run: make test
-""",
-    )
-    assert_fails_naming(make("scan-checkov", IAC_DIR=tmp_path), "CKV2_GHA_1", "bad.yml")
+"""
 
 
 def test_make_scan_goes_on_past_a_failing_scanner_and_names_it(tmp_path: Path) -> None:
     write(tmp_path / "src" / "runner.py", "import os\n\nos.system('true')\n")
-    result = make("scan", PY_SOURCES=tmp_path / "src")
+    # Three quick scanners stand in for the nine: the driver is the same for any list.
+    result = make("scan", PY_SOURCES=tmp_path / "src", SCAN_STEPS="actionlint bandit zizmor")
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "<== scan: bandit FAILED" in output
-    # Every other scanner still ran, so one run shows every finding.
-    for scanner in (
-        "actionlint",
-        "zizmor",
-        "hadolint",
-        "semgrep",
-        "secrets",
-        "gitleaks",
-        "trivy",
-        "checkov",
-    ):
+    # The scanners after it still ran, so one run shows every finding.
+    for scanner in ("actionlint", "zizmor"):
         assert f"<== scan: {scanner} passed" in output
+    assert "scan: 3 scanners in" in output
     assert "FAILED: bandit (their findings are above" in output
+    assert "no findings" not in output
