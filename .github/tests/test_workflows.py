@@ -124,19 +124,21 @@ def test_aws_roles_and_regions_come_from_github_variables() -> None:
         for wf, _, step in all_steps()
         if str(step.get("uses", "")).startswith(CONFIGURE_AWS)
     ]
-    assert len(steps) == 6  # publish, deploy, rollback, plan (matrix), apply-dev, apply-prod
+    # publish (matrix), deploy, rollback, plan (matrix), apply-dev, apply-prod
+    assert len(steps) == 6
+    roles = set()
     for wf, step in steps:
         inputs = step["with"]
         # Only a role to assume through OIDC: never an access key, never a secret.
         assert set(inputs) == {"role-to-assume", "aws-region", "role-session-name"}, wf
-        assert re.fullmatch(
-            r"\$\{\{ (vars\.[A-Z_]+|matrix\.plan_role) \}\}", inputs["role-to-assume"]
-        ), wf
         assert inputs["aws-region"] == "${{ vars.AWS_REGION }}", wf
-    plan = workflow("terraform.yml")["jobs"]["plan"]["strategy"]["matrix"]["include"]
-    assert {entry["environment"]: entry["plan_role"] for entry in plan} == {
-        "dev": "${{ vars.TF_PLAN_ROLE_ARN_DEV }}",
-        "prod": "${{ vars.TF_PLAN_ROLE_ARN_PROD }}",
+        roles.add(inputs["role-to-assume"])
+    # The IAM model of docs/security.md: one variable per role.
+    assert roles == {
+        "${{ vars.ECR_PUSH_ROLE_ARN }}",
+        "${{ vars.DEPLOY_ROLE_ARN }}",
+        "${{ vars.TF_PLAN_ROLE_ARN }}",
+        "${{ vars.TF_APPLY_ROLE_ARN }}",
     }
 
 
@@ -210,7 +212,12 @@ def test_ci_gates_every_change_and_pushes_only_from_main() -> None:
     publish = ci["jobs"]["publish"]
     assert publish["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     assert set(publish["needs"]) == set(ci["jobs"]) - {"publish"}
-    assert publish["env"]["IMAGE"] == "${{ vars.ECR_REPOSITORY_URL }}:${{ github.sha }}"
+    # Each environment's repository gets the commit, tagged with its SHA.
+    assert publish["strategy"]["matrix"]["include"] == [
+        {"environment": "dev", "repository": "${{ vars.ECR_REPOSITORY_URL_DEV }}"},
+        {"environment": "prod", "repository": "${{ vars.ECR_REPOSITORY_URL_PROD }}"},
+    ]
+    assert publish["env"]["IMAGE"] == "${{ matrix.repository }}:${{ github.sha }}"
     publish_runs = [str(s["run"]) for s in publish["steps"] if "run" in s]
     # Scanned in the same job, right before the push: the pushed image is the scanned one.
     assert publish_runs.index('make image-scan IMAGE="$IMAGE"') < publish_runs.index(
@@ -257,8 +264,12 @@ def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_reviewers()
     jobs = tf["jobs"]
     assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
     assert [s["run"] for s in jobs["plan"]["steps"] if "run" in s] == ['make tf-plan ENV="$TF_ENV"']
+    # The backend configuration comes from a variable (backend.hcl is not in git).
+    assert jobs["plan"]["env"]["TF_BACKEND_CONFIG"] == "${{ matrix.backend_config }}"
     for env, job in (("dev", jobs["apply-dev"]), ("prod", jobs["apply-prod"])):
-        assert job["environment"] == f"infra-{env}"
+        # The apply role trusts only this environment's OIDC subject (infra/bootstrap).
+        assert job["environment"] == f"{env}-infra"
+        assert job["env"]["TF_BACKEND_CONFIG"] == "${{ vars.TF_BACKEND_CONFIG }}"
         assert job["concurrency"] == {
             "group": f"terraform-apply-{env}",
             "cancel-in-progress": False,
