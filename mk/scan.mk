@@ -147,7 +147,7 @@ audit: audit-deps audit-actions ## Dependency and workflow audits that need the 
 
 # Every locked dependency of every part (the image's, opsctl's, the dev tools'), with hashes;
 # --disable-pip audits exactly those pins without installing anything.
-audit-deps: $(call scanner_ready,pip-audit) | $(UV)
+audit-deps: $(call scanner_ready,pip-audit) | $(UV) ## pip-audit --strict over every uv.lock entry (GitHub Actions only)
 	@mkdir -p $(dir $(AUDIT_REQUIREMENTS))
 	$(UV) export --frozen --all-packages --all-groups --no-emit-workspace --format requirements-txt \
 		--output-file $(AUDIT_REQUIREMENTS) --quiet
@@ -156,7 +156,7 @@ audit-deps: $(call scanner_ready,pip-audit) | $(UV)
 
 # zizmor's online audits: impostor commits (a pinned SHA that is not in the action's repository),
 # version comments that do not match the pinned SHA, known-vulnerable actions.
-audit-actions: $(call scanner_ready,zizmor)
+audit-actions: $(call scanner_ready,zizmor) ## zizmor online audits of the pinned actions (GitHub Actions only; GH_TOKEN)
 	@if [[ -z "$${GH_TOKEN:-}" ]]; then echo "audit-actions: needs GH_TOKEN (a GitHub token; in GitHub Actions: github.token)" >&2; exit 2; fi
 	$(call scanner,zizmor)/zizmor --persona=pedantic --no-progress $(ZIZMOR_TARGET)
 
