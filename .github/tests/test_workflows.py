@@ -119,7 +119,7 @@ def test_oidc_only_where_a_job_assumes_an_aws_role(wf: str, name: str, job: dict
     assert has_oidc == assumes_role, f"{wf}:{name}: id-token: write iff it assumes an AWS role"
 
 
-def test_aws_roles_and_regions_come_from_github_variables() -> None:
+def test_aws_account_roles_and_regions_come_from_github_variables() -> None:
     steps = [
         (wf, step)
         for wf, _, step in all_steps()
@@ -131,8 +131,14 @@ def test_aws_roles_and_regions_come_from_github_variables() -> None:
     for wf, step in steps:
         inputs = step["with"]
         # Only a role to assume through OIDC: never an access key, never a secret.
-        assert set(inputs) == {"role-to-assume", "aws-region", "role-session-name"}, wf
+        assert set(inputs) == {
+            "role-to-assume",
+            "aws-region",
+            "allowed-account-ids",
+            "role-session-name",
+        }, wf
         assert inputs["aws-region"] == "${{ vars.AWS_REGION }}", wf
+        assert inputs["allowed-account-ids"] == "${{ vars.AWS_ACCOUNT_ID }}", wf
         roles.add(inputs["role-to-assume"])
     # The IAM model of docs/security.md: one variable per role.
     assert roles == {
