@@ -17,7 +17,7 @@
 
 .PHONY: scan scan-tools scan-pin scan-actionlint scan-zizmor scan-hadolint scan-bandit scan-semgrep \
 	scan-secrets scan-gitleaks scan-trivy scan-checkov scan-rules-test test-pipelines \
-	audit audit-deps audit-actions image-scan sbom
+	audit audit-deps audit-actions image-scan sbom ci-tf-backend
 
 SCANNERS_DIR := .tools/scanners
 SCANNER_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/scanners/*/requirements.txt))))
@@ -188,6 +188,22 @@ sbom: $(call scanner_ready,trivy) ## CycloneDX SBOM of IMAGE= into SBOM= (defaul
 	$(call scanner,trivy)/trivy image --format cyclonedx --output $(SBOM) --no-progress \
 		$(if $(IMAGE_INPUT),--input $(IMAGE_INPUT),$(IMAGE))
 	@echo "sbom: wrote $(SBOM)"
+
+# ---------------------------------------------------------------------------------------------
+# terraform.yml's helper. backend.hcl is not in git (it names this account's state bucket); the
+# workflows keep its text, the bootstrap's `backend_config` output, in a GitHub variable and write
+# it before `make tf-plan`/`tf-apply`. The key must be <ENV>/...: a dev plan can never be pointed
+# at prod's state by a mixed-up variable.
+TF_BACKEND_DIR ?= infra/envs/$(ENV)
+ci-tf-backend: ## (CI) Write infra/envs/ENV/backend.hcl from the TF_BACKEND_CONFIG variable, checking its state key
+	@case "$(ENV)" in dev|prod) ;; *) echo "ci-tf-backend: ENV must be dev or prod (got '$(ENV)')" >&2; exit 2;; esac
+	@if [[ -z "$${TF_BACKEND_CONFIG:-}" ]]; then \
+		echo "ci-tf-backend: TF_BACKEND_CONFIG is empty: set the GitHub variable (docs/security.md, Setting up GitHub)" >&2; exit 2; fi
+	@if ! grep -Eq '^[[:space:]]*key[[:space:]]*=[[:space:]]*"$(ENV)/' <<<"$$TF_BACKEND_CONFIG"; then \
+		echo "ci-tf-backend: TF_BACKEND_CONFIG's key is not under \"$(ENV)/\": another environment's backend?" >&2; exit 2; fi
+	@if [[ ! -d "$(TF_BACKEND_DIR)" ]]; then echo "ci-tf-backend: no $(TF_BACKEND_DIR)" >&2; exit 2; fi
+	@printf '%s\n' "$$TF_BACKEND_CONFIG" > "$(TF_BACKEND_DIR)/backend.hcl"
+	@echo "ci-tf-backend: wrote $(TF_BACKEND_DIR)/backend.hcl"
 
 # ---------------------------------------------------------------------------------------------
 

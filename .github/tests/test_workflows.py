@@ -270,7 +270,10 @@ def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_reviewers()
     assert "infra/**" in tf["on"]["push"]["paths"]
     jobs = tf["jobs"]
     assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
-    assert [s["run"] for s in jobs["plan"]["steps"] if "run" in s] == ['make tf-plan ENV="$TF_ENV"']
+    assert [s["run"] for s in jobs["plan"]["steps"] if "run" in s] == [
+        'make ci-tf-backend ENV="$TF_ENV"',
+        'make tf-plan ENV="$TF_ENV"',
+    ]
     # The backend configuration comes from a variable (backend.hcl is not in git).
     assert jobs["plan"]["env"]["TF_BACKEND_CONFIG"] == "${{ matrix.backend_config }}"
     for env, job in (("dev", jobs["apply-dev"]), ("prod", jobs["apply-prod"])):
@@ -281,7 +284,12 @@ def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_reviewers()
             "group": f"terraform-apply-{env}",
             "cancel-in-progress": False,
         }
-        assert [s["run"] for s in job["steps"] if "run" in s] == [f"make tf-apply ENV={env}"]
+        # Plan, then apply exactly the saved plan: no prompt, and what the log shows is applied.
+        assert [s["run"] for s in job["steps"] if "run" in s] == [
+            f"make ci-tf-backend ENV={env}",
+            f"make tf-plan ENV={env}",
+            f"make tf-apply ENV={env} TF_ARGS={env}.tfplan",
+        ]
     assert (
         jobs["apply-dev"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     )
@@ -308,6 +316,40 @@ PART_PRESENT = {
     "tf-plan": lambda: (ROOT / "infra").is_dir(),
     "tf-apply": lambda: (ROOT / "infra").is_dir(),
 }
+
+
+def test_ci_tf_backend_writes_only_a_backend_of_its_own_environment(tmp_path: Path) -> None:
+    def run(env: str, config: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                "make",
+                "-C",
+                str(ROOT),
+                "--no-print-directory",
+                "ci-tf-backend",
+                f"ENV={env}",
+                f"TF_BACKEND_DIR={tmp_path}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "TF_BACKEND_CONFIG": config},
+        )
+
+    dev = 'bucket = "state"\nkey    = "dev/terraform.tfstate"\nregion = "eu-west-1"\n'
+    assert run("dev", dev).returncode == 0
+    assert (tmp_path / "backend.hcl").read_text().startswith(dev)
+    # prod's backend handed to a dev job, an empty variable, an unknown environment: refused,
+    # and the file is left as it was.
+    for env, config, message in (
+        ("prod", dev, 'not under "prod/"'),
+        ("dev", "", "TF_BACKEND_CONFIG is empty"),
+        ("qa", dev, "ENV must be dev or prod"),
+    ):
+        result = run(env, config)
+        assert result.returncode == 2
+        assert message in result.stderr
+    assert (tmp_path / "backend.hcl").read_text().startswith(dev)
 
 
 def called_targets() -> set[str]:
