@@ -182,9 +182,11 @@ image-scan: $(call scanner_ready,trivy) ## Trivy scan of IMAGE=: fixable HIGH/CR
 	$(if $(filter secret,$(IMAGE_SCANNERS)),$(TRIVY_IMAGE) --scanners secret $(IMAGE_REF))
 	@echo "image-scan: passed ($(IMAGE_SCANNERS))"
 
-SBOM ?= sbom.cdx.json
-sbom: $(call scanner_ready,trivy) ## CycloneDX SBOM of IMAGE= into SBOM= (default sbom.cdx.json)
+# Under .cache/ by default (git ignores it, so a local SBOM never reaches the secret scanners).
+SBOM ?= .cache/sbom.cdx.json
+sbom: $(call scanner_ready,trivy) ## CycloneDX SBOM of IMAGE= into SBOM= (default .cache/sbom.cdx.json)
 	@if [[ -z "$(IMAGE)$(IMAGE_INPUT)" ]]; then echo "sbom: set IMAGE=<name:tag> (or IMAGE_INPUT=<archive.tar>)" >&2; exit 2; fi
+	@mkdir -p $(dir $(SBOM))
 	$(call scanner,trivy)/trivy image --format cyclonedx --output $(SBOM) --no-progress \
 		$(if $(IMAGE_INPUT),--input $(IMAGE_INPUT),$(IMAGE))
 	@echo "sbom: wrote $(SBOM)"
