@@ -27,6 +27,9 @@ REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 """moto's default account id."""
 
+MOTO_DUMMY_CREDENTIAL = "testing"
+"""moto accepts any credentials; this fixed dummy (moto's documented one) keeps real ones out."""
+
 _AUTOSCALING_TAGS = TaggingService()
 _patch_lock = threading.Lock()
 _patched = False
@@ -84,9 +87,9 @@ class Endpoint:
         """
         return {
             "AWS_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
+            "AWS_ACCESS_KEY_ID": MOTO_DUMMY_CREDENTIAL,
+            "AWS_SECRET_ACCESS_KEY": MOTO_DUMMY_CREDENTIAL,
+            "AWS_SESSION_TOKEN": MOTO_DUMMY_CREDENTIAL,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             # No shared config or credentials from the user's machine may leak into a test.
@@ -107,7 +110,8 @@ class Endpoint:
     def reset(self) -> None:
         """Empty every backend (moto's documented reset endpoint)."""
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")  # noqa: S310 - loopback URL we built
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        # Bandit B310 (urlopen accepts file:// too): the URL is http:// to the loopback emulator.
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310
             response.read()
 
 
