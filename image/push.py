@@ -18,7 +18,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
+import subprocess  # nosec B404 - argv lists only, never a shell
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -72,7 +72,7 @@ def run(
     argv: Sequence[str], engine: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a command without a shell and capture its output."""
-    return subprocess.run(  # noqa: S603 (fixed argv, never a shell)
+    return subprocess.run(  # noqa: S603 (fixed argv, never a shell)  # nosec B603
         list(argv),
         input=stdin,
         capture_output=True,

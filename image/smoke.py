@@ -42,7 +42,7 @@ import re
 import secrets
 import shutil
 import socket
-import subprocess
+import subprocess  # nosec B404 - argv lists only, never a shell
 import sys
 import tempfile
 import time
@@ -71,7 +71,7 @@ SERVICE_DISTRIBUTION = "aws-fastapi-service"
 APP_UID = 10001
 CONTAINER_PORT = "8000"
 # The one writable path in the container (a tmpfs here, an ECS volume in the task definition).
-CONTAINER_TMP = "/tmp"  # noqa: S108 (a path inside the container, not on this machine)
+CONTAINER_TMP = "/tmp"  # noqa: S108 (a path inside the container, not on this machine)  # nosec B108
 TMPFS = f"{CONTAINER_TMP}:rw,size=16m,mode=1777"
 STOP_GRACE_SECONDS = 30  # ECS stopTimeout default: SIGKILL follows SIGTERM after 30 s.
 HEALTHY_TIMEOUT_SECONDS = 60.0
@@ -172,7 +172,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     """Run a command without a shell, capture its output, raise SmokeError on failure if asked."""
     try:
-        result = subprocess.run(  # noqa: S603 (fixed argv lists, never a shell)
+        result = subprocess.run(  # noqa: S603 (fixed argv lists, never a shell)  # nosec B603
             list(argv),
             capture_output=True,
             text=True,
@@ -257,7 +257,9 @@ def ensure_standin() -> tuple[str, bool, float]:
     started = time.monotonic()
     mirror = debian_mirror()
     minbase = f"{MINBASE_REPO}:{tag.rsplit(':', 1)[1]}"
-    with tempfile.TemporaryDirectory(prefix="standin-", dir="/var/tmp") as workdir:
+    # A private mkdtemp directory. /var/tmp, not /tmp: debootstrap creates device nodes and
+    # executes in the chroot, which a /tmp tmpfs mounted nodev/noexec (systemd's default) refuses.
+    with tempfile.TemporaryDirectory(prefix="standin-", dir="/var/tmp") as workdir:  # nosec B108
         rootfs = Path(workdir) / "rootfs"
         progress(f"debootstrap --variant=minbase {SUITE} from {mirror} (about 30 s)")
         run(["debootstrap", "--variant=minbase", SUITE, str(rootfs), mirror], timeout=900)
@@ -363,7 +365,7 @@ def check_config(inspect: dict[str, Any], info: BuildInfo) -> Check:
     healthcheck = inspect.get("Healthcheck") or config.get("Healthcheck") or {}
     if not healthcheck.get("Test"):
         problems.append("no HEALTHCHECK (built with --format docker?)")
-    if env.get("HOST") != "0.0.0.0":  # noqa: S104 (the image must listen on the task's interface)
+    if env.get("HOST") != "0.0.0.0":  # noqa: S104 (the image must listen on the task's interface)  # nosec B104
         problems.append(f"HOST is {env.get('HOST')!r}, want 0.0.0.0")
     if env.get("PORT") != CONTAINER_PORT or f"{CONTAINER_PORT}/tcp" not in (
         config.get("ExposedPorts") or {}
@@ -474,7 +476,7 @@ def http_full(
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310 - loopback http URL built by the harness
             status, kind, raw = (
                 response.status,
                 response.headers.get_content_type(),

@@ -51,7 +51,8 @@ class Globals:
 
 def _globals(ctx: typer.Context) -> Globals:
     state = ctx.find_root().obj
-    assert isinstance(state, Globals)  # noqa: S101 - set by the callback
+    if not isinstance(state, Globals):  # the root callback always sets it
+        raise TypeError("opsctl: global options were not parsed")
     return state
 
 
@@ -168,10 +169,21 @@ VerifyTimeout = Annotated[
         help="seconds for the new targets to turn healthy and /health to answer 200",
     ),
 ]
+
+
+def _http_url(value: str | None) -> str | None:
+    """Only http(s) URLs may be smoke-tested: urllib would also open file:// and ftp://."""
+    if value is not None and not value.lower().startswith(("http://", "https://")):
+        raise typer.BadParameter(f"{value!r} is not an http:// or https:// URL")
+    return value.rstrip("/") if value else value
+
+
 Url = Annotated[
     str | None,
     typer.Option(
-        envvar="OPSCTL_URL", help="base URL for the /health smoke test (default: the ALB's)"
+        envvar="OPSCTL_URL",
+        help="base URL for the /health smoke test (default: the ALB's)",
+        callback=_http_url,
     ),
 ]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="return once ECS accepted the update")]

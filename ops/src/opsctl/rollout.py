@@ -223,7 +223,8 @@ class Follower:
                 "was changed",
                 hint=f"resume with: {resume_hint}",
             ) from interrupt
-        assert service is not None  # noqa: S101 - the loop runs at least once
+        if service is None:  # the loop above always describes the service at least once
+            raise RuntimeError(f"deployment {deployment_id}: the service was never described")
         elapsed = time.monotonic() - clock
         stopped = tuple(self._stopped.values())
         return FollowResult(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
+import subprocess  # nosec B404 - argv lists only, never a shell
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +98,7 @@ def read_terraform_output(directory: Path) -> dict[str, str]:
     if not directory.is_dir():
         raise TargetError(f"--tf-dir {directory} is not a directory")
     try:
-        completed = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        completed = subprocess.run(  # noqa: S603 - fixed argv, no shell  # nosec B603
             [terraform, f"-chdir={directory}", "output", "-json", "opsctl"],
             capture_output=True,
             text=True,

@@ -233,3 +233,7 @@ def test_help_and_schema(make_scenario):
     assert schema["$id"] == "urn:opsctl:schema:rollout:v1"
     assert s.opsctl("schema", "nope", target=False).returncode == 2
     assert s.opsctl("deploy", "--timeout", "0").returncode == 2
+    # Only http(s) is smoke-tested: urllib would open file:// and ftp:// as well.
+    refused = s.opsctl("deploy", "--url", "file:///etc/passwd")
+    assert refused.returncode == 2
+    assert "is not an http:// or https:// URL" in refused.stderr

@@ -139,20 +139,23 @@ def body_too_large_body(max_bytes: int) -> tuple[int, list[tuple[bytes, bytes]],
 
 async def processing_error_handler(request: Request, error: Exception) -> Response:
     """ProcessingError -> 400/422 problem with the error's extension members."""
-    assert isinstance(error, perr.ProcessingError)  # noqa: S101 - registered for this class only
+    if not isinstance(error, perr.ProcessingError):  # registered for this class only
+        raise error
     status = _STATUS.get(type(error), 422)
     return problem_response(status, error.slug, error.title, error.detail, dict(error.extensions))
 
 
 async def http_problem_handler(request: Request, error: Exception) -> Response:
     """HTTPProblem -> its problem."""
-    assert isinstance(error, HTTPProblem)  # noqa: S101 - registered for this class only
+    if not isinstance(error, HTTPProblem):  # registered for this class only
+        raise error
     return problem_response(error.status, error.slug, error.title, error.detail)
 
 
 async def http_exception_handler(request: Request, error: Exception) -> Response:
     """Starlette/FastAPI HTTPException (404, 405, ...) -> `about:blank` problem."""
-    assert isinstance(error, StarletteHTTPException)  # noqa: S101 - registered for this class only
+    if not isinstance(error, StarletteHTTPException):  # registered for this class only
+        raise error
     try:
         title = HTTPStatus(error.status_code).phrase
     except ValueError:
@@ -170,7 +173,8 @@ async def http_exception_handler(request: Request, error: Exception) -> Response
 
 async def request_validation_handler(request: Request, error: Exception) -> Response:
     """FastAPI's own request validation (query/path parameters) -> invalid-request problem."""
-    assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for this class only
+    if not isinstance(error, RequestValidationError):  # registered for this class only
+        raise error
     violations = [
         perr.Violation(pointer=pointer(item["loc"]), detail=str(item["msg"])).as_dict()
         for item in error.errors()

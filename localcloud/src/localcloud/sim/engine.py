@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import http.client
 import math
-import random
+import secrets
 import threading
 import time
 import uuid
@@ -178,7 +178,7 @@ class _Service:
 
 def _new_deployment_id() -> str:
     # ECS deployment ids look like ecs-svc/<19 digits>.
-    return f"ecs-svc/{random.randrange(10**18, 10**19)}"  # noqa: S311 - an id, not a secret
+    return f"ecs-svc/{10**18 + secrets.randbelow(9 * 10**18)}"
 
 
 def _ecs_error(reason: str) -> str:

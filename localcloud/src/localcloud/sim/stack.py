@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from localcloud.emulator import Endpoint
+from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,8 @@ def client(url: str, region: str, service: str) -> Any:  # noqa: ANN401 - any bo
     return _session(region).client(
         service,  # type: ignore[call-overload]
         endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - the emulator's dummy credentials
+        aws_access_key_id=MOTO_DUMMY_CREDENTIAL,
+        aws_secret_access_key=MOTO_DUMMY_CREDENTIAL,
     )
 
 

@@ -59,7 +59,7 @@ _PROBLEMS = {
                 "The expression is not valid JMESPath",
                 "Unexpected rbracket token ']' at position 8.",
                 position=8,
-                token="]",  # noqa: S106 - a JMESPath token, not a credential
+                token="]",  # noqa: S106  # nosec B106 - a JMESPath token, not a credential
             ),
             "schema-validation": _problem_example(
                 "schema-validation",

@@ -38,7 +38,10 @@ def depth_validator(max_depth: int) -> jsonschema_rs.Validator:
         for n in range(max_depth)
     }
     defs[f"level{max_depth}"] = {"type": ["string", "number", "boolean", "null"]}
-    return jsonschema_rs.Draft202012Validator({"$ref": "#/$defs/level0", "$defs": defs})
+    # Only local $defs: offline=True makes "never fetches" a guarantee, as for client schemas.
+    return jsonschema_rs.Draft202012Validator(
+        {"$ref": "#/$defs/level0", "$defs": defs}, offline=True
+    )
 
 
 def too_deep_at(validator: jsonschema_rs.Validator, value: JSONValue) -> list[str | int] | None:
