@@ -241,20 +241,20 @@ data "aws_iam_policy_document" "state_read" {
   statement {
     sid       = "ListState"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.state.arn]
+    resources = [local.state_arn]
   }
 
   statement {
     sid       = "ReadState"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.state.arn}/*"]
+    resources = ["${local.state_arn}/*"]
   }
 
   # A plan takes the lock too (both kinds, ADR 0001), so a plan never reads half-written state.
   statement {
     sid       = "TakeTheLockFile"
     actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.state.arn}/*.tflock"]
+    resources = ["${local.state_arn}/*.tflock"]
   }
 
   statement {
@@ -296,13 +296,13 @@ data "aws_iam_policy_document" "apply" {
   statement {
     sid       = "WriteThisEnvironmentsState"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.state.arn}/${each.value.state_prefix}*"]
+    resources = ["${local.state_arn}/${each.value.state_prefix}*"]
   }
 
   statement {
     sid       = "ListState"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.state.arn]
+    resources = [local.state_arn]
   }
 
   statement {

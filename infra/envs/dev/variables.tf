@@ -32,6 +32,17 @@ variable "region" {
   }
 }
 
+variable "availability_zones" {
+  description = "The two (or more) availability zones of the environment; null: <region>a and <region>b."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.availability_zones == null || try(length(var.availability_zones) >= 2, false)
+    error_message = "availability_zones must list at least two zones (an Application Load Balancer needs two)."
+  }
+}
+
 variable "aws_account_id" {
   description = "The account this environment lives in: Terraform refuses to run with credentials of any other account. null: no check."
   type        = string

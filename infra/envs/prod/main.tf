@@ -2,8 +2,22 @@
 # observability and cost guardrails. The same file in every environment root; the differences
 # are in terraform.tfvars.
 
-data "aws_availability_zones" "available" {
+# The zones are named, never "whatever the region has": a new zone must not silently move the
+# subnets. The data source checks that the named zones exist and are available.
+data "aws_availability_zones" "selected" {
   state = "available"
+
+  filter {
+    name   = "zone-name"
+    values = local.availability_zones
+  }
+
+  lifecycle {
+    postcondition {
+      condition     = length(self.names) == length(local.availability_zones)
+      error_message = "Not every zone of ${jsonencode(local.availability_zones)} exists and is available in ${var.region}: set availability_zones."
+    }
+  }
 }
 
 locals {
@@ -18,7 +32,7 @@ locals {
   }
 
   # Two zones: what an ALB needs, and what a small service can afford to keep running.
-  availability_zones = slice(sort(data.aws_availability_zones.available.names), 0, 2)
+  availability_zones = var.availability_zones != null ? var.availability_zones : ["${var.region}a", "${var.region}b"]
 
   # Without NAT the tasks reach AWS only: HTTPS to the interface endpoints inside the VPC and to
   # S3 (image layers) through the gateway endpoint. Behind NAT they may reach any HTTPS host.
@@ -58,8 +72,9 @@ module "kms_us_east_1" {
 module "network" {
   source = "../../modules/network"
 
-  name               = local.name
-  cidr_block         = var.network.cidr_block
+  name       = local.name
+  cidr_block = var.network.cidr_block
+  # Checked by data.aws_availability_zones.selected (its postcondition) in the same plan.
   availability_zones = local.availability_zones
   # NAT gateways and interface endpoints are billed by the hour: off with the compute (ADR 0003).
   nat_gateway = var.enable_compute ? var.network.nat_gateway : "none"

@@ -17,6 +17,7 @@ locals {
   region      = data.aws_region.current.name
   https       = var.https.certificate_arn != null
   bucket_name = coalesce(var.access_logs.bucket_name, "alb-logs-${local.account_id}-${local.region}")
+  bucket_arn  = "arn:${local.partition}:s3:::${local.bucket_name}"
   lb_count    = var.load_balancer_enabled ? 1 : 0
   ports       = local.https ? [80, 443] : [80]
 }
@@ -44,6 +45,9 @@ resource "aws_vpc_security_group_ingress_rule" "this" {
 }
 
 resource "aws_lb" "this" {
+  #checkov:skip=CKV_AWS_150:Deletion protection is on by default (variable deletion_protection); only throwaway environments turn it off, on purpose (infra/envs/dev/terraform.tfvars).
+  #checkov:skip=CKV2_AWS_28:A WAF web ACL is billed per ACL, rule and request; attach one with the variable waf_web_acl_arn where the service is worth it (module README).
+  #checkov:skip=CKV2_AWS_76:The web ACL is the caller's (waf_web_acl_arn); its rules, AWSManagedRulesKnownBadInputsRuleSet (Log4j) included, live where the ACL is defined.
   count = local.lb_count
 
   name               = var.name
@@ -59,7 +63,7 @@ resource "aws_lb" "this" {
   enable_deletion_protection = var.deletion_protection
 
   access_logs {
-    bucket  = aws_s3_bucket.access_logs.id
+    bucket  = aws_s3_bucket.access_logs.bucket
     enabled = true
   }
 
@@ -70,6 +74,7 @@ resource "aws_lb" "this" {
 }
 
 resource "aws_lb_target_group" "this" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from it to the tasks traffic stays in the VPC's private subnets, between two security groups that admit only each other.
   name                 = var.name
   port                 = var.target.port
   protocol             = "HTTP"
@@ -93,11 +98,13 @@ resource "aws_lb_target_group" "this" {
 }
 
 resource "aws_lb_listener" "http" {
+  #checkov:skip=CKV_AWS_2:Port 80 redirects to HTTPS whenever a certificate is given; without one (no domain yet) it is the only listener, by the operator's choice (variable https).
+  #checkov:skip=CKV2_AWS_20:Same: the redirect exists as soon as there is a certificate to redirect to.
   count = local.lb_count
 
   load_balancer_arn = aws_lb.this[0].arn
   port              = 80
-  protocol          = "HTTP" #checkov:skip=CKV_AWS_2:Port 80 only redirects to HTTPS when a certificate is given; without one (first deployment, no domain yet) it is the only listener, by choice of the operator (variable https).
+  protocol          = "HTTP"
 
   default_action {
     type             = local.https ? "redirect" : "forward"
@@ -117,6 +124,7 @@ resource "aws_lb_listener" "http" {
 }
 
 resource "aws_lb_listener" "https" {
+  #checkov:skip=CKV_AWS_103:ssl_policy comes from var.https, whose validation admits only TLS 1.2+ policies (default ELBSecurityPolicy-TLS13-1-2-2021-06); checkov cannot read an optional() attribute's default.
   count = local.https ? local.lb_count : 0
 
   load_balancer_arn = aws_lb.this[0].arn
@@ -133,9 +141,20 @@ resource "aws_lb_listener" "https" {
   tags = var.tags
 }
 
+resource "aws_wafv2_web_acl_association" "this" {
+  count = var.waf_web_acl_arn != null && var.load_balancer_enabled ? 1 : 0
+
+  resource_arn = aws_lb.this[0].arn
+  web_acl_arn  = var.waf_web_acl_arn
+}
+
 # --- Access logs (runbook 4.1: alb-logs-<account>-<region>/AWSLogs/...) -----------------------
 
 resource "aws_s3_bucket" "access_logs" {
+  #checkov:skip=CKV_AWS_18:This bucket receives logs; logging its own access would need another bucket, and CloudTrail data events cover reads.
+  #checkov:skip=CKV_AWS_144:Access logs are evidence kept for a few weeks; a second region's copy is not worth its cost here.
+  #checkov:skip=CKV_AWS_145:ALB access logs support only SSE-S3 (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html); the bucket is encrypted with it.
+  #checkov:skip=CKV2_AWS_62:No consumer for event notifications on log delivery.
   bucket        = local.bucket_name
   force_destroy = var.access_logs.force_destroy
   tags          = merge(var.tags, { Name = local.bucket_name })
@@ -207,7 +226,7 @@ data "aws_iam_policy_document" "access_logs" {
   statement {
     sid       = "ElbLogDelivery"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.access_logs.arn}/AWSLogs/${local.account_id}/*"]
+    resources = ["${local.bucket_arn}/AWSLogs/${local.account_id}/*"]
 
     principals {
       type        = "AWS"
@@ -218,7 +237,7 @@ data "aws_iam_policy_document" "access_logs" {
   statement {
     sid       = "ElbLogDeliveryServicePrincipal"
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.access_logs.arn}/AWSLogs/${local.account_id}/*"]
+    resources = ["${local.bucket_arn}/AWSLogs/${local.account_id}/*"]
 
     principals {
       type        = "Service"
@@ -231,8 +250,8 @@ data "aws_iam_policy_document" "access_logs" {
     effect  = "Deny"
     actions = ["s3:*"]
     resources = [
-      aws_s3_bucket.access_logs.arn,
-      "${aws_s3_bucket.access_logs.arn}/*",
+      local.bucket_arn,
+      "${local.bucket_arn}/*",
     ]
 
     principals {

@@ -141,6 +141,17 @@ variable "access_logs" {
   }
 }
 
+variable "waf_web_acl_arn" {
+  description = "A WAFv2 web ACL (regional) to put in front of the load balancer; null: none. Worth it for a service exposed to the internet; billed per ACL, rule and request."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.waf_web_acl_arn == null || can(regex("^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/", coalesce(var.waf_web_acl_arn, "x")))
+    error_message = "waf_web_acl_arn must be the ARN of a regional WAFv2 web ACL (arn:aws:wafv2:<region>:<account>:regional/webacl/...)."
+  }
+}
+
 variable "deletion_protection" {
   description = "Refuse to delete the load balancer until this is turned off."
   type        = bool

@@ -32,7 +32,10 @@ resource "aws_vpc" "this" {
 # it gets any traffic (CIS AWS Foundations 5.4).
 resource "aws_default_security_group" "this" {
   vpc_id = aws_vpc.this.id
-  tags   = merge(var.tags, { Name = "${var.name}-default-deny" })
+  # Explicitly empty: Terraform removes the rules AWS put there (allow all within the group).
+  ingress = []
+  egress  = []
+  tags    = merge(var.tags, { Name = "${var.name}-default-deny" })
 }
 
 resource "aws_internet_gateway" "this" {
@@ -165,6 +168,7 @@ resource "aws_vpc_endpoint" "interface" {
 # Flow logs: the evidence for "task stuck in PENDING" caused by a security group or route
 # (runbook 4.2): rejected connections show up here.
 resource "aws_cloudwatch_log_group" "flow_logs" {
+  #checkov:skip=CKV_AWS_338:Retention is the caller's choice (flow_logs.retention_in_days): prod keeps 365 days, dev 30 to save cost (terraform.tfvars).
   name              = "/aws/vpc/${var.name}/flow-logs"
   retention_in_days = var.flow_logs.retention_in_days
   kms_key_id        = var.kms_key_arn

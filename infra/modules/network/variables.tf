@@ -56,8 +56,8 @@ variable "vpc_endpoints" {
   nullable = false
 
   validation {
-    condition     = alltrue([for s in var.vpc_endpoints.interface_services : can(regex("^[a-z0-9.-]+$", s))])
-    error_message = "vpc_endpoints.interface_services must be service names such as \"ecr.api\", \"logs\" or \"secretsmanager\"."
+    condition     = alltrue([for s in var.vpc_endpoints.interface_services : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)?$", s))])
+    error_message = "vpc_endpoints.interface_services must be short service names such as \"ecr.api\", \"logs\" or \"secretsmanager\" (the module adds com.amazonaws.<region>.)."
   }
 
   validation {
