@@ -11,7 +11,6 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-
 from localcloud.emulator import Emulator, Endpoint
 from localcloud.moto_terraform import patch_for_terraform
 
@@ -30,7 +29,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     pytest.skip("terraform is not on PATH")
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
     timings = config.stash.get(TIMINGS_KEY, [])
     if not timings:
         return

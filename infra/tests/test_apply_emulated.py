@@ -22,14 +22,13 @@ What the emulator cannot do, and how the test deals with it (see ../shared/notes
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-
 from localcloud.emulator import Endpoint
 from localcloud.terraform import Plan, S3Backend, Step, TerraformRoot
 
@@ -69,7 +68,7 @@ OPSCTL_FIELDS = {
 
 def client(endpoint: Endpoint, service: str) -> Any:
     return boto3.client(
-        service,  # type: ignore[call-overload]
+        service,
         endpoint_url=endpoint.url,
         region_name=REGION,
         aws_access_key_id="testing",
@@ -88,7 +87,9 @@ def describe_changes(plan: Plan) -> str:
 class Stack:
     """The bootstrap and dev roots of one run, with the timings of every step."""
 
-    def __init__(self, bootstrap: TerraformRoot, dev: TerraformRoot, record: Callable[[str, Step], None]) -> None:
+    def __init__(
+        self, bootstrap: TerraformRoot, dev: TerraformRoot, record: Callable[[str, Step], None]
+    ) -> None:
         self.bootstrap = bootstrap
         self.dev = dev
         self.record = record
@@ -97,26 +98,43 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(emulator: Endpoint, tmp_path_factory: pytest.TempPathFactory, timings: list[tuple[str, float]]) -> Iterator[Stack]:
+def stack(
+    emulator: Endpoint, tmp_path_factory: pytest.TempPathFactory, timings: list[tuple[str, float]]
+) -> Stack:
     def record(label: str, step: Step) -> None:
         timings.append((label, step.seconds))
 
     bootstrap = TerraformRoot(
-        INFRA, "bootstrap", workdir=tmp_path_factory.mktemp("bootstrap"), endpoint=emulator, variables=BOOTSTRAP_VARIABLES
+        INFRA,
+        "bootstrap",
+        workdir=tmp_path_factory.mktemp("bootstrap"),
+        endpoint=emulator,
+        variables=BOOTSTRAP_VARIABLES,
     )
-    dev = TerraformRoot(INFRA, "envs/dev", workdir=tmp_path_factory.mktemp("dev"), endpoint=emulator, variables=DEV_VARIABLES)
+    dev = TerraformRoot(
+        INFRA,
+        "envs/dev",
+        workdir=tmp_path_factory.mktemp("dev"),
+        endpoint=emulator,
+        variables=DEV_VARIABLES,
+    )
 
     def first_apply(root: TerraformRoot, label: str) -> None:
         record(f"{label}: init", root.init())
         record(f"{label}: apply", root.apply())
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for future in [pool.submit(first_apply, bootstrap, "bootstrap"), pool.submit(first_apply, dev, "dev")]:
+        for future in [
+            pool.submit(first_apply, bootstrap, "bootstrap"),
+            pool.submit(first_apply, dev, "dev"),
+        ]:
             future.result()
 
     stack = Stack(bootstrap, dev, record)
-    stack.bootstrap_outputs = {k: v["value"] for k, v in bootstrap.output().items()}  # type: ignore[union-attr]
-    yield stack
+    outputs = bootstrap.output()
+    assert isinstance(outputs, dict)
+    stack.bootstrap_outputs = {k: v["value"] for k, v in outputs.items()}
+    return stack
 
 
 def s3_backend(stack: Stack, key: str) -> S3Backend:
@@ -140,38 +158,59 @@ def test_bootstrap_creates_backend_and_github_roles(stack: Stack, emulator: Endp
     s3 = client(emulator, "s3")
     bucket = outputs["state_bucket"]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
-    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
+        "Rules"
+    ][0]
     assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
-    assert '"aws:SecureTransport":"false"' in s3.get_bucket_policy(Bucket=bucket)["Policy"].replace(" ", "")
+    assert '"aws:SecureTransport":"false"' in s3.get_bucket_policy(Bucket=bucket)["Policy"].replace(
+        " ", ""
+    )
 
     iam = client(emulator, "iam")
     assert iam.list_users()["Users"] == []
     trust = iam.get_role(RoleName="fastapi-github-deploy-prod")["Role"]["AssumeRolePolicyDocument"]
     condition = trust["Statement"][0]["Condition"]["StringEquals"]
     assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-    assert condition["token.actions.githubusercontent.com:sub"] == "repo:example-org/aws-fastapi-devsecops:environment:prod"
+    assert (
+        condition["token.actions.githubusercontent.com:sub"]
+        == "repo:example-org/aws-fastapi-devsecops:environment:prod"
+    )
 
 
 def test_bootstrap_moves_its_own_state_into_its_bucket(stack: Stack, emulator: Endpoint) -> None:
     # infra/bootstrap/README.md: after the first apply, the bootstrap's state moves into the bucket.
-    shutil.copy(stack.bootstrap.directory / "backend.tf.example", stack.bootstrap.directory / "backend.tf")
-    stack.record("bootstrap: init -migrate-state", stack.bootstrap.migrate_backend(s3_backend(stack, "bootstrap/terraform.tfstate")))
+    shutil.copy(
+        stack.bootstrap.directory / "backend.tf.example", stack.bootstrap.directory / "backend.tf"
+    )
+    stack.record(
+        "bootstrap: init -migrate-state",
+        stack.bootstrap.migrate_backend(s3_backend(stack, "bootstrap/terraform.tfstate")),
+    )
     plan = stack.bootstrap.plan()
     stack.record("bootstrap: plan (S3 backend)", plan.step)
-    assert not plan.has_changes, f"the bootstrap plans changes right after its apply:\n{describe_changes(plan)}"
+    assert not plan.has_changes, (
+        f"the bootstrap plans changes right after its apply:\n{describe_changes(plan)}"
+    )
     objects = client(emulator, "s3").list_objects_v2(Bucket=stack.bootstrap_outputs["state_bucket"])
     assert "bootstrap/terraform.tfstate" in {o["Key"] for o in objects.get("Contents", [])}
 
 
-def test_dev_state_moves_into_the_s3_backend_with_both_locks(stack: Stack, emulator: Endpoint) -> None:
-    stack.record("dev: init -migrate-state", stack.dev.migrate_backend(s3_backend(stack, "dev/terraform.tfstate")))
+def test_dev_state_moves_into_the_s3_backend_with_both_locks(
+    stack: Stack, emulator: Endpoint
+) -> None:
+    stack.record(
+        "dev: init -migrate-state",
+        stack.dev.migrate_backend(s3_backend(stack, "dev/terraform.tfstate")),
+    )
     bucket = stack.bootstrap_outputs["state_bucket"]
     head = client(emulator, "s3").head_object(Bucket=bucket, Key="dev/terraform.tfstate")
     assert head["ServerSideEncryption"] == "aws:kms"
     # Terraform keeps the state's checksum in the DynamoDB table: the table is really in use.
-    items = client(emulator, "dynamodb").scan(TableName=stack.bootstrap_outputs["lock_table"])["Items"]
+    items = client(emulator, "dynamodb").scan(TableName=stack.bootstrap_outputs["lock_table"])[
+        "Items"
+    ]
     assert f"{bucket}/dev/terraform.tfstate-md5" in {i["LockID"]["S"] for i in items}
 
 
@@ -186,7 +225,9 @@ def test_opsctl_output_has_every_field_opsctl_needs(stack: Stack) -> None:
     assert opsctl["container_name"] == "app"
     assert opsctl["log_group"] == f"/aws/ecs/{SERVICE}"
     assert opsctl["ecr_repository_url"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{SERVICE}"
-    assert opsctl["target_group_arn"].startswith(f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{SERVICE}/")
+    assert opsctl["target_group_arn"].startswith(
+        f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{SERVICE}/"
+    )
     assert opsctl["alb_url"].startswith("http://")
     print(f"opsctl output: {opsctl}")
 
@@ -196,14 +237,28 @@ def test_load_balancer_matches_runbook(stack: Stack, emulator: Endpoint) -> None
     (group,) = elbv2.describe_target_groups(Names=[SERVICE])["TargetGroups"]
     # Runbook 8.2.
     assert (group["HealthCheckPath"], group["HealthCheckPort"]) == ("/health", "traffic-port")
-    assert (group["HealthCheckIntervalSeconds"], group["HealthyThresholdCount"], group["UnhealthyThresholdCount"]) == (30, 2, 2)
+    assert (
+        group["HealthCheckIntervalSeconds"],
+        group["HealthyThresholdCount"],
+        group["UnhealthyThresholdCount"],
+    ) == (30, 2, 2)
     assert group["Matcher"]["HttpCode"] == "200"
     assert (group["TargetType"], group["Port"]) == ("ip", 8000)
-    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])["Attributes"]}
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])[
+            "Attributes"
+        ]
+    }
     assert attributes["deregistration_delay.timeout_seconds"] == "30"
 
     (balancer,) = elbv2.describe_load_balancers(Names=[SERVICE])["LoadBalancers"]
-    attributes = {a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=balancer["LoadBalancerArn"])["Attributes"]}
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_load_balancer_attributes(
+            LoadBalancerArn=balancer["LoadBalancerArn"]
+        )["Attributes"]
+    }
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attributes["access_logs.s3.enabled"] == "true"
     # Runbook 4.1.
@@ -215,8 +270,13 @@ def test_task_definition_matches_the_service_contract(stack: Stack, emulator: En
     definition = ecs.describe_task_definition(taskDefinition=SERVICE)["taskDefinition"]
     (container,) = definition["containerDefinitions"]
     assert container["image"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{SERVICE}:e2e"
-    assert [(p["containerPort"], p["protocol"]) for p in container["portMappings"]] == [(8000, "tcp")]
-    assert {e["name"]: e["value"] for e in container["environment"]} == {"HOST": "0.0.0.0", "PORT": "8000"}
+    assert [(p["containerPort"], p["protocol"]) for p in container["portMappings"]] == [
+        (8000, "tcp")
+    ]
+    assert {e["name"]: e["value"] for e in container["environment"]} == {
+        "HOST": "0.0.0.0",
+        "PORT": "8000",
+    }
     assert container["logConfiguration"]["options"] == {
         "awslogs-group": f"/aws/ecs/{SERVICE}",
         "awslogs-region": REGION,
@@ -239,7 +299,8 @@ def test_second_plan_is_empty(stack: Stack) -> None:
     plan = stack.dev.plan()
     stack.record("dev: plan -detailed-exitcode", plan.step)
     assert not plan.has_changes, (
-        f"a plan right after apply wants changes (drift or a perpetual diff):\n{describe_changes(plan)}"
+        "a plan right after apply wants changes (drift or a perpetual diff):\n"
+        + describe_changes(plan)
     )
 
 
@@ -247,6 +308,14 @@ def test_destroy_leaves_nothing(stack: Stack, emulator: Endpoint) -> None:
     stack.record("dev: destroy", stack.dev.destroy())
     assert stack.dev.state_list() == ()
     ecs = client(emulator, "ecs")
-    assert [c["status"] for c in ecs.describe_clusters(clusters=[SERVICE])["clusters"]] in ([], ["INACTIVE"])
+    assert [c["status"] for c in ecs.describe_clusters(clusters=[SERVICE])["clusters"]] in (
+        [],
+        ["INACTIVE"],
+    )
     assert client(emulator, "elbv2").describe_load_balancers()["LoadBalancers"] == []
-    assert client(emulator, "ec2").describe_vpcs(Filters=[{"Name": "tag:Service", "Values": [SERVICE]}])["Vpcs"] == []
+    assert (
+        client(emulator, "ec2").describe_vpcs(
+            Filters=[{"Name": "tag:Service", "Values": [SERVICE]}]
+        )["Vpcs"]
+        == []
+    )

@@ -100,8 +100,8 @@ def _patch_rule_descriptions() -> None:
     original_init = SecurityGroupRule.__init__
     signature = inspect.signature(original_init)
 
-    def __init__(self: SecurityGroupRule, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
+    def init(self: SecurityGroupRule, *args: object, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)  # type: ignore[arg-type]
         prefix_list = signature.bind(self, *args, **kwargs).arguments.get("prefix_list_id")
         self._prefix_list_description = (  # type: ignore[attr-defined]
             prefix_list.get("Description") if isinstance(prefix_list, dict) else None
@@ -114,7 +114,7 @@ def _patch_rule_descriptions() -> None:
             or getattr(self, "_prefix_list_description", None)
         )
 
-    SecurityGroupRule.__init__ = __init__  # type: ignore[method-assign]
+    SecurityGroupRule.__init__ = init  # type: ignore[method-assign]
     SecurityGroupRule.description = property(description)  # type: ignore[assignment,method-assign]
 
 
@@ -128,7 +128,9 @@ def _patch_register_scalable_target_tags() -> None:
             arn = json.loads(body)["ScalableTargetARN"]
             # The emulator's tag store is private to emulator.py, which this part may not edit;
             # the lead can fold this fix into emulator.patch_moto() and drop the reach-in.
-            emulator._AUTOSCALING_TAGS.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
+            emulator._AUTOSCALING_TAGS.tag_resource(
+                arn, [{"Key": k, "Value": v} for k, v in tags.items()]
+            )
         return body
 
     ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target  # type: ignore[method-assign]

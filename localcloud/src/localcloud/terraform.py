@@ -45,10 +45,11 @@ from typing import TypeAlias
 
 from localcloud.emulator import Endpoint
 
-JSONValue: TypeAlias = "str | int | float | bool | None | list[JSONValue] | dict[str, JSONValue]"
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 
 PLUGIN_MIRROR_ENV = "TF_PLUGIN_MIRROR"
-"""Environment variable naming a provider filesystem mirror (the folder holding registry.terraform.io/)."""
+"""Environment variable naming a provider filesystem mirror (the folder holding
+registry.terraform.io/)."""
 
 DEFAULT_PLUGIN_MIRRORS = (Path("/opt/tf-plugins"),)
 """Where a mirror is looked for when ``TF_PLUGIN_MIRROR`` is unset."""
@@ -134,7 +135,7 @@ class Plan:
 
 @dataclass(frozen=True)
 class LocalBackend:
-    """Local state in the workspace copy, replacing the root's S3 backend through an override file."""
+    """Local state in the workspace copy, replacing the root's S3 backend (an override file)."""
 
     def override(self) -> str:
         return 'terraform {\n  backend "local" {}\n}\n'
@@ -186,7 +187,9 @@ def find_terraform(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     found = shutil.which("terraform", path=env.get("PATH"))
     if found is None:
-        raise TerraformNotFoundError("terraform is not on PATH (https://developer.hashicorp.com/terraform/install)")
+        raise TerraformNotFoundError(
+            "terraform is not on PATH (https://developer.hashicorp.com/terraform/install)"
+        )
     return found
 
 
@@ -201,7 +204,9 @@ def find_plugin_mirror(environ: Mapping[str, str] | None = None) -> Path | None:
     if configured:
         mirror = Path(configured)
         if not (mirror / "registry.terraform.io").is_dir():
-            raise TerraformError(f"{PLUGIN_MIRROR_ENV}={configured} holds no registry.terraform.io/ folder")
+            raise TerraformError(
+                f"{PLUGIN_MIRROR_ENV}={configured} holds no registry.terraform.io/ folder"
+            )
         return mirror
     for candidate in DEFAULT_PLUGIN_MIRRORS:
         if (candidate / "registry.terraform.io").is_dir():
@@ -210,7 +215,7 @@ def find_plugin_mirror(environ: Mapping[str, str] | None = None) -> Path | None:
 
 
 def cli_config(mirror: Path) -> str:
-    """Terraform CLI configuration installing every registry.terraform.io provider from ``mirror``."""
+    """CLI configuration installing every registry.terraform.io provider from ``mirror``."""
     return (
         "provider_installation {\n"
         "  filesystem_mirror {\n"
@@ -316,7 +321,14 @@ class TerraformRoot:
         self.backend = backend
         return self._run(
             "init -migrate-state",
-            ["init", "-migrate-state", "-force-copy", "-input=false", "-no-color", *backend.init_args()],
+            [
+                "init",
+                "-migrate-state",
+                "-force-copy",
+                "-input=false",
+                "-no-color",
+                *backend.init_args(),
+            ],
         )
 
     def apply(self) -> Step:
@@ -374,7 +386,9 @@ class TerraformRoot:
             (self.directory / "backend_override.tf").write_text(override, encoding="utf-8")
         if self.variables:
             tfvars = self.directory / "zz_harness.auto.tfvars.json"
-            tfvars.write_text(json.dumps(self.variables, indent=2, sort_keys=True), encoding="utf-8")
+            tfvars.write_text(
+                json.dumps(self.variables, indent=2, sort_keys=True), encoding="utf-8"
+            )
         self._prepared = True
 
     def _run(self, name: str, args: Sequence[str], ok: Sequence[int] = (0,)) -> Step:
