@@ -5,7 +5,7 @@
 # (TF_PLUGIN_MIRROR, else /opt/tf-plugins): these targets then point Terraform at it through a CLI
 # configuration file of their own. Without a mirror Terraform downloads providers as usual.
 .PHONY: tf-fmt tf-validate tf-test tf-plan tf-apply tf-backend tf-lock test-infra test-infra-e2e \
-	tf-mirror-config tf-init tf-check-env tf-check-env-name
+	tf-mirror-config tf-init tf-check-env
 
 TF ?= terraform
 TF_CACHE_DIR := $(CURDIR)/.cache/terraform
@@ -45,8 +45,13 @@ tf-check-env:
 	@if [ "$(ENV)" != bootstrap ] && [ ! -f $(TF_ROOT)/backend.hcl ]; then \
 		echo "$(TF_ROOT)/backend.hcl is missing: run 'make tf-backend ENV=$(ENV)' (or copy backend.hcl.example and fill it in)" >&2; exit 2; fi
 
-tf-init: tf-check-env tf-mirror-config
-	$(TF) -chdir=$(TF_ROOT) init -input=false $(if $(wildcard $(TF_ROOT)/backend.hcl),-backend-config=backend.hcl)
+# backend.hcl goes to init when the root has a backend block for it (the bootstrap only once its
+# backend.tf exists, see infra/bootstrap/README.md). TF_INIT_ARGS=-migrate-state moves a state.
+TF_BACKEND_ARGS = $(if $(and $(wildcard $(TF_ROOT)/backend.hcl),$(or $(filter-out bootstrap,$(ENV)),$(wildcard $(TF_ROOT)/backend.tf))),-backend-config=backend.hcl)
+TF_INIT_ARGS ?=
+
+tf-init: tf-check-env tf-mirror-config ## terraform init of ENV=dev|prod|bootstrap with its backend.hcl (TF_INIT_ARGS=-migrate-state to move state)
+	$(TF) -chdir=$(TF_ROOT) init -input=false $(TF_BACKEND_ARGS) $(TF_INIT_ARGS)
 
 tf-plan: tf-init ## terraform plan of ENV=dev|prod|bootstrap (extra arguments in TF_ARGS, e.g. TF_ARGS='-var enable_compute=false')
 	$(TF) -chdir=$(TF_ROOT) plan -input=false -out=$(ENV).tfplan $(TF_ARGS)
@@ -54,14 +59,12 @@ tf-plan: tf-init ## terraform plan of ENV=dev|prod|bootstrap (extra arguments in
 tf-apply: tf-init ## terraform apply of ENV=dev|prod|bootstrap: shows the plan and asks before changing anything
 	$(TF) -chdir=$(TF_ROOT) apply -input=true $(TF_ARGS)
 
-tf-backend: tf-check-env-name ## Write infra/envs/ENV/backend.hcl from the bootstrap's outputs
+tf-backend: ## Write backend.hcl of ENV=dev|prod|bootstrap from the bootstrap's outputs
+	@case "$(ENV)" in dev|prod|bootstrap) ;; *) echo "ENV must be dev, prod or bootstrap (got '$(ENV)')" >&2; exit 2;; esac
 	$(TF) -chdir=infra/bootstrap output -json backend_config \
 		| python3 -c 'import json, sys; sys.stdout.write(json.load(sys.stdin)[sys.argv[1]])' $(ENV) \
-		> infra/envs/$(ENV)/backend.hcl
-	@echo "wrote infra/envs/$(ENV)/backend.hcl"
-
-tf-check-env-name:
-	@case "$(ENV)" in dev|prod) ;; *) echo "ENV must be dev or prod (got '$(ENV)')" >&2; exit 2;; esac
+		> $(TF_ROOT)/backend.hcl
+	@echo "wrote $(TF_ROOT)/backend.hcl"
 
 tf-lock: ## Write complete provider lock files for the roots (needs registry.terraform.io; commit them with git add -f)
 	for root in $(TF_ROOTS); do \
@@ -69,7 +72,7 @@ tf-lock: ## Write complete provider lock files for the roots (needs registry.ter
 			-platform=linux_amd64 -platform=linux_arm64 -platform=darwin_amd64 -platform=darwin_arm64 -platform=windows_amd64; \
 	done
 
-test-infra-e2e: install ## Apply the bootstrap and dev to the emulated AWS, re-plan (must be empty), destroy
+test-infra-e2e: install ## pytest infra/tests: bootstrap and dev applied to the emulated AWS, re-planned (must be empty), destroyed; harness and parity tests
 	$(RUN) pytest infra/tests
 
 # The apply test mostly waits (the provider's fixed ALB and S3 waits), the module tests mostly

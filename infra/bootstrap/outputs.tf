@@ -29,9 +29,9 @@ output "github_roles" {
 }
 
 output "backend_config" {
-  description = "Content of infra/envs/<env>/backend.hcl for each environment."
+  description = "Content of backend.hcl for each environment root, and for the bootstrap's own state (key bootstrap)."
   value = {
-    for name in keys(var.environments) : name => join("\n", [
+    for name in concat(keys(var.environments), ["bootstrap"]) : name => join("\n", [
       "bucket         = \"${aws_s3_bucket.state.id}\"",
       "key            = \"${name}/terraform.tfstate\"",
       "region         = \"${var.region}\"",
