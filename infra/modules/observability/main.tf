@@ -236,6 +236,8 @@ resource "aws_cloudwatch_metric_alarm" "running_below_desired" {
 
 # --- EventBridge: ECS failures as readable messages (runbook 5.3) --------------------------------
 # Event shapes: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_cwe_events.html
+# In an input template every <word> is a placeholder for an input path: the messages use angle
+# brackets for nothing else.
 
 locals {
   event_rules = {
@@ -258,7 +260,7 @@ locals {
         reason = "$.detail.stoppedReason"
         def    = "$.detail.taskDefinitionArn"
       }
-      template = "\"[${local.service}] ECS task stopped at <time> (<code>): <reason>. Task <task>, task definition <def>. Logs: aws logs tail /aws/ecs/${local.service} (stream ecs/<container>/<task id>). Diagnose: opsctl diagnose (runbook 4.2).\""
+      template = "\"[${local.service}] ECS task stopped at <time> (<code>): <reason>. Task <task>, task definition <def>. Logs: aws logs tail /aws/ecs/${local.service} (stream ecs/CONTAINER/TASK_ID). Diagnose: opsctl diagnose (runbook 4.2).\""
     }
     deployment-failed = {
       description = "A ${local.service} deployment failed (the circuit breaker rolls back)"

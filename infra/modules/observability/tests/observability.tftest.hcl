@@ -133,6 +133,13 @@ run "alerting_matches_runbook_5" {
   }
 
   assert {
+    condition = alltrue(flatten([
+      for rule in local.event_rules : [for p in regexall("<([^>]*)>", rule.template) : contains(keys(rule.paths), p[0])]
+    ]))
+    error_message = "Every <placeholder> of a message template must be an input path (EventBridge rejects others)."
+  }
+
+  assert {
     condition = alltrue([
       for metric in ["CPUUtilization", "MemoryUtilization", "HTTPCode_ELB_4XX_Count", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "HealthyHostCount", "UnHealthyHostCount"] :
       strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "\"${metric}\"")
