@@ -1,0 +1,381 @@
+# Runbook 6.1: GitHub Actions reaches AWS through OIDC. No IAM users, no access keys: each role
+# trusts the token of exact workflow subjects of one repository and lives at most an hour.
+# https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services
+
+locals {
+  repo            = var.github.repository
+  oidc_host       = "token.actions.githubusercontent.com"
+  oidc_arn        = coalesce(var.github.oidc_provider_arn, one(aws_iam_openid_connect_provider.github[*].arn))
+  branch_subjects = [for b in var.github.branches : "repo:${local.repo}:ref:refs/heads/${b}"]
+
+  # Everything an environment's roles may touch is named after its service (see variables.tf).
+  env = {
+    for name, e in var.environments : name => {
+      service      = e.service_name
+      cluster_arn  = "arn:${local.partition}:ecs:${var.region}:${local.account_id}:cluster/${e.service_name}"
+      service_arn  = "arn:${local.partition}:ecs:${var.region}:${local.account_id}:service/${e.service_name}/${e.service_name}"
+      family_arn   = "arn:${local.partition}:ecs:${var.region}:${local.account_id}:task-definition/${e.service_name}:*"
+      tasks_arn    = "arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${e.service_name}/*"
+      repo_arn     = "arn:${local.partition}:ecr:${var.region}:${local.account_id}:repository/${e.service_name}"
+      log_arn      = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/ecs/${e.service_name}"
+      alarms_arn   = "arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${e.service_name}-*"
+      roles_arn    = "arn:${local.partition}:iam::${local.account_id}:role/${e.service_name}-*"
+      state_prefix = "${name}/"
+      subject      = "repo:${local.repo}:environment:${name}"
+      infra_sub    = "repo:${local.repo}:environment:${name}-infra"
+    }
+  }
+}
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count = var.github.oidc_provider_arn == null ? 1 : 0
+
+  url            = "https://${local.oidc_host}"
+  client_id_list = ["sts.amazonaws.com"]
+  # No thumbprint_list: IAM validates GitHub's certificate against its own trusted CAs.
+  # https://github.blog/changelog/2023-06-27-github-actions-update-on-oidc-integration-with-aws/
+}
+
+# --- Trust policies ------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "trust" {
+  for_each = merge(
+    { ci = local.branch_subjects, plan = concat(local.branch_subjects, ["repo:${local.repo}:pull_request"]) },
+    { for name, e in local.env : "deploy-${name}" => [e.subject] },
+    { for name, e in local.env : "apply-${name}" => [e.infra_sub] },
+  )
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    # Exact subjects only (StringEquals, never StringLike with wildcards): a fork, another
+    # repository or another branch gets a different `sub` and cannot assume the role.
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = each.value
+    }
+  }
+}
+
+# --- CI: push images (runbook 2.1 step 1) ---------------------------------------------------------
+
+resource "aws_iam_role" "ci" {
+  name                 = "${var.project}-github-ci"
+  description          = "GitHub Actions CI of ${local.repo} (${join(", ", var.github.branches)}): push images to the environments' ECR repositories"
+  assume_role_policy   = data.aws_iam_policy_document.trust["ci"].json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "ci" {
+  statement {
+    sid = "EcrLogin"
+    # GetAuthorizationToken has no resource-level permissions.
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "PushToTheServiceRepositories"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:InitiateLayerUpload",
+      "ecr:UploadLayerPart",
+      "ecr:CompleteLayerUpload",
+      "ecr:PutImage",
+      "ecr:BatchGetImage",
+      "ecr:DescribeImages",
+      "ecr:DescribeImageScanFindings",
+    ]
+    resources = [for e in local.env : e.repo_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "ci" {
+  name   = "push-images"
+  role   = aws_iam_role.ci.id
+  policy = data.aws_iam_policy_document.ci.json
+}
+
+# --- Deploy: opsctl deploy / rollback (runbook 2.1, 3.1, 3.2) ------------------------------------
+
+data "aws_iam_policy_document" "deploy" {
+  for_each = local.env
+
+  statement {
+    sid = "RegisterTaskDefinitions"
+    # Task definition actions have no resource-level permissions
+    # (https://github.com/aws/containers-roadmap/issues/929). What keeps a deploy to this
+    # service's family: PassRole below admits only this service's roles, and UpdateService
+    # admits only this family's revisions.
+    actions   = ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:ListTaskDefinitionFamilies"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "TagTaskDefinitionsOnRegister"
+    actions   = ["ecs:TagResource"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RegisterTaskDefinition"]
+    }
+  }
+
+  statement {
+    sid       = "PassOnlyThisServicesRoles"
+    actions   = ["iam:PassRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/${each.value.service}-execution", "arn:${local.partition}:iam::${local.account_id}:role/${each.value.service}-task"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "UpdateOnlyThisServiceToThisFamily"
+    actions   = ["ecs:UpdateService"]
+    resources = [each.value.service_arn]
+
+    # IfExists: `update-service --force-new-deployment` (runbook 8.1) names no task definition.
+    condition {
+      test     = "ArnLikeIfExists"
+      variable = "ecs:task-definition"
+      values   = [each.value.family_arn]
+    }
+  }
+
+  statement {
+    sid       = "ReadTheService"
+    actions   = ["ecs:DescribeServices", "ecs:DescribeClusters"]
+    resources = [each.value.service_arn, each.value.cluster_arn]
+  }
+
+  statement {
+    sid       = "ReadTheTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = [each.value.tasks_arn]
+  }
+
+  statement {
+    sid       = "ListInTheCluster"
+    actions   = ["ecs:ListTasks", "ecs:ListServices"]
+    resources = ["*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [each.value.cluster_arn]
+    }
+  }
+
+  statement {
+    sid       = "ReadTheImages"
+    actions   = ["ecr:DescribeImages", "ecr:ListImages", "ecr:BatchGetImage"]
+    resources = [each.value.repo_arn]
+  }
+
+  statement {
+    sid = "ReadLoadBalancingAndMetrics"
+    # Describe calls of Elastic Load Balancing and GetMetricData have no resource-level
+    # permissions; they are read-only.
+    actions = [
+      "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeListeners",
+      "cloudwatch:GetMetricData",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ReadTheAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = [each.value.alarms_arn]
+  }
+
+  statement {
+    sid       = "ReadTheLogs"
+    actions   = ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams", "logs:StartLiveTail"]
+    resources = [each.value.log_arn, "${each.value.log_arn}:*"]
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  for_each = local.env
+
+  name                 = "${var.project}-github-deploy-${each.key}"
+  description          = "GitHub environment ${each.key} of ${local.repo}: deploy and roll back ${each.value.service}"
+  assume_role_policy   = data.aws_iam_policy_document.trust["deploy-${each.key}"].json
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  for_each = local.env
+
+  name   = "deploy-${each.value.service}"
+  role   = aws_iam_role.deploy[each.key].id
+  policy = data.aws_iam_policy_document.deploy[each.key].json
+}
+
+# --- Terraform: plan (read-only) and apply (runbook 3.3, 6.2) ------------------------------------
+
+data "aws_iam_policy_document" "state_read" {
+  statement {
+    sid       = "ListState"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_arn]
+  }
+
+  statement {
+    sid       = "ReadState"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.state_arn}/*"]
+  }
+
+  # A plan takes the lock too (both kinds, ADR 0001), so a plan never reads half-written state.
+  statement {
+    sid       = "TakeTheLockFile"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.state_arn}/*.tflock"]
+  }
+
+  statement {
+    sid       = "TakeTheLockItem"
+    actions   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.locks.arn]
+  }
+
+  statement {
+    sid       = "UseTheStateKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.state.arn]
+  }
+}
+
+resource "aws_iam_role" "plan" {
+  name                 = "${var.project}-github-terraform-plan"
+  description          = "GitHub Actions of ${local.repo} (pull requests, ${join(", ", var.github.branches)}): terraform plan, read-only"
+  assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role_policy_attachment" "plan_read_only" {
+  role = aws_iam_role.plan.name
+  # Refreshing every resource of every module needs Describe/Get/List on many services; AWS's
+  # ReadOnlyAccess is the maintained list of exactly those.
+  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
+}
+
+resource "aws_iam_role_policy" "plan_state" {
+  name   = "read-state-take-lock"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.state_read.json
+}
+
+data "aws_iam_policy_document" "apply" {
+  for_each = local.env
+
+  statement {
+    sid       = "WriteThisEnvironmentsState"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.state_arn}/${each.value.state_prefix}*"]
+  }
+
+  statement {
+    sid       = "ListState"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_arn]
+  }
+
+  statement {
+    sid       = "TakeTheLockItem"
+    actions   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.locks.arn]
+  }
+
+  statement {
+    sid       = "UseTheStateKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.state.arn]
+  }
+
+  # PowerUserAccess (attached below) excludes IAM. The environment's roles are all named
+  # <service>-* (execution, task, flow logs): the apply role may manage those and nothing else.
+  statement {
+    sid = "ManageThisEnvironmentsRoles"
+    actions = [
+      "iam:CreateRole",
+      "iam:DeleteRole",
+      "iam:GetRole",
+      "iam:UpdateRole",
+      "iam:UpdateRoleDescription",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:TagRole",
+      "iam:UntagRole",
+      "iam:PutRolePolicy",
+      "iam:GetRolePolicy",
+      "iam:DeleteRolePolicy",
+      "iam:ListRolePolicies",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListInstanceProfilesForRole",
+      "iam:PassRole",
+    ]
+    resources = [each.value.roles_arn]
+  }
+
+  statement {
+    sid       = "CreateServiceLinkedRoles"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "apply" {
+  for_each = local.env
+
+  name                 = "${var.project}-github-terraform-apply-${each.key}"
+  description          = "GitHub environment ${each.key}-infra of ${local.repo}: terraform apply of infra/envs/${each.key}"
+  assume_role_policy   = data.aws_iam_policy_document.trust["apply-${each.key}"].json
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role_policy_attachment" "apply_power_user" {
+  for_each = local.env
+
+  role = aws_iam_role.apply[each.key].name
+  # An environment is a VPC, a load balancer, ECS, ECR, KMS, CloudWatch, SNS, EventBridge, S3,
+  # Budgets and Cost Explorer: PowerUserAccess covers them; IAM is granted separately above.
+  policy_arn = "arn:${local.partition}:iam::aws:policy/PowerUserAccess"
+}
+
+resource "aws_iam_role_policy" "apply" {
+  for_each = local.env
+
+  name   = "state-and-environment-roles"
+  role   = aws_iam_role.apply[each.key].id
+  policy = data.aws_iam_policy_document.apply[each.key].json
+}

@@ -1,0 +1,297 @@
+# Plan-only tests with a mocked AWS provider: no credentials, no network.
+
+mock_provider "aws" {
+  override_data {
+    target = data.aws_caller_identity.current
+    values = { account_id = "123456789012" }
+  }
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws" }
+  }
+  # The provider validates policy JSON; mocked documents would be random text. Assertions read
+  # the documents' statements from the configuration instead.
+  override_data {
+    target = data.aws_iam_policy_document.state_key
+    values = { json = "{}" }
+  }
+  override_data {
+    target = data.aws_iam_policy_document.state_bucket
+    values = { json = "{}" }
+  }
+  override_data {
+    target = data.aws_iam_policy_document.trust
+    values = { json = "{}" }
+  }
+  override_data {
+    target = data.aws_iam_policy_document.ci
+    values = { json = "{}" }
+  }
+  override_data {
+    target = data.aws_iam_policy_document.deploy
+    values = { json = "{}" }
+  }
+  override_data {
+    target = data.aws_iam_policy_document.state_read
+    values = { json = "{}" }
+  }
+  override_data {
+    target = data.aws_iam_policy_document.apply
+    values = { json = "{}" }
+  }
+}
+
+variables {
+  github = { repository = "example-org/aws-fastapi-devsecops" }
+}
+
+run "state_backend_is_locked_down" {
+  command = plan
+
+  assert {
+    condition     = aws_s3_bucket.state.bucket == "tfstate-123456789012-us-east-1" && aws_s3_bucket.state.force_destroy == false
+    error_message = "The state bucket is tfstate-<account>-<region> and destroy never empties it."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_versioning.state.versioning_configuration[0].status == "Enabled"
+    error_message = "State must be versioned."
+  }
+
+  assert {
+    condition     = one([for r in aws_s3_bucket_server_side_encryption_configuration.state.rule : r.apply_server_side_encryption_by_default[0].sse_algorithm]) == "aws:kms"
+    error_message = "State must be encrypted with KMS."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_s3_bucket_public_access_block.state.block_public_acls,
+      aws_s3_bucket_public_access_block.state.block_public_policy,
+      aws_s3_bucket_public_access_block.state.ignore_public_acls,
+      aws_s3_bucket_public_access_block.state.restrict_public_buckets,
+    ])
+    error_message = "Public access to the state bucket must be blocked."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.state_bucket.statement : s.effect == "Deny" && anytrue([for c in s.condition : c.variable == "aws:SecureTransport" && toset(c.values) == toset(["false"])])
+    ])
+    error_message = "The state bucket must refuse requests without TLS."
+  }
+
+  assert {
+    condition = (
+      aws_dynamodb_table.locks.name == "fastapi-terraform-locks" && aws_dynamodb_table.locks.hash_key == "LockID" &&
+      aws_dynamodb_table.locks.billing_mode == "PAY_PER_REQUEST" && aws_dynamodb_table.locks.deletion_protection_enabled
+    )
+    error_message = "The lock table: hash key LockID, on demand, protected from deletion."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.locks.point_in_time_recovery[0].enabled && aws_dynamodb_table.locks.server_side_encryption[0].enabled
+    error_message = "The lock table has point-in-time recovery and KMS encryption."
+  }
+
+  assert {
+    condition     = aws_kms_key.state.enable_key_rotation
+    error_message = "The state key rotates."
+  }
+}
+
+run "roles_trust_exact_subjects_only" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_openid_connect_provider.github[0].url == "https://token.actions.githubusercontent.com" && aws_iam_openid_connect_provider.github[0].client_id_list == toset(["sts.amazonaws.com"])
+    error_message = "One GitHub OIDC provider with audience sts.amazonaws.com."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for doc in data.aws_iam_policy_document.trust : [
+        for s in doc.statement : [
+          anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "token.actions.githubusercontent.com:aud" && toset(c.values) == toset(["sts.amazonaws.com"])]),
+          anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "token.actions.githubusercontent.com:sub"]),
+          alltrue([for c in s.condition : !anytrue([for v in c.values : strcontains(v, "*")])]),
+        ]
+      ]
+    ]))
+    error_message = "Every role trusts aud sts.amazonaws.com and exact subjects (StringEquals, no wildcard)."
+  }
+
+  assert {
+    condition = jsonencode({
+      for k, doc in data.aws_iam_policy_document.trust : k => sort(flatten([for s in doc.statement : [for c in s.condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"]]))
+      }) == jsonencode({
+      ci            = ["repo:example-org/aws-fastapi-devsecops:ref:refs/heads/main"]
+      plan          = sort(["repo:example-org/aws-fastapi-devsecops:ref:refs/heads/main", "repo:example-org/aws-fastapi-devsecops:pull_request"])
+      "deploy-dev"  = ["repo:example-org/aws-fastapi-devsecops:environment:dev"]
+      "deploy-prod" = ["repo:example-org/aws-fastapi-devsecops:environment:prod"]
+      "apply-dev"   = ["repo:example-org/aws-fastapi-devsecops:environment:dev-infra"]
+      "apply-prod"  = ["repo:example-org/aws-fastapi-devsecops:environment:prod-infra"]
+    })
+    error_message = "CI trusts main, plan trusts main and pull requests, deploy trusts the environment <env>, apply trusts <env>-infra."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in data.aws_iam_policy_document.ci.statement : s.resources if s.sid == "PushToTheServiceRepositories"
+      ])) == toset([
+      "arn:aws:ecr:us-east-1:123456789012:repository/fastapi-dev",
+      "arn:aws:ecr:us-east-1:123456789012:repository/fastapi-prod",
+    ])
+    error_message = "CI may push to the environments' repositories only."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in data.aws_iam_policy_document.deploy["prod"].statement : s.resources if s.sid == "PassOnlyThisServicesRoles"
+      ])) == toset([
+      "arn:aws:iam::123456789012:role/fastapi-prod-execution",
+      "arn:aws:iam::123456789012:role/fastapi-prod-task",
+    ])
+    error_message = "The prod deploy role may pass only fastapi-prod's execution and task roles."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.deploy["prod"].statement : toset(s.actions) == toset(["ecs:UpdateService"]) &&
+      toset(s.resources) == toset(["arn:aws:ecs:us-east-1:123456789012:service/fastapi-prod/fastapi-prod"]) &&
+      anytrue([for c in s.condition : c.test == "ArnLikeIfExists" && c.variable == "ecs:task-definition" && toset(c.values) == toset(["arn:aws:ecs:us-east-1:123456789012:task-definition/fastapi-prod:*"])])
+    ])
+    error_message = "The prod deploy role may update only fastapi-prod, and only to revisions of its family."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.deploy["dev"].statement : !anytrue([for a in s.actions : strcontains(a, "*")])
+    ])
+    error_message = "The deploy role lists its actions one by one (no wildcards)."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in data.aws_iam_policy_document.apply["dev"].statement : s.resources if s.sid == "ManageThisEnvironmentsRoles"
+    ])) == toset(["arn:aws:iam::123456789012:role/fastapi-dev-*"])
+    error_message = "The dev apply role may manage only fastapi-dev-* roles."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in data.aws_iam_policy_document.apply["dev"].statement : s.resources if s.sid == "WriteThisEnvironmentsState"
+    ])) == toset(["arn:aws:s3:::tfstate-123456789012-us-east-1/dev/*"])
+    error_message = "The dev apply role may write dev's state only."
+  }
+
+  assert {
+    condition     = alltrue([for r in concat([aws_iam_role.ci, aws_iam_role.plan], values(aws_iam_role.deploy), values(aws_iam_role.apply)) : r.max_session_duration == 3600])
+    error_message = "Role sessions last at most an hour."
+  }
+}
+
+run "existing_oidc_provider_is_reused" {
+  command = plan
+
+  variables {
+    github = {
+      repository        = "example-org/aws-fastapi-devsecops"
+      oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    }
+  }
+
+  assert {
+    condition     = length(aws_iam_openid_connect_provider.github) == 0 && output.github_oidc_provider_arn == "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    error_message = "With oidc_provider_arn, the account's existing provider is used (an account has only one)."
+  }
+}
+
+run "rejects_invalid_region" {
+  command = plan
+
+  variables {
+    region = "us-east"
+  }
+
+  expect_failures = [var.region]
+}
+
+run "rejects_invalid_project" {
+  command = plan
+
+  variables {
+    project = "Fast API"
+  }
+
+  expect_failures = [var.project]
+}
+
+run "rejects_repository_without_owner" {
+  command = plan
+
+  variables {
+    github = { repository = "aws-fastapi-devsecops" }
+  }
+
+  expect_failures = [var.github]
+}
+
+run "rejects_wildcard_branch" {
+  command = plan
+
+  variables {
+    github = { repository = "example-org/aws-fastapi-devsecops", branches = ["release/*"] }
+  }
+
+  expect_failures = [var.github]
+}
+
+run "rejects_foreign_oidc_provider" {
+  command = plan
+
+  variables {
+    github = { repository = "example-org/aws-fastapi-devsecops", oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/accounts.google.com" }
+  }
+
+  expect_failures = [var.github]
+}
+
+run "rejects_invalid_environment_names" {
+  command = plan
+
+  variables {
+    environments = { Production = { service_name = "fastapi-prod" } }
+  }
+
+  expect_failures = [var.environments]
+}
+
+run "rejects_service_names_overlapping_the_bootstrap_roles" {
+  command = plan
+
+  variables {
+    environments = { dev = { service_name = "fastapi-github" } }
+  }
+
+  expect_failures = [var.environments]
+}
+
+run "rejects_invalid_state_bucket_name" {
+  command = plan
+
+  variables {
+    state_bucket_name = "State_Bucket"
+  }
+
+  expect_failures = [var.state_bucket_name]
+}
+
+run "rejects_zero_day_state_retention" {
+  command = plan
+
+  variables {
+    state_version_retention_days = 0
+  }
+
+  expect_failures = [var.state_version_retention_days]
+}

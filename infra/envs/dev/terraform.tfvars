@@ -1,0 +1,40 @@
+# dev: the differences from prod live here; every other file of this root is identical to prod's.
+environment  = "dev"
+service_name = "fastapi-dev"
+region       = "us-east-1"
+
+# aws_account_id = "111111111111"   # set it: Terraform then refuses other accounts' credentials
+
+# The cost toggle (ADR 0003). A new environment starts without compute, because the service needs
+# an image: apply, push an image (CI does), then set image_tag to its tag and enable_compute = true.
+# Later, turn it off when nobody uses dev (nights, weekends) and on again in the morning.
+enable_compute = false
+# image_tag    = "<tag of the first image pushed to the repository>"
+
+network = {
+  nat_gateway   = "none" # ADR 0002: VPC endpoints only, same network path as prod
+  vpc_endpoints = true
+}
+
+task = {
+  cpu    = 256
+  memory = 512
+}
+
+autoscaling = {
+  min_capacity = 1
+  max_capacity = 2
+}
+
+log_retention_in_days = 30
+
+cost_guardrails = {
+  monthly_budget_usd = 100
+}
+
+protection = {
+  # dev is rebuilt freely: destroy may delete its load balancer, images and access logs.
+  load_balancer_deletion_protection = false
+  delete_images_on_destroy          = true
+  delete_access_logs_on_destroy     = true
+}

@@ -1,0 +1,307 @@
+# Plan-only tests of the environment composition with a mocked AWS provider. They run with dev's
+# terraform.tfvars; prod's root is the same code (infra/tests/test_env_roots.py checks that).
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["us-east-1a", "us-east-1b"] }
+  }
+  mock_data "aws_elb_service_account" {
+    defaults = { arn = "arn:aws:iam::127311923021:root" }
+  }
+  # The provider validates policy JSON; mocked documents would be random text.
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+  # Modules validate these ARNs: mocked values must look like the real ones.
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555" }
+  }
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:us-east-1:123456789012:repository/fastapi-dev"
+      repository_url = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-dev"
+    }
+  }
+  # The provider validates these ARNs when a run applies.
+  mock_resource "aws_lb" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"
+      arn_suffix = "app/fastapi-dev/0123456789abcdef"
+      dns_name   = "fastapi-dev-123456789.us-east-1.elb.amazonaws.com"
+    }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/fastapi-dev/0123456789abcdef"
+      arn_suffix = "targetgroup/fastapi-dev/0123456789abcdef"
+    }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:fastapi-dev-alerts" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/fastapi-dev-mocked" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/ecs/fastapi-dev" }
+  }
+}
+
+mock_provider "aws" {
+  alias = "us_east_1"
+
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/66666666-2222-3333-4444-555555555555" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:fastapi-dev-billing" }
+  }
+  mock_resource "aws_ce_anomaly_monitor" {
+    defaults = { arn = "arn:aws:ce::123456789012:anomalymonitor/11111111-2222-3333-4444-555555555555" }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+}
+
+run "idle_environment_bills_nothing_hourly" {
+  command = plan
+
+  # terraform.tfvars: a new environment starts with enable_compute = false (ADR 0003).
+  assert {
+    condition     = module.alb.arn == null && module.ecs_service.service_arn == null
+    error_message = "Without compute there is no load balancer and no ECS service."
+  }
+
+  assert {
+    condition     = length(module.network.nat_gateway_ids) == 0 && length(module.network.interface_endpoint_ids) == 0
+    error_message = "Without compute there are no NAT gateways and no interface endpoints (billed by the hour)."
+  }
+
+  assert {
+    condition     = module.ecr.repository_name == "fastapi-dev" && module.ecs_service.log_group_name == "/aws/ecs/fastapi-dev"
+    error_message = "Images and logs stay while the compute is off."
+  }
+
+  assert {
+    condition     = output.opsctl.alb_url == "" && output.opsctl.log_group == "/aws/ecs/fastapi-dev" && output.opsctl.cluster == "fastapi-dev"
+    error_message = "The opsctl output stays complete; alb_url is empty while there is no load balancer."
+  }
+
+  assert {
+    condition     = toset(module.observability.alarm_names) == toset(["fastapi-dev-cpu-high", "fastapi-dev-memory-high", "fastapi-dev-running-below-desired"])
+    error_message = "Load balancer alarms are left out while there is no load balancer."
+  }
+
+  assert {
+    condition     = module.network.vpc_cidr_block == "10.0.0.0/16" && length(module.network.private_subnet_ids) == 2
+    error_message = "The VPC spans two zones."
+  }
+}
+
+run "running_environment" {
+  # Applied against the mocked provider, so the values AWS would compute are known.
+  command = apply
+
+  variables {
+    enable_compute = true
+    image_tag      = "0123abc"
+  }
+
+  assert {
+    condition     = module.alb.arn != null && module.ecs_service.service_arn != null && startswith(output.opsctl.alb_url, "http://")
+    error_message = "With compute on, the load balancer and the service exist, and opsctl gets the URL."
+  }
+
+  assert {
+    condition     = toset(keys(module.network.interface_endpoint_ids)) == toset(["ecr.api", "ecr.dkr", "logs"]) && length(module.network.nat_gateway_ids) == 0
+    error_message = "dev reaches ECR and CloudWatch Logs through VPC endpoints, without NAT (ADR 0002)."
+  }
+
+  assert {
+    condition     = tolist(local.task_egress.cidr_blocks) == tolist(["10.0.0.0/16"]) && tolist(local.task_egress.prefix_list_ids) == tolist([module.network.s3_prefix_list_id])
+    error_message = "Without NAT, tasks may open HTTPS to the VPC (endpoints) and to S3 (image layers) only."
+  }
+
+  assert {
+    condition     = tolist(local.availability_zones) == tolist(["us-east-1a", "us-east-1b"])
+    error_message = "Without availability_zones, the zones are <region>a and <region>b."
+  }
+
+  assert {
+    condition     = length(module.cost) == 1 && length(module.kms_us_east_1) == 0
+    error_message = "Cost guardrails are on; in us-east-1 they reuse the environment's key."
+  }
+
+  assert {
+    condition     = length(module.observability.alarm_names) == 7
+    error_message = "With a load balancer, its alarms join the ECS ones."
+  }
+
+  assert {
+    condition = alltrue([
+      for k in ["region", "cluster", "service", "container_name", "task_family", "ecr_repository_url", "target_group_arn", "alb_url", "log_group"] : output.opsctl[k] != ""
+    ]) && length(output.opsctl) == 9
+    error_message = "The opsctl output has exactly the nine fields of contract 2, none empty."
+  }
+}
+
+run "nat_gateway_opens_https_egress" {
+  command = plan
+
+  variables {
+    enable_compute = true
+    image_tag      = "0123abc"
+    network        = { nat_gateway = "single", vpc_endpoints = false }
+  }
+
+  assert {
+    condition     = length(module.network.interface_endpoint_ids) == 0
+    error_message = "No interface endpoints when they are turned off."
+  }
+
+  assert {
+    condition     = tolist(local.task_egress.cidr_blocks) == tolist(["0.0.0.0/0"]) && length(local.task_egress.prefix_list_ids) == 0
+    error_message = "Behind NAT, tasks may open HTTPS anywhere."
+  }
+}
+
+run "secrets_bring_their_endpoint" {
+  command = plan
+
+  variables {
+    enable_compute    = true
+    image_tag         = "0123abc"
+    container_secrets = { API_TOKEN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fastapi/token-AbCdEf" }
+  }
+
+  assert {
+    condition     = contains(local.interface_services, "secretsmanager")
+    error_message = "Secrets Manager secrets without NAT need the secretsmanager endpoint."
+  }
+}
+
+run "billing_key_in_us_east_1_for_other_regions" {
+  command = plan
+
+  variables {
+    region = "eu-west-1"
+  }
+
+  assert {
+    condition     = length(module.kms_us_east_1) == 1
+    error_message = "Outside us-east-1 the billing topic gets a key of its own in us-east-1."
+  }
+}
+
+run "cost_guardrails_can_be_left_to_the_organization" {
+  command = plan
+
+  variables {
+    cost_guardrails = { enabled = false }
+  }
+
+  assert {
+    condition     = length(module.cost) == 0
+    error_message = "cost_guardrails.enabled = false leaves budgets and alarms to the organization."
+  }
+}
+
+run "rejects_a_single_zone" {
+  command = plan
+
+  variables {
+    availability_zones = ["us-east-1a"]
+  }
+
+  expect_failures = [var.availability_zones]
+}
+
+run "rejects_invalid_environment" {
+  command = plan
+
+  variables {
+    environment = "Dev"
+  }
+
+  expect_failures = [var.environment]
+}
+
+run "rejects_service_name_too_long_for_a_load_balancer" {
+  command = plan
+
+  variables {
+    service_name = "fastapi-development-environment-one"
+  }
+
+  expect_failures = [var.service_name]
+}
+
+run "rejects_invalid_region" {
+  command = plan
+
+  variables {
+    region = "virginia"
+  }
+
+  expect_failures = [var.region]
+}
+
+run "rejects_invalid_account_id" {
+  command = plan
+
+  variables {
+    aws_account_id = "1234"
+  }
+
+  expect_failures = [var.aws_account_id]
+}
+
+run "rejects_compute_without_an_image" {
+  command = plan
+
+  variables {
+    enable_compute = true
+  }
+
+  expect_failures = [var.enable_compute]
+}
+
+run "rejects_invalid_image_tag" {
+  command = plan
+
+  variables {
+    image_tag = "-bad tag"
+  }
+
+  expect_failures = [var.image_tag]
+}
+
+run "rejects_no_way_out_of_the_vpc" {
+  command = plan
+
+  variables {
+    network = { nat_gateway = "none", vpc_endpoints = false }
+  }
+
+  expect_failures = [var.network]
+}

@@ -1,0 +1,17 @@
+# The one output (contract 2): everything opsctl needs, so nobody copies an ARN by hand.
+#   terraform -chdir=infra/envs/<env> output -json opsctl > target.json
+#   opsctl --tf-dir infra/envs/<env> status      (or: opsctl --target-file target.json status)
+output "opsctl" {
+  description = "Target of the operations CLI: region, cluster, service, container_name, task_family, ecr_repository_url, target_group_arn, alb_url (empty while enable_compute is false) and log_group."
+  value = {
+    region             = var.region
+    cluster            = module.ecs_service.cluster_name
+    service            = module.ecs_service.service_name
+    container_name     = module.ecs_service.container_name
+    task_family        = module.ecs_service.task_family
+    ecr_repository_url = module.ecr.repository_url
+    target_group_arn   = module.alb.target_group_arn
+    alb_url            = module.alb.url
+    log_group          = module.ecs_service.log_group_name
+  }
+}

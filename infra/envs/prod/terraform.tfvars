@@ -1,0 +1,43 @@
+# prod: the differences from dev live here; every other file of this root is identical to dev's.
+environment  = "prod"
+service_name = "fastapi-prod"
+region       = "us-east-1"
+
+# aws_account_id = "222222222222"   # set it: Terraform then refuses other accounts' credentials
+
+# The cost toggle (ADR 0003). A new environment starts without compute, because the service needs
+# an image: apply, push an image (CI does), then set image_tag to its tag and enable_compute = true.
+# prod then stays on.
+enable_compute = false
+# image_tag    = "<tag of the first image pushed to the repository>"
+# certificate_arn = "arn:aws:acm:us-east-1:<account>:certificate/<id>"   # HTTPS, HTTP redirected
+
+network = {
+  nat_gateway   = "none" # ADR 0002: VPC endpoints in both zones, no internet egress
+  vpc_endpoints = true
+}
+
+task = {
+  cpu    = 512
+  memory = 1024
+}
+
+autoscaling = {
+  # Two tasks in two zones: one zone or one task can fail without an outage.
+  min_capacity = 2
+  max_capacity = 6
+}
+
+log_retention_in_days = 365
+
+# alarm_emails = ["oncall@example.com"]
+
+cost_guardrails = {
+  monthly_budget_usd = 300
+}
+
+protection = {
+  load_balancer_deletion_protection = true
+  delete_images_on_destroy          = false
+  delete_access_logs_on_destroy     = false
+}

@@ -1,0 +1,275 @@
+# The public entry point: an Application Load Balancer, the `ip` target group the ECS service
+# registers its tasks in (health check = runbook 8.2), listeners, and the access-log bucket
+# alb-logs-<account>-<region> of runbook 4.1.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+# The regional Elastic Load Balancing account that writes access logs in regions opened before
+# August 2022 (newer regions use the log-delivery service principal, also granted below).
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+data "aws_elb_service_account" "current" {}
+
+locals {
+  account_id  = data.aws_caller_identity.current.account_id
+  partition   = data.aws_partition.current.partition
+  region      = data.aws_region.current.name
+  https       = var.https.certificate_arn != null
+  bucket_name = coalesce(var.access_logs.bucket_name, "alb-logs-${local.account_id}-${local.region}")
+  bucket_arn  = "arn:${local.partition}:s3:::${local.bucket_name}"
+  lb_count    = var.load_balancer_enabled ? 1 : 0
+  ports       = local.https ? [80, 443] : [80]
+}
+
+resource "aws_security_group" "this" {
+  name        = "${var.name}-alb"
+  description = "Load balancer ${var.name}: HTTP(S) in from the allowed networks, out only to the service's tasks"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-alb" })
+
+  # No egress block: Terraform removes AWS's allow-all egress rule. The ecs_service module adds the
+  # one rule this group needs (to the task security group, on the container port).
+}
+
+resource "aws_vpc_security_group_ingress_rule" "this" {
+  for_each = { for pair in setproduct(local.ports, var.ingress_cidr_blocks) : "${pair[0]}-${pair[1]}" => { port = pair[0], cidr = pair[1] } }
+
+  security_group_id = aws_security_group.this.id
+  description       = each.value.port == 443 ? "HTTPS from ${each.value.cidr}" : "HTTP from ${each.value.cidr}"
+  ip_protocol       = "tcp"
+  from_port         = each.value.port
+  to_port           = each.value.port
+  cidr_ipv4         = each.value.cidr
+  tags              = var.tags
+}
+
+resource "aws_lb" "this" {
+  #checkov:skip=CKV_AWS_150:Deletion protection is on by default (variable deletion_protection); only throwaway environments turn it off, on purpose (infra/envs/dev/terraform.tfvars).
+  #checkov:skip=CKV2_AWS_28:A WAF web ACL is billed per ACL, rule and request; attach one with the variable waf_web_acl_arn where the service is worth it (module README).
+  #checkov:skip=CKV2_AWS_76:The web ACL is the caller's (waf_web_acl_arn); its rules, AWSManagedRulesKnownBadInputsRuleSet (Log4j) included, live where the ACL is defined.
+  count = local.lb_count
+
+  name               = var.name
+  internal           = false
+  load_balancer_type = "application"
+  security_groups    = [aws_security_group.this.id]
+  subnets            = var.subnet_ids
+  idle_timeout       = var.idle_timeout
+
+  # Malformed headers are dropped instead of forwarded to the application (request smuggling).
+  drop_invalid_header_fields = true
+  desync_mitigation_mode     = "defensive"
+  enable_deletion_protection = var.deletion_protection
+
+  access_logs {
+    bucket  = aws_s3_bucket.access_logs.bucket
+    enabled = true
+  }
+
+  tags = merge(var.tags, { Name = var.name })
+
+  # The load balancer checks that it may write to the bucket when logging is switched on.
+  depends_on = [aws_s3_bucket_policy.access_logs]
+}
+
+resource "aws_lb_target_group" "this" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from it to the tasks traffic stays in the VPC's private subnets, between two security groups that admit only each other.
+  name                 = var.name
+  port                 = var.target.port
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = var.target.deregistration_delay
+
+  health_check {
+    enabled             = true
+    protocol            = "HTTP"
+    port                = "traffic-port"
+    path                = var.health_check.path
+    interval            = var.health_check.interval
+    timeout             = var.health_check.timeout
+    healthy_threshold   = var.health_check.healthy_threshold
+    unhealthy_threshold = var.health_check.unhealthy_threshold
+    matcher             = var.health_check.matcher
+  }
+
+  tags = merge(var.tags, { Name = var.name })
+}
+
+resource "aws_lb_listener" "http" {
+  #checkov:skip=CKV_AWS_2:Port 80 redirects to HTTPS whenever a certificate is given; without one (no domain yet) it is the only listener, by the operator's choice (variable https).
+  #checkov:skip=CKV2_AWS_20:Same: the redirect exists as soon as there is a certificate to redirect to.
+  count = local.lb_count
+
+  load_balancer_arn = aws_lb.this[0].arn
+  port              = 80
+  protocol          = "HTTP"
+
+  default_action {
+    type             = local.https ? "redirect" : "forward"
+    target_group_arn = local.https ? null : aws_lb_target_group.this.arn
+
+    dynamic "redirect" {
+      for_each = local.https ? [1] : []
+      content {
+        port        = "443"
+        protocol    = "HTTPS"
+        status_code = "HTTP_301"
+      }
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener" "https" {
+  #checkov:skip=CKV_AWS_103:ssl_policy comes from var.https, whose validation admits only TLS 1.2+ policies (default ELBSecurityPolicy-TLS13-1-2-2021-06); checkov cannot read an optional() attribute's default.
+  count = local.https ? local.lb_count : 0
+
+  load_balancer_arn = aws_lb.this[0].arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = var.https.ssl_policy
+  certificate_arn   = var.https.certificate_arn
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_wafv2_web_acl_association" "this" {
+  count = var.waf_web_acl_arn != null && var.load_balancer_enabled ? 1 : 0
+
+  resource_arn = aws_lb.this[0].arn
+  web_acl_arn  = var.waf_web_acl_arn
+}
+
+# --- Access logs (runbook 4.1: alb-logs-<account>-<region>/AWSLogs/...) -----------------------
+
+resource "aws_s3_bucket" "access_logs" {
+  #checkov:skip=CKV_AWS_18:This bucket receives logs; logging its own access would need another bucket, and CloudTrail data events cover reads.
+  #checkov:skip=CKV_AWS_144:Access logs are evidence kept for a few weeks; a second region's copy is not worth its cost here.
+  #checkov:skip=CKV_AWS_145:ALB access logs support only SSE-S3 (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html); the bucket is encrypted with it.
+  #checkov:skip=CKV2_AWS_62:No consumer for event notifications on log delivery.
+  bucket        = local.bucket_name
+  force_destroy = var.access_logs.force_destroy
+  tags          = merge(var.tags, { Name = local.bucket_name })
+}
+
+resource "aws_s3_bucket_ownership_controls" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    # ACLs off: the bucket policy alone decides; ELB log delivery works without ACLs.
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "access_logs" {
+  bucket                  = aws_s3_bucket.access_logs.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      # Access logs support only SSE-S3: with SSE-KMS the load balancer cannot write.
+      # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+
+  rule {
+    id     = "expire-access-logs"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.access_logs.expiration_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.access_logs]
+}
+
+data "aws_iam_policy_document" "access_logs" {
+  statement {
+    sid       = "ElbLogDelivery"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arn}/AWSLogs/${local.account_id}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.current.arn]
+    }
+  }
+
+  statement {
+    sid       = "ElbLogDeliveryServicePrincipal"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arn}/AWSLogs/${local.account_id}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      local.bucket_arn,
+      "${local.bucket_arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "access_logs" {
+  bucket = aws_s3_bucket.access_logs.id
+  policy = data.aws_iam_policy_document.access_logs.json
+
+  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+}

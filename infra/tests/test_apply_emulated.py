@@ -1,0 +1,321 @@
+"""End to end: the bootstrap and the dev environment applied to an emulated AWS (moto).
+
+What a user would notice if it broke: `make tf-apply ENV=dev` fails, a second plan is not empty
+(Terraform fights someone over a resource), the state is not where the backend says, the output
+opsctl reads is missing a field, or `terraform destroy` leaves things behind.
+
+The steps run in the order an operator runs them (runbook 6): the bootstrap is applied with local
+state and then moves its own state into the bucket it created (infra/bootstrap/README.md); dev is
+applied and its state migrated into that bucket, locked by both the S3 lock file and the DynamoDB
+table (ADR 0001). To keep CI short the two first applies run side by side: both spend most of
+their time in the provider's fixed waits (ALB: 2 x 30 s; S3 lifecycle configuration: 55 s).
+
+What the emulator cannot do, and how the test deals with it (see ../shared/notes/aws-emulation.md):
+* Cost Explorer anomaly detection and the Budgets calls DescribeSubscribersForNotification and
+  ListTagsForResource answer HTTP 500 in moto 5.2, so dev runs with cost_guardrails.enabled =
+  false; the cost module is checked by `terraform test` (plan with a mocked provider) only.
+* moto drops the deployment configuration and the health check grace period of ECS services, so
+  the circuit breaker and 100/200 are asserted by the ecs_service module's `terraform test`, not
+  read back here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from localcloud.emulator import Endpoint
+from localcloud.terraform import Plan, S3Backend, Step, TerraformRoot
+
+pytestmark = pytest.mark.needs_terraform
+
+INFRA = Path(__file__).resolve().parents[1]
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+SERVICE = "fastapi-dev"
+
+BOOTSTRAP_VARIABLES: dict[str, Any] = {
+    "github": {"repository": "example-org/aws-fastapi-devsecops"},
+    # A throwaway account: let the lock table go with the emulator.
+    "deletion_protection": False,
+}
+
+DEV_VARIABLES: dict[str, Any] = {
+    "enable_compute": True,
+    "image_tag": "e2e",
+    "alarm_emails": ["oncall@example.com"],
+    # moto answers Cost Explorer and two Budgets calls with HTTP 500 (module docstring).
+    "cost_guardrails": {"enabled": False},
+}
+
+OPSCTL_FIELDS = {
+    "region",
+    "cluster",
+    "service",
+    "container_name",
+    "task_family",
+    "ecr_repository_url",
+    "target_group_arn",
+    "alb_url",
+    "log_group",
+}
+
+
+def client(endpoint: Endpoint, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint.url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def describe_changes(plan: Plan) -> str:
+    """The changed resources, then Terraform's own account of the diff (without the refresh log)."""
+    summary = "\n".join(f"  {c.address}: {'/'.join(c.actions)}" for c in plan.changes)
+    text = plan.step.stdout
+    start = text.find("Terraform used the selected providers")
+    return f"{summary}\n{text[start:] if start >= 0 else text}"
+
+
+class Stack:
+    """The bootstrap and dev roots of one run, with the timings of every step."""
+
+    def __init__(
+        self, bootstrap: TerraformRoot, dev: TerraformRoot, record: Callable[[str, Step], None]
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.dev = dev
+        self.record = record
+        self.opsctl: dict[str, Any] = {}
+        self.bootstrap_outputs: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module")
+def stack(
+    emulator: Endpoint, tmp_path_factory: pytest.TempPathFactory, timings: list[tuple[str, float]]
+) -> Stack:
+    def record(label: str, step: Step) -> None:
+        timings.append((label, step.seconds))
+
+    bootstrap = TerraformRoot(
+        INFRA,
+        "bootstrap",
+        workdir=tmp_path_factory.mktemp("bootstrap"),
+        endpoint=emulator,
+        variables=BOOTSTRAP_VARIABLES,
+    )
+    dev = TerraformRoot(
+        INFRA,
+        "envs/dev",
+        workdir=tmp_path_factory.mktemp("dev"),
+        endpoint=emulator,
+        variables=DEV_VARIABLES,
+    )
+
+    def first_apply(root: TerraformRoot, label: str) -> None:
+        record(f"{label}: init", root.init())
+        record(f"{label}: apply", root.apply())
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [
+            pool.submit(first_apply, bootstrap, "bootstrap"),
+            pool.submit(first_apply, dev, "dev"),
+        ]:
+            future.result()
+
+    stack = Stack(bootstrap, dev, record)
+    outputs = bootstrap.output()
+    assert isinstance(outputs, dict)
+    stack.bootstrap_outputs = {k: v["value"] for k, v in outputs.items()}
+    return stack
+
+
+def s3_backend(stack: Stack, key: str) -> S3Backend:
+    outputs = stack.bootstrap_outputs
+    return S3Backend(
+        bucket=outputs["state_bucket"],
+        key=key,
+        region=REGION,
+        dynamodb_table=outputs["lock_table"],
+        kms_key_id=outputs["state_kms_key_arn"],
+    )
+
+
+def test_bootstrap_creates_backend_and_github_roles(stack: Stack, emulator: Endpoint) -> None:
+    outputs = stack.bootstrap_outputs
+    assert outputs["state_bucket"] == f"tfstate-{ACCOUNT}-{REGION}"
+    assert outputs["lock_table"] == "fastapi-terraform-locks"
+    roles = outputs["github_roles"]
+    assert set(roles["deploy"]) == {"dev", "prod"} == set(roles["terraform_apply"])
+
+    s3 = client(emulator, "s3")
+    bucket = outputs["state_bucket"]
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
+        "Rules"
+    ][0]
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    assert '"aws:SecureTransport":"false"' in s3.get_bucket_policy(Bucket=bucket)["Policy"].replace(
+        " ", ""
+    )
+
+    iam = client(emulator, "iam")
+    assert iam.list_users()["Users"] == []
+    trust = iam.get_role(RoleName="fastapi-github-deploy-prod")["Role"]["AssumeRolePolicyDocument"]
+    condition = trust["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+    assert (
+        condition["token.actions.githubusercontent.com:sub"]
+        == "repo:example-org/aws-fastapi-devsecops:environment:prod"
+    )
+
+
+def test_bootstrap_moves_its_own_state_into_its_bucket(stack: Stack, emulator: Endpoint) -> None:
+    # infra/bootstrap/README.md: after the first apply, the bootstrap's state moves into the bucket.
+    shutil.copy(
+        stack.bootstrap.directory / "backend.tf.example", stack.bootstrap.directory / "backend.tf"
+    )
+    stack.record(
+        "bootstrap: init -migrate-state",
+        stack.bootstrap.migrate_backend(s3_backend(stack, "bootstrap/terraform.tfstate")),
+    )
+    plan = stack.bootstrap.plan()
+    stack.record("bootstrap: plan (S3 backend)", plan.step)
+    assert not plan.has_changes, (
+        f"the bootstrap plans changes right after its apply:\n{describe_changes(plan)}"
+    )
+    objects = client(emulator, "s3").list_objects_v2(Bucket=stack.bootstrap_outputs["state_bucket"])
+    assert "bootstrap/terraform.tfstate" in {o["Key"] for o in objects.get("Contents", [])}
+
+
+def test_dev_state_moves_into_the_s3_backend_with_both_locks(
+    stack: Stack, emulator: Endpoint
+) -> None:
+    stack.record(
+        "dev: init -migrate-state",
+        stack.dev.migrate_backend(s3_backend(stack, "dev/terraform.tfstate")),
+    )
+    bucket = stack.bootstrap_outputs["state_bucket"]
+    head = client(emulator, "s3").head_object(Bucket=bucket, Key="dev/terraform.tfstate")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    # Terraform keeps the state's checksum in the DynamoDB table: the table is really in use.
+    items = client(emulator, "dynamodb").scan(TableName=stack.bootstrap_outputs["lock_table"])[
+        "Items"
+    ]
+    assert f"{bucket}/dev/terraform.tfstate-md5" in {i["LockID"]["S"] for i in items}
+
+
+def test_opsctl_output_has_every_field_opsctl_needs(stack: Stack) -> None:
+    opsctl = stack.dev.output("opsctl")
+    assert isinstance(opsctl, dict)
+    stack.opsctl = opsctl
+    assert set(opsctl) == OPSCTL_FIELDS
+    assert all(isinstance(v, str) and v for v in opsctl.values()), opsctl
+    assert opsctl["region"] == REGION
+    assert opsctl["cluster"] == opsctl["service"] == opsctl["task_family"] == SERVICE
+    assert opsctl["container_name"] == "app"
+    assert opsctl["log_group"] == f"/aws/ecs/{SERVICE}"
+    assert opsctl["ecr_repository_url"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{SERVICE}"
+    assert opsctl["target_group_arn"].startswith(
+        f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{SERVICE}/"
+    )
+    assert opsctl["alb_url"].startswith("http://")
+    print(f"opsctl output: {opsctl}")
+
+
+def test_load_balancer_matches_runbook(stack: Stack, emulator: Endpoint) -> None:
+    elbv2 = client(emulator, "elbv2")
+    (group,) = elbv2.describe_target_groups(Names=[SERVICE])["TargetGroups"]
+    # Runbook 8.2.
+    assert (group["HealthCheckPath"], group["HealthCheckPort"]) == ("/health", "traffic-port")
+    assert (
+        group["HealthCheckIntervalSeconds"],
+        group["HealthyThresholdCount"],
+        group["UnhealthyThresholdCount"],
+    ) == (30, 2, 2)
+    assert group["Matcher"]["HttpCode"] == "200"
+    assert (group["TargetType"], group["Port"]) == ("ip", 8000)
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])[
+            "Attributes"
+        ]
+    }
+    assert attributes["deregistration_delay.timeout_seconds"] == "30"
+
+    (balancer,) = elbv2.describe_load_balancers(Names=[SERVICE])["LoadBalancers"]
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elbv2.describe_load_balancer_attributes(
+            LoadBalancerArn=balancer["LoadBalancerArn"]
+        )["Attributes"]
+    }
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["access_logs.s3.enabled"] == "true"
+    # Runbook 4.1.
+    assert attributes["access_logs.s3.bucket"] == f"alb-logs-{ACCOUNT}-{REGION}"
+
+
+def test_task_definition_matches_the_service_contract(stack: Stack, emulator: Endpoint) -> None:
+    ecs = client(emulator, "ecs")
+    definition = ecs.describe_task_definition(taskDefinition=SERVICE)["taskDefinition"]
+    (container,) = definition["containerDefinitions"]
+    assert container["image"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{SERVICE}:e2e"
+    assert [(p["containerPort"], p["protocol"]) for p in container["portMappings"]] == [
+        (8000, "tcp")
+    ]
+    assert {e["name"]: e["value"] for e in container["environment"]} == {
+        "HOST": "0.0.0.0",
+        "PORT": "8000",
+    }
+    assert container["logConfiguration"]["options"] == {
+        "awslogs-group": f"/aws/ecs/{SERVICE}",
+        "awslogs-region": REGION,
+        "awslogs-stream-prefix": "ecs",
+    }
+    assert container["readonlyRootFilesystem"] is True
+    assert container["user"] == "10001:10001"
+    assert container["memoryReservation"] == 512
+    assert container["stopTimeout"] == 30
+    assert "/health" in " ".join(container["healthCheck"]["command"])
+    assert definition["executionRoleArn"] != definition["taskRoleArn"]
+
+    (service,) = ecs.describe_services(cluster=SERVICE, services=[SERVICE])["services"]
+    assert service["taskDefinition"] == definition["taskDefinitionArn"]
+    assert service["loadBalancers"][0]["containerPort"] == 8000
+    assert service["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"
+
+
+def test_second_plan_is_empty(stack: Stack) -> None:
+    plan = stack.dev.plan()
+    stack.record("dev: plan -detailed-exitcode", plan.step)
+    assert not plan.has_changes, (
+        "a plan right after apply wants changes (drift or a perpetual diff):\n"
+        + describe_changes(plan)
+    )
+
+
+def test_destroy_leaves_nothing(stack: Stack, emulator: Endpoint) -> None:
+    stack.record("dev: destroy", stack.dev.destroy())
+    assert stack.dev.state_list() == ()
+    ecs = client(emulator, "ecs")
+    assert [c["status"] for c in ecs.describe_clusters(clusters=[SERVICE])["clusters"]] in (
+        [],
+        ["INACTIVE"],
+    )
+    assert client(emulator, "elbv2").describe_load_balancers()["LoadBalancers"] == []
+    assert (
+        client(emulator, "ec2").describe_vpcs(
+            Filters=[{"Name": "tag:Service", "Values": [SERVICE]}]
+        )["Vpcs"]
+        == []
+    )

@@ -1,0 +1,83 @@
+# Infrastructure (infra/): Terraform formatting, validation, module tests, the apply test against
+# the emulated AWS, and the plan/apply commands of real use (runbook 3.3, 6).
+#
+# Offline, the AWS provider comes from a local filesystem mirror when there is one
+# (TF_PLUGIN_MIRROR, else /opt/tf-plugins): these targets then point Terraform at it through a CLI
+# configuration file of their own. Without a mirror Terraform downloads providers as usual.
+.PHONY: tf-fmt tf-validate tf-test tf-plan tf-apply tf-backend tf-lock test-infra test-infra-e2e \
+	tf-mirror-config tf-init tf-check-env
+
+TF ?= terraform
+TF_CACHE_DIR := $(CURDIR)/.cache/terraform
+TF_ROOTS := infra/bootstrap infra/envs/dev infra/envs/prod
+TF_MODULES := $(patsubst %/,%,$(sort $(dir $(wildcard infra/modules/*/main.tf))))
+# Directories with `terraform test` files (modules, the bootstrap, dev; prod is dev's code).
+TF_TESTED := $(patsubst %/tests/,%,$(sort $(dir $(wildcard infra/*/tests/*.tftest.hcl infra/*/*/tests/*.tftest.hcl))))
+ENV ?=
+TF_ARGS ?=
+
+TF_PLUGIN_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
+ifneq ($(strip $(TF_PLUGIN_MIRROR)),)
+export TF_CLI_CONFIG_FILE := $(TF_CACHE_DIR)/mirror.tfrc
+endif
+export TF_CACHE_DIR
+
+tf-mirror-config:
+ifneq ($(strip $(TF_PLUGIN_MIRROR)),)
+	@mkdir -p $(TF_CACHE_DIR)
+	@printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/*/*"]\n  }\n  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n}\n' "$(TF_PLUGIN_MIRROR)" > $(TF_CLI_CONFIG_FILE)
+endif
+
+tf-fmt: tf-mirror-config ## Check Terraform formatting (FIX=1 rewrites the files)
+	$(TF) fmt -recursive $(if $(FIX),,-check -diff) infra
+
+tf-validate: tf-mirror-config ## terraform validate every root and module
+	infra/scripts/terraform-each validate $(TF_ROOTS) $(TF_MODULES)
+
+tf-test: tf-mirror-config ## terraform test (mocked provider, plan-only) in every module and root that has tests
+	infra/scripts/terraform-each test $(TF_TESTED)
+
+# Real use: plan and apply one root with its backend.hcl. ENV is dev, prod or bootstrap.
+TF_ROOT = $(if $(filter bootstrap,$(ENV)),infra/bootstrap,infra/envs/$(ENV))
+
+tf-check-env:
+	@case "$(ENV)" in dev|prod|bootstrap) ;; *) echo "ENV must be dev, prod or bootstrap (got '$(ENV)')" >&2; exit 2;; esac
+	@if [ "$(ENV)" != bootstrap ] && [ ! -f $(TF_ROOT)/backend.hcl ]; then \
+		echo "$(TF_ROOT)/backend.hcl is missing: run 'make tf-backend ENV=$(ENV)' (or copy backend.hcl.example and fill it in)" >&2; exit 2; fi
+
+# backend.hcl goes to init when the root has a backend block for it (the bootstrap only once its
+# backend.tf exists, see infra/bootstrap/README.md). TF_INIT_ARGS=-migrate-state moves a state.
+TF_BACKEND_ARGS = $(if $(and $(wildcard $(TF_ROOT)/backend.hcl),$(or $(filter-out bootstrap,$(ENV)),$(wildcard $(TF_ROOT)/backend.tf))),-backend-config=backend.hcl)
+TF_INIT_ARGS ?=
+
+tf-init: tf-check-env tf-mirror-config ## terraform init of ENV=dev|prod|bootstrap with its backend.hcl (TF_INIT_ARGS=-migrate-state to move state)
+	$(TF) -chdir=$(TF_ROOT) init -input=false $(TF_BACKEND_ARGS) $(TF_INIT_ARGS)
+
+tf-plan: tf-init ## terraform plan of ENV=dev|prod|bootstrap (extra arguments in TF_ARGS, e.g. TF_ARGS='-var enable_compute=false')
+	$(TF) -chdir=$(TF_ROOT) plan -input=false -out=$(ENV).tfplan $(TF_ARGS)
+
+tf-apply: tf-init ## terraform apply of ENV=dev|prod|bootstrap: shows the plan and asks before changing anything
+	$(TF) -chdir=$(TF_ROOT) apply -input=true $(TF_ARGS)
+
+tf-backend: ## Write backend.hcl of ENV=dev|prod|bootstrap from the bootstrap's outputs
+	@case "$(ENV)" in dev|prod|bootstrap) ;; *) echo "ENV must be dev, prod or bootstrap (got '$(ENV)')" >&2; exit 2;; esac
+	$(TF) -chdir=infra/bootstrap output -json backend_config \
+		| python3 -c 'import json, sys; sys.stdout.write(json.load(sys.stdin)[sys.argv[1]])' $(ENV) \
+		> $(TF_ROOT)/backend.hcl
+	@echo "wrote $(TF_ROOT)/backend.hcl"
+
+tf-lock: ## Write complete provider lock files for the roots (needs registry.terraform.io; commit them with git add -f)
+	for root in $(TF_ROOTS); do \
+		env -u TF_CLI_CONFIG_FILE $(TF) -chdir=$$root providers lock \
+			-platform=linux_amd64 -platform=linux_arm64 -platform=darwin_amd64 -platform=darwin_arm64 -platform=windows_amd64; \
+	done
+
+test-infra-e2e: install ## pytest infra/tests: bootstrap and dev applied to the emulated AWS, re-planned (must be empty), destroyed; harness and parity tests
+	$(RUN) pytest infra/tests
+
+# The apply test mostly waits (the provider's fixed ALB and S3 waits), the module tests mostly
+# compute: run them side by side.
+test-infra: tf-fmt tf-validate ## Every infrastructure check: fmt, validate, module tests, apply test
+	$(MAKE) -j2 --output-sync=target tf-test test-infra-e2e
+
+test: test-infra
