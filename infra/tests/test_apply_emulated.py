@@ -29,7 +29,7 @@ from typing import Any
 
 import boto3
 import pytest
-from localcloud.emulator import Endpoint
+from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
 from localcloud.terraform import Plan, S3Backend, Step, TerraformRoot
 
 pytestmark = pytest.mark.needs_terraform
@@ -71,8 +71,8 @@ def client(endpoint: Endpoint, service: str) -> Any:
         service,
         endpoint_url=endpoint.url,
         region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=MOTO_DUMMY_CREDENTIAL,
+        aws_secret_access_key=MOTO_DUMMY_CREDENTIAL,
     )
 
 

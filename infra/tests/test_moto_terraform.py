@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from localcloud.emulator import Endpoint
+from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
 from localcloud.moto_terraform import policy_over_tls
 
 
@@ -21,8 +21,8 @@ def client(endpoint: Endpoint, service: str) -> Any:
         service,
         endpoint_url=endpoint.url,
         region_name=endpoint.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id=MOTO_DUMMY_CREDENTIAL,
+        aws_secret_access_key=MOTO_DUMMY_CREDENTIAL,
     )
 
 

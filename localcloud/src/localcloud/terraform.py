@@ -36,7 +36,7 @@ import json
 import os
 import shutil
 import signal
-import subprocess
+import subprocess  # nosec B404 - argv lists only, never a shell
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -399,7 +399,7 @@ class TerraformRoot:
             self._log(f"terraform {' '.join(args)}  (in {self.directory})")
         started = time.monotonic()
         # A process group of its own, so a timeout kills the provider plugins with Terraform.
-        process = subprocess.Popen(  # noqa: S603 - argv built here from a resolved binary path
+        process = subprocess.Popen(  # noqa: S603 - argv built here from a resolved binary path  # nosec B603
             argv,
             cwd=self.directory,
             env=self.env,

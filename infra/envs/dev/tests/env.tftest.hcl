@@ -42,7 +42,7 @@ mock_provider "aws" {
   mock_resource "aws_lb_target_group" {
     defaults = {
       arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/fastapi-dev/0123456789abcdef"
-      arn_suffix = "targetgroup/fastapi-dev/0123456789abcdef"
+      arn_suffix = "targetgroup/fastapi-dev/0123456789abcdef" # pragma: allowlist secret - a made-up target group id
     }
   }
   mock_resource "aws_sns_topic" {

@@ -34,7 +34,7 @@ variables {
   }
   load_balancer = {
     target_group_arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/fastapi-dev/0123456789abcdef"
-    target_group_arn_suffix = "targetgroup/fastapi-dev/0123456789abcdef"
+    target_group_arn_suffix = "targetgroup/fastapi-dev/0123456789abcdef" # pragma: allowlist secret - a made-up target group id
     arn_suffix              = "app/fastapi-dev/0123456789abcdef"
     security_group_id       = "sg-0123456789abcdef0"
   }
@@ -205,7 +205,7 @@ run "service_deploys_safely" {
   assert {
     condition = (
       aws_appautoscaling_policy.requests[0].target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].predefined_metric_type == "ALBRequestCountPerTarget" &&
-      aws_appautoscaling_policy.requests[0].target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].resource_label == "app/fastapi-dev/0123456789abcdef/targetgroup/fastapi-dev/0123456789abcdef"
+      aws_appautoscaling_policy.requests[0].target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].resource_label == "app/fastapi-dev/0123456789abcdef/targetgroup/fastapi-dev/0123456789abcdef" # pragma: allowlist secret - a made-up target group id
     )
     error_message = "Target tracking on ALB requests per target, labelled <lb suffix>/<target group suffix>."
   }

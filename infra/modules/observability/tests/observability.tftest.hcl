@@ -50,7 +50,7 @@ variables {
   }
   load_balancer = {
     arn_suffix              = "app/fastapi-dev/0123456789abcdef"
-    target_group_arn_suffix = "targetgroup/fastapi-dev/0123456789abcdef"
+    target_group_arn_suffix = "targetgroup/fastapi-dev/0123456789abcdef" # pragma: allowlist secret - a made-up target group id
   }
 }
 
