@@ -339,7 +339,11 @@ def logs(
     filter_pattern: Annotated[
         str | None,
         typer.Option(
-            "--filter", help="CloudWatch Logs filter pattern, e.g. ERROR or '\"status\": 500'"
+            "--filter",
+            # The service logs compact JSON (no space after colons), so a text term such as
+            # '"status": 500' never matches; JSON patterns select on fields:
+            # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+            help="CloudWatch Logs filter pattern, e.g. ERROR or '{ $.status >= 500 }'",
         ),
     ] = None,
     task: Annotated[
