@@ -6,7 +6,7 @@
    line on stderr) and opsctl exited, for several --poll-interval values: a successful deploy
    (COMPLETED, then verification) and a deploy the circuit breaker FAILED (rollback off).
 
-Prints Markdown tables; docs/performance-opsctl.md quotes them.
+Prints Markdown tables; docs/performance.md (section opsctl) quotes them.
 """
 
 from __future__ import annotations
