@@ -166,6 +166,14 @@ def _run(args: argparse.Namespace, paths: Paths) -> int:
     raise AssertionError(f"unhandled command {args.command}")  # argparse allows no other
 
 
+def _shown(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it (shorter to type)."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
 def summary(cloud: Cloud, *, already_running: bool) -> str:
     """What a person needs to use the local cloud."""
     state = "is already running" if already_running else "is ready"
@@ -182,12 +190,12 @@ def summary(cloud: Cloud, *, already_running: bool) -> str:
             f"({cloud.image_digest[:19]}...)",
             f"  AWS's clock   {speed:g}x faster (health checks every {30 * cloud.time_scale:g} s)",
             "use it:",
-            f"  source {cloud.env_file}     # AWS_ENDPOINT_URL, dummy credentials, region",
-            f"  opsctl --target-file {cloud.target_file} status",
+            f"  source {_shown(cloud.env_file)}   # AWS_ENDPOINT_URL, .venv/bin on PATH",
+            f"  opsctl --target-file {_shown(cloud.target_file)} status",
             f"  curl {cloud.alb_url}/health",
             f"  aws ecs describe-services --cluster {cloud.cluster} --services {cloud.service}",
             f"  opsctl logs --since 10m        # the tasks' output, CloudWatch {cloud.log_group}",
-            f"  terraform -chdir={cloud.terraform_dir} plan",
+            f"  terraform -chdir={_shown(cloud.terraform_dir)} plan",
             "stop it: make local-cloud-down",
         )
     )

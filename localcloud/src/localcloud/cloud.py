@@ -393,7 +393,9 @@ def _provision(
         raise StartError(f"opsctl deploy exited with code {completed.returncode}")
     seconds["first deploy"] = time.monotonic() - began
 
-    write_atomic(paths.env, render_env(endpoint, paths, alb_url, root.env), mode=0o600)
+    write_atomic(
+        paths.env, render_env(endpoint, paths, alb_url, root.env, options.bin_dir), mode=0o600
+    )
     return Cloud(
         endpoint=endpoint.url,
         region=endpoint.region,
@@ -460,9 +462,14 @@ def _wait_for_steady_state(
 
 
 def render_env(
-    endpoint: Endpoint, paths: Paths, alb_url: str, terraform_env: Mapping[str, str]
+    endpoint: Endpoint,
+    paths: Paths,
+    alb_url: str,
+    terraform_env: Mapping[str, str],
+    bin_dir: Path,
 ) -> str:
-    """The shell exports that point the AWS CLI, boto3, opsctl and Terraform at the local cloud."""
+    """The shell exports that point the AWS CLI, boto3, opsctl and Terraform at the local cloud,
+    with ``bin_dir`` (opsctl, aws, localcloud) first on PATH."""
     exports = {
         "AWS_ENDPOINT_URL": endpoint.url,
         "AWS_ACCESS_KEY_ID": MOTO_DUMMY_CREDENTIAL,
@@ -480,6 +487,7 @@ def render_env(
         "# A profile or session token would win over them, or send requests to real AWS.",
         "unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN",
         *(f"export {name}={shlex.quote(value)}" for name, value in exports.items()),
+        f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"   # opsctl, aws (CLI v1), localcloud',
     ]
     return "\n".join(lines) + "\n"
 

@@ -253,6 +253,6 @@ def _exports(env_file: Path) -> dict[str, str]:
     exports = {}
     for line in env_file.read_text(encoding="utf-8").splitlines():
         match = re.match(r"export ([A-Z_][A-Z0-9_]*)=(.*)$", line)
-        if match:
+        if match and match[1] != "PATH":  # PATH is the operator's own, extended below
             exports[match[1]] = shlex.split(match[2])[0] if match[2] else ""
     return exports
