@@ -253,7 +253,8 @@ def _start_daemon(paths: Paths, options: UpOptions, say: Say) -> tuple[ProcessRe
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with paths.daemon_log.open("ab") as log:
         # Its own session: the daemon outlives this command and ignores the terminal's Ctrl-C.
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell  # nosec B603
+        # Fixed argv, no shell (ruff S603, bandit B603).
+        process = subprocess.Popen(  # noqa: S603  # nosec B603
             argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -283,7 +284,8 @@ def repository_commit(repo: Path) -> str:
     if git is None:
         return "local"
     try:
-        completed = subprocess.run(  # noqa: S603 - fixed argv, no shell  # nosec B603
+        # Fixed argv, no shell (ruff S603, bandit B603).
+        completed = subprocess.run(  # noqa: S603  # nosec B603
             [git, "-C", str(repo), "rev-parse", "--short=12", "HEAD"],
             capture_output=True,
             text=True,
@@ -369,7 +371,8 @@ def _provision(
     _wait_for_steady_state(endpoint, target["cluster"], target["service"], options)
     say(f"local cloud: opsctl deploy --image-tag {tag}")
     opsctl = options.bin_dir / "opsctl"
-    completed = subprocess.run(  # noqa: S603 - fixed argv, no shell  # nosec B603
+    # Fixed argv, no shell (ruff S603, bandit B603).
+    completed = subprocess.run(  # noqa: S603  # nosec B603
         [
             str(opsctl),
             "--target-file",

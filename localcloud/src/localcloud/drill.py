@@ -89,7 +89,8 @@ class Operator:
         if program is None:
             raise DrillError(f"{argv[0]} is not installed (PATH={self.env['PATH']})")
         began = time.monotonic()
-        completed = subprocess.run(  # noqa: S603 - argv list, no shell  # nosec B603
+        # Argv list, no shell (ruff S603, bandit B603).
+        completed = subprocess.run(  # noqa: S603  # nosec B603
             [program, *argv[1:]],
             env=self.env,
             cwd=cwd,

@@ -27,6 +27,10 @@ from localcloud.oci import MANIFEST_MEDIA_TYPE, ImageConfig, Manifest, digest_of
 SERVICE_ENTRYPOINT = ("app-serve",)
 """The image's ENTRYPOINT (contract 1: the image runs exactly ``app-serve``)."""
 
+# What the Dockerfile sets, recorded in the image's configuration; the local runtime binds
+# 127.0.0.1 whatever it says (localcloud.processes), so nothing here listens on every interface.
+IMAGE_HOST = "0.0.0.0"  # noqa: S104  # nosec B104
+
 RECORD_LABEL = "dev.localcloud.record"
 """Label marking a record: its layers are placeholders, not a filesystem."""
 
@@ -37,11 +41,12 @@ def service_environment(version: str, commit: str) -> dict[str, str]:
         "PATH": "/opt/app/bin:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
-        # The image's own values, recorded as the Dockerfile sets them; the local runtime
-        # replaces HOME/TMPDIR with a task directory and HOST with 127.0.0.1.
-        "HOME": "/tmp",  # noqa: S108  # nosec B108 - a value in the image record, not a path used here
-        "TMPDIR": "/tmp",  # noqa: S108  # nosec B108 - a value in the image record, not a path used here
-        "HOST": "0.0.0.0",  # noqa: S104  # nosec B104 - recorded as the image sets it; tasks bind loopback
+        # The image's own values, recorded as the Dockerfile sets them; no path or socket here
+        # uses them: the local runtime gives each task its own directory for HOME/TMPDIR and
+        # binds 127.0.0.1 whatever HOST says (localcloud.processes).
+        "HOME": "/tmp",  # noqa: S108  # nosec B108
+        "TMPDIR": "/tmp",  # noqa: S108  # nosec B108
+        "HOST": IMAGE_HOST,
         "PORT": "8000",
         "APP_VERSION": version,
         "APP_COMMIT": commit,

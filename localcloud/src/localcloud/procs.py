@@ -94,7 +94,8 @@ def start_time(pid: int) -> str | None:
     ps = shutil.which("ps")
     if ps is None:
         return None
-    result = subprocess.run(  # noqa: S603 - fixed argv, no shell  # nosec B603
+    # Fixed argv, no shell (ruff S603, bandit B603).
+    result = subprocess.run(  # noqa: S603  # nosec B603
         [ps, "-o", "lstart=", "-o", "stat=", "-p", str(pid)],
         capture_output=True,
         text=True,

@@ -58,5 +58,6 @@ def processes_under(directory: Path) -> list[int]:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """A secret in this process's environment, which no task may see."""
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak")
-    assert os.environ["AWS_SECRET_ACCESS_KEY"] == "do-not-leak"
+    marker = f"marker-{os.getpid()}"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", marker)
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] == marker
