@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import socket
 import threading
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.server import ThreadedMotoServer
-from moto.utilities.tagging_service import TaggingService
+
+from localcloud import patches
 
 REGION = "us-east-1"
 """The emulator's default region. us-east-1 also hosts the billing metrics (EstimatedCharges)."""
@@ -30,46 +31,10 @@ ACCOUNT_ID = "123456789012"
 MOTO_DUMMY_CREDENTIAL = "testing"
 """moto accepts any credentials; this fixed dummy (moto's documented one) keeps real ones out."""
 
-_AUTOSCALING_TAGS = TaggingService()
-_patch_lock = threading.Lock()
-_patched = False
-
-
-def _list_tags_for_resource(self: ApplicationAutoScalingResponse) -> str:
-    arn = self._get_param("ResourceARN")
-    return json.dumps({"Tags": _AUTOSCALING_TAGS.get_tag_dict_for_resource(arn)})
-
-
-def _tag_resource(self: ApplicationAutoScalingResponse) -> str:
-    arn = self._get_param("ResourceARN")
-    tags: dict[str, str] = self._get_param("Tags") or {}
-    _AUTOSCALING_TAGS.tag_resource(arn, [{"Key": k, "Value": v} for k, v in tags.items()])
-    return "{}"
-
-
-def _untag_resource(self: ApplicationAutoScalingResponse) -> str:
-    arn = self._get_param("ResourceARN")
-    keys: list[str] = self._get_param("TagKeys") or []
-    _AUTOSCALING_TAGS.untag_resource_using_names(arn, keys)
-    return "{}"
-
 
 def patch_moto() -> None:
-    """Fill the gaps in moto that the platform's Terraform needs; idempotent.
-
-    moto 5.2 does not implement application-autoscaling's ListTagsForResource, TagResource
-    and UntagResource, so ``aws_appautoscaling_target`` fails on apply
-    (../shared/notes/aws-emulation.md). moto dispatches an action to the response method of
-    the same snake_case name, so adding the three methods is enough.
-    """
-    global _patched
-    with _patch_lock:
-        if _patched:
-            return
-        ApplicationAutoScalingResponse.list_tags_for_resource = _list_tags_for_resource  # type: ignore[attr-defined]
-        ApplicationAutoScalingResponse.tag_resource = _tag_resource  # type: ignore[attr-defined]
-        ApplicationAutoScalingResponse.untag_resource = _untag_resource  # type: ignore[attr-defined]
-        _patched = True
+    """Install the project's fixes to moto (:func:`localcloud.patches.install`); idempotent."""
+    patches.install()
 
 
 @dataclass(frozen=True)
@@ -120,6 +85,8 @@ class Emulator:
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         patch_moto()
+        self._host = host
+        self._port = port
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         self._endpoint: Endpoint | None = None
 
@@ -130,6 +97,15 @@ class Emulator:
         return self._endpoint
 
     def start(self) -> Endpoint:
+        """Serve; raises ``OSError`` when the port is taken.
+
+        moto's threaded server binds inside its thread and would wait forever for a port it
+        cannot get, so the port is tried here first.
+        """
+        if self._port:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((self._host, self._port))
         self._server.start()
         host, port = self._server.get_host_and_port()
         self._endpoint = Endpoint(url=f"http://{host}:{port}")

@@ -331,9 +331,10 @@ class TerraformRoot:
             ],
         )
 
-    def apply(self) -> Step:
-        """``terraform apply -auto-approve``."""
-        return self._run("apply", ["apply", "-auto-approve", "-input=false", "-no-color"])
+    def apply(self, *extra: str) -> Step:
+        """``terraform apply -auto-approve``, with ``extra`` arguments (``-target=...``)."""
+        name = " ".join(("apply", *extra))
+        return self._run(name, ["apply", "-auto-approve", "-input=false", "-no-color", *extra])
 
     def plan(self) -> Plan:
         """``terraform plan -detailed-exitcode``; exit code 2 (changes) is a result, not an error.

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
@@ -42,18 +44,44 @@ class AlbFront:
         self._servers: dict[str, QuietHTTPServer] = {}
         self._round_robin = itertools.count()
 
-    def url(self, load_balancer: str) -> str:
+    def url(self, load_balancer: str, port: int = 0) -> str:
+        """The listener's URL, started on first use on ``port`` (0: a free port).
+
+        Raises ``KeyError`` for an unknown load balancer and ``OSError`` when ``port`` is taken.
+        """
         account, region, arn = self._locate(load_balancer)
         with self._lock:
             server = self._servers.get(arn)
             if server is None:
-                server = QuietHTTPServer(("127.0.0.1", 0), _handler(self, account, region, arn))
+                server = QuietHTTPServer(("127.0.0.1", port), _handler(self, account, region, arn))
                 threading.Thread(
-                    target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": 0.1},
+                    name=f"alb-{port or 'any'}",
+                    daemon=True,
                 ).start()
                 self._servers[arn] = server
-            host, port = server.server_address[:2]
-        return f"http://{host!s}:{port}"
+            host, bound = server.server_address[:2]
+        return f"http://{host!s}:{bound}"
+
+    def served(self) -> dict[str, str]:
+        """Load balancer ARN -> URL of every listener running."""
+        with self._lock:
+            return {
+                arn: f"http://{server.server_address[0]!s}:{server.server_address[1]}"
+                for arn, server in self._servers.items()
+            }
+
+    def close_missing(self) -> list[str]:
+        """Stop the listeners of load balancers that no longer exist; return their ARNs."""
+        existing = {arn for _, _, arn in self.load_balancers()}
+        with self._lock:
+            gone = [arn for arn in self._servers if arn not in existing]
+            servers = [self._servers.pop(arn) for arn in gone]
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        return gone
 
     def close(self) -> None:
         with self._lock:
@@ -61,6 +89,17 @@ class AlbFront:
         for server in servers:
             server.shutdown()
             server.server_close()
+
+    @staticmethod
+    def load_balancers() -> list[tuple[str, str, str]]:
+        """``(account, region, arn)`` of every application load balancer in the emulator."""
+        found = []
+        for account, regional in list(elbv2_backends.items()):
+            for region, backend in list(regional.items()):
+                for arn, balancer in list(backend.load_balancers.items()):
+                    if getattr(balancer, "type", "application") == "application":
+                        found.append((account, region, arn))
+        return found
 
     @staticmethod
     def _locate(load_balancer: str) -> tuple[str, str, str]:
@@ -163,7 +202,9 @@ def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseH
                 k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
             }
             headers["X-Forwarded-For"] = self.client_address[0]
-            headers["X-Amzn-Trace-Id"] = f"Root=1-{front.next_index():08x}-000000000000000000000000"
+            # The ALB's format: Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>.
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-request-tracing.html
+            headers["X-Amzn-Trace-Id"] = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
             try:
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()

@@ -23,6 +23,9 @@ from moto.ecr.models import ecr_backends
 from moto.elbv2.models import FakeTargetGroup, elbv2_backends
 from moto.logs.models import logs_backends
 
+from localcloud.oci import ImageConfig, ImageFormatError, Manifest
+from localcloud.patches import ecr_blob
+
 _ECR_IMAGE = re.compile(
     r"^(?P<registry>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
     r"(?P<repository>[a-z0-9._/-]+?)(?:@(?P<digest>sha256:[0-9a-f]{64})|:(?P<tag>[\w][\w.-]{0,127}))?$"
@@ -72,6 +75,26 @@ def resolve_ecr_image(reference: EcrReference) -> EcrImage | None:
         ):
             return EcrImage(image.get_image_digest(), tags)
     return None
+
+
+def image_config(reference: EcrReference, digest: str) -> ImageConfig | None:
+    """The configuration of the image ``digest`` in ``reference``'s repository, as its manifest
+    names it; ``None`` when the configuration blob was never uploaded or is not valid."""
+    backend = ecr_backends[reference.registry][reference.region]
+    repository = backend.repositories.get(reference.repository)
+    if repository is None:
+        return None
+    image = next((i for i in repository.images if i.get_image_digest() == digest), None)
+    if image is None:
+        return None
+    try:
+        manifest = Manifest.from_json(image.get_image_manifest())
+        blob = ecr_blob(
+            reference.registry, reference.region, reference.repository, manifest.config_digest
+        )
+        return ImageConfig.from_json(blob) if blob is not None else None
+    except ImageFormatError:
+        return None
 
 
 # --- EC2: network paths ---------------------------------------------------------------------

@@ -34,12 +34,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.ec2.models import ec2_backends
 from moto.ecs.models import EC2ContainerServiceBackend, Service, ecs_backends
 from moto.elbv2.models import FakeTargetGroup
 
+from localcloud import patches
+from localcloud.oci import ImageConfig
 from localcloud.sim import backends
 from localcloud.sim.clock import SimClock
 from localcloud.sim.runtime import (
@@ -54,6 +56,9 @@ from localcloud.sim.runtime import (
 )
 from localcloud.sim.tasks import SimTask, utcnow
 
+if TYPE_CHECKING:
+    from localcloud.sim.alb import AlbFront
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -65,6 +70,9 @@ class SimConfig:
     """Real seconds between scheduler passes."""
     provisioning_seconds: float = 3.0
     pull_seconds: float = 5.0
+    pull_retry_seconds: float = 30.0
+    """How long a task whose image cannot be pulled stays PENDING while the agent retries
+    ("pull image manifest has been retried 5 time(s)") before it stops."""
     activating_seconds: float = 2.0
     registration_seconds: float = 2.0
     """How long a new target shows ``Elb.RegistrationInProgress`` before its first check."""
@@ -153,6 +161,9 @@ class _Task:
     stopped_since: float | None = None
     stop_timeout: float = 30.0
     """The container's stopTimeout (simulated seconds between SIGTERM and SIGKILL)."""
+    pull_error: str | None = None
+    """Why the image cannot be pulled; the task stops with it once the retries are over."""
+    pull_error_until: float = 0.0
 
 
 @dataclass
@@ -208,8 +219,6 @@ class Simulator:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> Simulator:
-        from localcloud.sim import patches
-
         patches.activate(self)
         with self._lock:
             for _, _, backend in _ecs_backends():
@@ -222,8 +231,6 @@ class Simulator:
         return self
 
     def stop(self) -> None:
-        from localcloud.sim import patches
-
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -384,15 +391,20 @@ class Simulator:
         self.wait_for(done, timeout)
         return self._find(cluster, service).deployments[0].id
 
-    def alb_url(self, load_balancer: str) -> str:
-        """The simulated ALB's URL on 127.0.0.1 for a load balancer ARN or name."""
+    def alb_url(self, load_balancer: str, port: int = 0) -> str:
+        """The simulated ALB's URL on 127.0.0.1 for a load balancer ARN or name, listening on
+        ``port`` when it starts (0: a free port)."""
+        return self.alb_front().url(load_balancer, port)
+
+    def alb_front(self) -> AlbFront:
+        """The simulated ALB listeners (one per load balancer, started on first use)."""
         from localcloud.sim.alb import AlbFront
 
         with self._lock:
             if self._alb is None:
                 self._alb = AlbFront(self)
             front: AlbFront = self._alb
-        return front.url(load_balancer)
+        return front
 
     # --- internals ------------------------------------------------------------------------
 
@@ -464,9 +476,16 @@ class Simulator:
         if task.phase == _Phase.PROVISIONING and elapsed >= config.provisioning_seconds:
             self._set_phase(task, _Phase.PENDING, now)
             task.task.pull_started_at = utcnow()
+        elif task.phase == _Phase.PENDING and task.pull_error is not None:
+            if now >= task.pull_error_until:
+                self._failed_to_start(svc, task, task.pull_error, now)
         elif task.phase == _Phase.PENDING and elapsed >= config.pull_seconds:
             self._launch(svc, task, now)
-        elif task.phase == _Phase.ACTIVATING and elapsed >= config.activating_seconds:
+        elif (
+            task.phase == _Phase.ACTIVATING
+            and elapsed >= config.activating_seconds
+            and not (task.process is not None and task.process.starting())
+        ):
             self._set_phase(task, _Phase.RUNNING, now)
             task.started = now
             task.task.started_at = utcnow()
@@ -576,6 +595,7 @@ class Simulator:
         image = str(container_def.get("image", ""))
         digest: str | None = None
         tags: tuple[str, ...] = ()
+        config: ImageConfig | None = None
         network = (task.deployment.network_configuration or {}).get("awsvpcConfiguration") or {}
         task.task.pull_stopped_at = utcnow()
         problem = None
@@ -602,6 +622,7 @@ class Simulator:
                 )
             else:
                 digest, tags = resolved.digest, resolved.tags
+                config = backends.image_config(reference, resolved.digest)
         log_sink: LogSink = NullLogSink()
         log_config = container_def.get("logConfiguration") or {}
         if problem is None and log_config.get("logDriver") == "awslogs":
@@ -627,6 +648,11 @@ class Simulator:
                 log_sink = backends.MotoLogSink(svc.account, region, group, stream)
         for container in task.task.sim_containers:
             container.image_digest = digest
+        if problem is not None and problem.startswith("CannotPullContainerError"):
+            # The agent retries the pull before giving up: the task is stuck in PENDING.
+            task.pull_error = problem
+            task.pull_error_until = now + self.config.pull_retry_seconds
+            return
         if problem is not None:
             self._failed_to_start(svc, task, problem, now)
             return
@@ -652,6 +678,7 @@ class Simulator:
                     int(m["containerPort"]) for m in container_def.get("portMappings") or []
                 ),
                 stop_timeout=float(container_def.get("stopTimeout") or 30),
+                image_config=config,
             ),
             private_ip=task.task.private_ip,
             clock=self.clock,

@@ -9,6 +9,10 @@ health, events); a runtime owns only the task's *process*. The simulator calls, 
 2. :meth:`TaskProcess.poll` on every scheduler pass: ``None`` while the process lives, an
    :class:`ExitStatus` once it has exited (the task then stops with
    ``stopCode=EssentialContainerExited`` and the container's exit code).
+   While :meth:`TaskProcess.starting` is true the task stays ACTIVATING: a real process's
+   start-up takes real time, which scaled time would otherwise stretch (0.6 s of real start-up
+   is 12 simulated seconds at ``time_scale`` 0.05), so it must not count against the health
+   checks and the grace period; on AWS it is negligible next to a 30 s interval.
 3. :meth:`TaskProcess.address` before each ALB health check and for each request the simulated
    ALB forwards: where the task's ``container_port`` answers on this host, or ``None`` when
    nothing listens there (the health check then fails with ``Target.FailedHealthChecks``).
@@ -39,6 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from localcloud.oci import ImageConfig
 from localcloud.sim.clock import SimClock
 
 
@@ -94,6 +99,10 @@ class ContainerSpec:
     container_ports: tuple[int, ...]
     stop_timeout: float
     """Seconds (simulated) between SIGTERM and SIGKILL (``stopTimeout``, default 30)."""
+    image_config: ImageConfig | None = None
+    """The image's configuration (entrypoint, command, environment) as the emulated ECR holds
+    it; ``None`` when the image is not in the emulated ECR or has no configuration blob. A
+    container runtime applies it under the task definition's settings, as Docker does."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,10 @@ class TaskProcess(Protocol):
 
     def poll(self) -> ExitStatus | None:
         """``None`` while the process runs; its exit status once it has exited."""
+
+    def starting(self) -> bool:
+        """Whether the process is still starting: alive, not yet listening on its own port
+        (whichever port that is), and not starting for longer than its runtime allows."""
 
     def address(self, container_port: int) -> tuple[str, int] | None:
         """Where ``container_port`` answers on this host, or ``None`` when nothing listens."""

@@ -189,6 +189,10 @@ class ScriptedProcess:
             [json.dumps({"level": "info", "message": f"listening on 0.0.0.0:{port}"})]
         )
 
+    def starting(self) -> bool:
+        # A scripted start-up is simulated time already (Behaviour.startup_seconds).
+        return False
+
     def address(self, container_port: int) -> tuple[str, int] | None:
         with self._lock:
             server = self._server

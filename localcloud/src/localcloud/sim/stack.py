@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -124,8 +125,16 @@ def _client(endpoint: Endpoint, service: str) -> Any:  # noqa: ANN401 - any boto
     return client(endpoint.url, endpoint.region, service)
 
 
-def build_stack(endpoint: Endpoint, options: StackOptions | None = None) -> Stack:
-    """Create the platform; the service starts its first deployment right away."""
+def build_stack(
+    endpoint: Endpoint,
+    options: StackOptions | None = None,
+    push: Callable[[Endpoint, str, str], str] = push_image,
+) -> Stack:
+    """Create the platform; the service starts its first deployment right away.
+
+    ``push(endpoint, repository, tag)`` records each image and returns its digest (the local
+    cloud's tests pass one that records real image configurations).
+    """
     o = options or StackOptions()
     ec2, elbv2, ecr, logs, ecs = (
         _client(endpoint, s) for s in ("ec2", "elbv2", "ecr", "logs", "ecs")
@@ -207,7 +216,7 @@ def build_stack(endpoint: Endpoint, options: StackOptions | None = None) -> Stac
     repository = ecr.create_repository(repositoryName=o.name, imageTagMutability="IMMUTABLE")[
         "repository"
     ]
-    digests = {tag: push_image(endpoint, o.name, tag) for tag in (o.initial_tag, *o.extra_tags)}
+    digests = {tag: push(endpoint, o.name, tag) for tag in (o.initial_tag, *o.extra_tags)}
     log_group = f"/aws/ecs/{o.name}"
     if o.log_group:
         logs.create_log_group(logGroupName=log_group)

@@ -1,0 +1,36 @@
+# The local cloud (localcloud/): the whole platform on one machine, offline, and the runbook's
+# drills rehearsed against it. How-to: docs/architecture.md ("The local cloud"); design: ADR 0009.
+.PHONY: local-cloud local-cloud-down local-cloud-status test-localcloud drills test-drills
+
+# 127.0.0.1 ports of the emulated AWS and of the listener playing the ALB (0: any free port).
+LOCALCLOUD_PORT ?= 5100
+LOCALCLOUD_ALB_PORT ?= 8100
+# Real seconds per simulated AWS second: 0.1 runs a 30 s health-check interval in 3 s.
+LOCALCLOUD_TIME_SCALE ?= 0.1
+LOCALCLOUD_STATE ?= .localcloud
+LOCALCLOUD = $(RUN) localcloud --state-dir $(LOCALCLOUD_STATE)
+
+local-cloud: install ## Start the local cloud in the background: emulated AWS, infra/envs/dev applied, the service deployed (~2 min)
+	$(LOCALCLOUD) up --port $(LOCALCLOUD_PORT) --alb-port $(LOCALCLOUD_ALB_PORT) \
+		--time-scale $(LOCALCLOUD_TIME_SCALE)
+
+local-cloud-down: install ## Stop the local cloud: the daemon and every task process
+	$(LOCALCLOUD) down
+
+local-cloud-status: install ## Is the local cloud running, where, and does /health answer through its ALB
+	$(LOCALCLOUD) status
+
+# -p localcloud.drill loads the real `localcloud` package before collection: with
+# --import-mode=importlib, pytest would otherwise name the folders localcloud/tests/... and
+# localcloud/drills/... `localcloud.*` and shadow the package.
+test-localcloud: install ## The local cloud's own tests: image records, the real-process runtime, the daemon
+	$(RUN) pytest -p localcloud.drill localcloud/tests/cloud
+
+# One local cloud for all drills (Terraform applies once); the first test also waits for
+# `localcloud up`, hence the longer timeout.
+drills: install ## Rehearse the runbook: 8 incident drills against one local cloud (needs terraform; ~5 min)
+	$(RUN) pytest -p localcloud.drill --timeout 900 localcloud/drills
+
+test-drills: drills
+
+test: test-localcloud test-drills
