@@ -23,6 +23,8 @@ What AWS does that moto does not (always on):
 * **ECS CreateService** keeps ``deploymentConfiguration`` (with AWS's defaults filled in),
   ``healthCheckGracePeriodSeconds``, ``enableECSManagedTags``, ``enableExecuteCommand`` and
   ``availabilityZoneRebalancing``; moto drops them (UpdateService keeps them).
+* **CloudWatch Logs JSON filter patterns** (``{ $.status >= 500 }``) are evaluated
+  (:mod:`localcloud.logfilter`); moto returns every event for them.
 * **ECR layer uploads** keep the bytes of small blobs (image configurations), so the local cloud
   can read an image's configuration as a registry would serve it (:func:`ecr_blob`).
 
@@ -61,8 +63,13 @@ from moto.ecs.models import EC2ContainerServiceBackend, Service, Task, TaskDefin
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.logs import models as logs_models
+from moto.logs.exceptions import InvalidParameterException
+from moto.logs.utils import EventMessageFilter
 from moto.s3.models import FakeBucket
 from moto.utilities.tagging_service import TaggingService
+
+from localcloud import logfilter
 
 if TYPE_CHECKING:
     from localcloud.sim.tasks import SimTask
@@ -116,6 +123,29 @@ _ecr_blobs: weakref.WeakKeyDictionary[Repository, dict[str, bytes]] = weakref.We
 # --- lifecycle ----------------------------------------------------------------------------------
 
 
+class _JsonAwareEventMessageFilter(EventMessageFilter):
+    """moto's term filter, plus JSON filter patterns (see :mod:`localcloud.logfilter`)."""
+
+    def __init__(self, pattern: str) -> None:
+        self._json: Callable[[str], bool] | None = None
+        if logfilter.is_json_pattern(pattern or ""):
+            try:
+                self._json = logfilter.compile_json_pattern(pattern)
+            except logfilter.FilterPatternError as error:
+                # What AWS answers for a pattern it cannot parse.
+                raise InvalidParameterException(msg=f"Invalid filter pattern: {error}") from error
+        else:
+            super().__init__(pattern)
+
+    def matches(self, message: str) -> bool:
+        return self._json(message) if self._json is not None else super().matches(message)
+
+
+def _patch_log_filters() -> None:
+    # moto.logs.models imported the class by name: replace it where it is used.
+    setattr(logs_models, "EventMessageFilter", _JsonAwareEventMessageFilter)  # noqa: B010 - moto re-exports it implicitly
+
+
 def install() -> None:
     """Install every fix and hook of this module into moto (in this process); idempotent."""
     global _installed
@@ -126,6 +156,7 @@ def install() -> None:
         FakeBucket.get_permission = _bucket_permission  # type: ignore[method-assign]
         _patch_rule_descriptions()
         _patch_ecr_blobs()
+        _patch_log_filters()
         _patch_ecs()
         _patch_target_health(FakeTargetGroup.health_for)
         _installed = True
