@@ -38,6 +38,19 @@ def test_status_shows_counts_deployments_targets_events_and_alarms(make_scenario
         ComparisonOperator="GreaterThanThreshold",
     )
     cloudwatch.set_alarm_state(AlarmName="unrelated", StateValue="ALARM", StateReason="x")
+    elbv2 = s.client("elbv2")
+    s.wait(  # a steady service may still be health-checking its second target on a busy machine
+        lambda: (
+            [
+                d["TargetHealth"]["State"]
+                for d in elbv2.describe_target_health(TargetGroupArn=s.stack.target_group_arn)[
+                    "TargetHealthDescriptions"
+                ]
+            ]
+            == ["healthy", "healthy"]
+        ),
+        what="two healthy targets",
+    )
     doc = s.opsctl("--output", "json", "status").json
     assert (doc["desired"], doc["running"], doc["pending"]) == (2, 2, 0)
     assert doc["revision"] == 1
@@ -149,7 +162,8 @@ def test_logs_follow_prints_new_events_as_ndjson(make_scenario):
     assert event["message"] == "probe-marker 1"
 
 
-def test_unknown_cluster_and_service_are_named(make_scenario):
+def test_unknown_cluster_and_service_are_named(make_scenario, unrestricted_iam):
+    # An administrator's view: the deploy role may not even describe another cluster.
     s = make_scenario()
     run = s.opsctl("--cluster", "nope", "--service", "api", "status", target=False)
     assert run.returncode == 3, run
