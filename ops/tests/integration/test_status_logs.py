@@ -251,3 +251,31 @@ def test_help_and_schema(make_scenario):
     refused = s.opsctl("deploy", "--url", "file:///etc/passwd")
     assert refused.returncode == 2
     assert "is not an http:// or https:// URL" in refused.stderr
+
+
+def test_bad_logs_options_are_usage_errors_before_any_aws_call(make_scenario):
+    s = make_scenario(settle=False)
+    for args, what in (
+        (("--since", "99999999999d"), "too far back"),
+        (("--since", "banana"), "expected a duration"),
+        (("--task", "bogus/../x"), "expected a whole task id"),
+    ):
+        run = s.opsctl("logs", *args)
+        assert run.returncode == 2, run
+        assert what in run.stderr
+        assert "Traceback" not in run.stderr
+    # Against an endpoint nobody answers: still a usage error, so no AWS call came first.
+    s.env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+    dead = s.opsctl("logs", "--since", "banana")
+    assert dead.returncode == 2, dead
+
+
+def test_a_failure_still_writes_the_job_summary(make_scenario):
+    s = make_scenario()
+    run = s.opsctl("--output", "markdown", "rollback", "--to-revision", "99999")
+    assert run.returncode == 5, run
+    assert run.stdout.startswith("### ❌ `opsctl rollback` failed (exit 5, NotFoundError)")
+    assert "99999" in run.stdout
+    text = s.opsctl("rollback", "--to-revision", "99999")  # stdout is a pipe here, not a tty
+    assert text.returncode == 5
+    assert "opsctl rollback: error (NotFoundError, exit 5)" in text.stdout
