@@ -1,6 +1,8 @@
 """Fixtures for opsctl's tests: moto as an HTTP server plus the ECS simulator (one per test
 process, shared with localcloud's tests), a platform built with boto3 per test, and opsctl run
-as a real subprocess against it."""
+as a real subprocess against it, with the permissions of the deploy role only: every AWS call
+opsctl makes is authorized against infra/bootstrap/iam.tf's deploy policy (support/iam_guard.py)
+and a test fails if any was refused."""
 
 from __future__ import annotations
 
@@ -23,6 +25,11 @@ import pytest
 from localcloud.sim import Behaviour
 from localcloud.sim.stack import Stack, StackOptions, build_stack, client, push_image
 from localcloud.sim.testing import Harness, shared_harness
+
+# Test support modules (not a package: tests run with --import-mode=importlib).
+sys.path.insert(0, str(Path(__file__).with_name("support")))
+
+from iam_guard import Environment, Guard, install
 
 OPSCTL = str(Path(sys.executable).with_name("opsctl"))
 
@@ -161,7 +168,36 @@ def harness() -> Harness:
 
 
 @pytest.fixture
-def make_scenario(harness: Harness, tmp_path: Path) -> Iterator[Callable[..., Scenario]]:
+def iam_guard(harness: Harness) -> Iterator[Guard]:
+    """The deploy role's policy on the emulator's side; fails the test if opsctl made a call the
+    policy refuses, unless the test set ``expect_refusals``."""
+    guard = install()
+    guard.calls.clear()
+    guard.expect_refusals = False
+    guard.unrestricted = False
+    yield guard
+    guard.enabled = False
+    refused = guard.refusals()
+    if refused and not guard.expect_refusals:
+        lines = sorted({r.describe() for call in refused for r in call.refused})
+        pytest.fail(
+            "opsctl made AWS calls the deploy role (infra/bootstrap/iam.tf) does not grant:\n  "
+            + "\n  ".join(lines)
+        )
+
+
+@pytest.fixture
+def unrestricted_iam(iam_guard: Guard) -> Guard:
+    """For tests of what opsctl does with more rights than the deploy role (an administrator
+    at 3 a.m.): no policy check."""
+    iam_guard.unrestricted = True
+    return iam_guard
+
+
+@pytest.fixture
+def make_scenario(
+    harness: Harness, tmp_path: Path, iam_guard: Guard
+) -> Iterator[Callable[..., Scenario]]:
     """Build a platform (``StackOptions``) whose images behave as given (tag -> Behaviour)."""
 
     def make(
@@ -195,11 +231,14 @@ def make_scenario(harness: Harness, tmp_path: Path) -> Iterator[Callable[..., Sc
         ):
             env.pop(name, None)
         scenario = Scenario(harness, stack, tmp_path, alb_url, target_file, env)
+        if not iam_guard.unrestricted:
+            iam_guard.use(Environment(stack.service, stack.cluster), stack.region)
         if settle:
             scenario.settle()
         return scenario
 
     yield make
+    iam_guard.enabled = False
     harness.simulator.forget_all()
 
 

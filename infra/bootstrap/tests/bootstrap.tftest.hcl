@@ -163,6 +163,17 @@ run "roles_trust_exact_subjects_only" {
     error_message = "The prod deploy role may update only fastapi-prod, and only to revisions of its family."
   }
 
+  # opsctl records last known good by tagging existing revisions (ADR 0007): a standalone
+  # ecs:TagResource, which carries no ecs:CreateAction. ops/tests checks every opsctl call.
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.deploy["prod"].statement : toset(s.actions) == toset(["ecs:TagResource"]) &&
+      toset(s.resources) == toset(["arn:aws:ecs:us-east-1:123456789012:task-definition/fastapi-prod:*"]) &&
+      length(s.condition) == 1 && alltrue([for c in s.condition : c.test == "ForAllValues:StringLike" && c.variable == "aws:TagKeys" && toset(c.values) == toset(["opsctl:*"])])
+    ])
+    error_message = "The prod deploy role may tag revisions of its own family with opsctl:* keys, without registering them."
+  }
+
   assert {
     condition = alltrue([
       for s in data.aws_iam_policy_document.deploy["dev"].statement : !anytrue([for a in s.actions : strcontains(a, "*")])

@@ -330,7 +330,19 @@ class Aws:
             security_groups=tuple(balancer.get("SecurityGroups", [])),
             listeners=tuple(
                 Listener(
-                    port=int(listener.get("Port", 0)), protocol=str(listener.get("Protocol", ""))
+                    port=int(listener.get("Port", 0)),
+                    protocol=str(listener.get("Protocol", "")),
+                    default_action=next(
+                        (
+                            str(a["Type"])
+                            for a in sorted(
+                                listener.get("DefaultActions", []),
+                                key=lambda a: int(a.get("Order", 0)),
+                            )
+                            if "Type" in a
+                        ),
+                        None,
+                    ),
                 )
                 for listener in listeners
             ),
@@ -451,25 +463,44 @@ class Aws:
                     )
         return alarms
 
-    def metric_sum(
+    def metric_sums(
         self,
         namespace: str,
-        metric: str,
+        metrics: Sequence[str],
         dimensions: Mapping[str, str],
         start: datetime,
         end: datetime,
-    ) -> float:
-        with _aws(f"reading metric {namespace}/{metric}"):
-            response = self.cloudwatch.get_metric_statistics(
-                Namespace=namespace,
-                MetricName=metric,
-                Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-                StartTime=start,
-                EndTime=end,
-                Period=60,
-                Statistics=["Sum"],
-            )
-        return float(sum(point.get("Sum", 0.0) for point in response.get("Datapoints", [])))
+    ) -> dict[str, float]:
+        """The sum of each metric over [start, end), in one GetMetricData request.
+
+        GetMetricData rather than one GetMetricStatistics per metric: one round trip, and the
+        action the deploy role grants (infra/bootstrap/iam.tf).
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
+        """
+        queries: list[Any] = [
+            {
+                "Id": f"m{index}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+                "ReturnData": True,
+            }
+            for index, metric in enumerate(metrics)
+        ]
+        sums = dict.fromkeys(metrics, 0.0)
+        with _aws(f"reading metrics {namespace}/{', '.join(metrics)}"):
+            paginator = self.cloudwatch.get_paginator("get_metric_data")
+            for page in paginator.paginate(MetricDataQueries=queries, StartTime=start, EndTime=end):
+                for series in page.get("MetricDataResults", []):
+                    metric = metrics[int(str(series.get("Id", "m0"))[1:])]
+                    sums[metric] += float(sum(series.get("Values", [])))
+        return sums
 
     # --- EC2 (network evidence for diagnose) ----------------------------------------------
 

@@ -113,7 +113,9 @@ def _fail(command: str, state: Globals, error: OpsctlError) -> NoReturn:
     print(f"opsctl {command}: error: {error.message}", file=sys.stderr)
     if error.hint:
         print(f"  hint: {error.hint}", file=sys.stderr)
-    if state.output == OutputFormat.JSON:
+    # stdout carries the error too, so a redirected stdout (a CI job summary, a JSON consumer)
+    # is never empty; on a terminal the text form would only repeat stderr.
+    if state.output != OutputFormat.TEXT or not sys.stdout.isatty():
         result = ErrorResult(
             command,
             ErrorInfo(type(error).__name__, error.message, error.hint, int(error.exit_code)),
@@ -327,11 +329,35 @@ def revisions(
     _execute(ctx, "revisions", lambda c: command.run(c, limit=limit))
 
 
+def _since(value: str) -> str:
+    """Validate --since while parsing the command line (exit 2, before any AWS call)."""
+    from opsctl.since import parse_since
+
+    try:
+        parse_since(value)
+    except OpsctlError as error:
+        raise typer.BadParameter(error.message.removeprefix(f"--since {value!r}: ")) from None
+    return value
+
+
+def _task(value: str | None) -> str | None:
+    """Validate --task: a task id or ARN, nothing else (it becomes a log stream name)."""
+    if value is None:
+        return None
+    from opsctl.commands.logs import task_id
+
+    try:
+        return task_id(value)
+    except OpsctlError as error:
+        raise typer.BadParameter(error.message.removeprefix(f"--task {value!r}: ")) from None
+
+
 @app.command()
 def logs(
     ctx: typer.Context,
     since: Annotated[
-        str, typer.Option(help="how far back: 30s, 10m, 2h, 1d or an ISO 8601 time")
+        str,
+        typer.Option(help="how far back: 30s, 10m, 2h, 1d or an ISO 8601 time", callback=_since),
     ] = "10m",
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="keep printing new events until Ctrl-C")
@@ -347,7 +373,8 @@ def logs(
         ),
     ] = None,
     task: Annotated[
-        str | None, typer.Option(help="only this task's stream (task id or ARN)")
+        str | None,
+        typer.Option(help="only this task's stream (task id or ARN)", callback=_task),
     ] = None,
     limit: Annotated[
         int, typer.Option(min=1, max=100_000, help="at most this many events")

@@ -185,6 +185,8 @@ class TargetGroup:
 class Listener:
     port: int
     protocol: str
+    default_action: str | None = None
+    """The type of the listener's first default action: forward, redirect, fixed-response..."""
 
 
 @dataclass(frozen=True)

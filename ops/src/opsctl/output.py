@@ -116,6 +116,7 @@ def _log_line(event: LogEventInfo) -> str:
 
 _OUTCOME_TEXT = {
     Outcome.SUCCEEDED: ("succeeded", "green"),
+    Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST: ("succeeded, smoke test SKIPPED", "yellow"),
     Outcome.ROLLED_BACK: ("FAILED and was ROLLED BACK by the ECS circuit breaker", "red"),
     Outcome.FAILED: ("FAILED (not rolled back)", "red"),
     Outcome.TIMED_OUT: ("TIMED OUT (still running in ECS)", "red"),
@@ -194,6 +195,8 @@ def _(result: StatusResult, console: Console) -> None:
         for a in result.alarms:
             alarms.add_row(escape(a.name), a.metric or "-", _when(a.updated_at), escape(a.reason))
         console.print(alarms)
+    elif result.alarms_error:
+        console.print(f"[yellow]Alarms: not read[/] ({escape(result.alarms_error)})")
     else:
         console.print("Alarms: none in ALARM")
     if result.events:
@@ -232,7 +235,7 @@ def _(result: RolloutResult, console: Console) -> None:
             else ("healthy" if v.targets_healthy else "NOT healthy")
         )
         smoke = (
-            "skipped"
+            "skipped (see warning)"
             if v.smoke_ok is None
             else f"{v.smoke_url} -> {v.smoke_status}" + (" ok" if v.smoke_ok else " FAILED")
         )
@@ -244,6 +247,8 @@ def _(result: RolloutResult, console: Console) -> None:
         code = f" (exit {task.exit_code})" if task.exit_code is not None else ""
         reason = escape(task.stopped_reason or task.stop_code or "")
         console.print(f"  stopped task {task.task_id[:12]}: {reason}{code}")
+    for warning in result.warnings:
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}")
     for note in result.notes:
         console.print(f"note: {escape(note)}", style="dim")
     if result.diff and result.outcome in (Outcome.DRY_RUN, Outcome.UNCHANGED):
@@ -301,7 +306,12 @@ def _(result: DiagnoseResult, console: Console) -> None:
 
 @_text.register
 def _(result: ErrorResult, console: Console) -> None:
-    console.print(f"error: {escape(result.error.message)}")
+    console.print(
+        f"opsctl {result.command}: error ({result.error.type}, exit {result.error.exit_code}): "
+        f"{escape(result.error.message)}"
+    )
+    if result.error.hint:
+        console.print(f"  hint: {escape(result.error.hint)}")
 
 
 # --- markdown ---------------------------------------------------------------------------------
@@ -360,13 +370,21 @@ def _(result: StatusResult) -> str:
         parts.append(
             _table(["alarm in ALARM", "reason"], [[a.name, a.reason] for a in result.alarms])
         )
+    elif result.alarms_error:
+        parts.append(f"> alarms not read: {result.alarms_error}")
     return "\n\n".join(parts)
 
 
 @_md.register
 def _(result: RolloutResult) -> str:
     words, _ = _OUTCOME_TEXT[result.outcome]
-    icon = "✅" if result.exit_code == 0 else "❌"
+    icon = (
+        "❌"
+        if result.exit_code != 0
+        else "⚠️"
+        if result.warnings or result.outcome == Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST
+        else "✅"
+    )
     src = result.from_revision.revision if result.from_revision else "?"
     dst = (
         result.to_revision.revision if result.to_revision and result.to_revision.revision else "new"
@@ -382,11 +400,16 @@ def _(result: RolloutResult) -> str:
         v = result.verification
         rows.append(["targets healthy", v.targets_healthy])
         rows.append(
-            ["smoke test", f"{v.smoke_url} → {v.smoke_status}" if v.smoke_url else "skipped"]
+            [
+                "smoke test",
+                f"{v.smoke_url} → {v.smoke_status}" if v.smoke_url else f"skipped: {v.detail}",
+            ]
         )
     parts = [f"### {icon} {result.command} {words}", _table(["", ""], rows)]
     if result.explanation:
         parts.append("\n".join(f"- {line}" for line in result.explanation))
+    if result.warnings:
+        parts.append("\n".join(f"> **warning:** {warning}" for warning in result.warnings))
     if result.notes:
         parts.append("\n".join(f"> {note}" for note in result.notes))
     if result.diff and result.outcome in (Outcome.DRY_RUN, Outcome.UNCHANGED):
@@ -435,7 +458,11 @@ def _(result: DiagnoseResult) -> str:
 
 @_md.register
 def _(result: ErrorResult) -> str:
-    return (
-        f"### ❌ `{result.command}` failed (exit "
-        f"{result.error.exit_code})\n\n{result.error.message}"
-    )
+    parts = [
+        f"### ❌ `opsctl {result.command}` failed (exit {result.error.exit_code}, "
+        f"{result.error.type})",
+        result.error.message,
+    ]
+    if result.error.hint:
+        parts.append(f"> hint: {result.error.hint}")
+    return "\n\n".join(parts)

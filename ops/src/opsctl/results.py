@@ -19,6 +19,10 @@ class Outcome(StrEnum):
     """How a deploy, rollback, redeploy or watch ended (each has its own exit code)."""
 
     SUCCEEDED = "succeeded"
+    SUCCEEDED_WITHOUT_SMOKE_TEST = "succeeded_without_smoke_test"
+    """Completed with healthy targets, but there was no URL the smoke test could verify (an
+    HTTPS-only load balancer reached by its AWS name, no load balancer): not a failure, and
+    the revision is recorded good; the reason is in ``warnings``."""
     ROLLED_BACK = "rolled_back"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
@@ -37,6 +41,7 @@ class Outcome(StrEnum):
 
 _OUTCOME_EXIT = {
     Outcome.SUCCEEDED: ExitCode.OK,
+    Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST: ExitCode.OK,
     Outcome.STARTED: ExitCode.OK,
     Outcome.DRY_RUN: ExitCode.OK,
     Outcome.UNCHANGED: ExitCode.OK,
@@ -127,6 +132,8 @@ class StatusResult:
     events: tuple[EventInfo, ...]
     targets: tuple[TargetHealthInfo, ...]
     alarms: tuple[AlarmInfo, ...]
+    alarms_error: str | None = None
+    """Why the alarms could not be read (best effort: status still answers)."""
     command: str = "status"
 
 
@@ -173,7 +180,7 @@ class VerificationInfo:
     smoke_url: str | None
     smoke_status: int | None
     smoke_ok: bool | None
-    """``None`` when there was nothing to smoke-test (no URL)."""
+    """``None`` when the smoke test was skipped (``detail`` says why)."""
     version: str | None
     commit: str | None
     detail: str | None
@@ -201,6 +208,9 @@ class RolloutResult:
     elapsed_seconds: float
     resume_command: str | None
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """What went wrong without changing the outcome: a verdict that could not be recorded in
+    the revision's tags, a smoke test that could not run."""
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess  # nosec B404 - argv lists only, never a shell
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,8 @@ OUTPUT_ATTRIBUTES = (
     "alb_url",
     "log_group",
 )
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 _HOW = (
     "give --cluster and --service, set OPSCTL_CLUSTER and OPSCTL_SERVICE, or point at an "
@@ -99,7 +103,8 @@ def read_terraform_output(directory: Path) -> dict[str, str]:
         raise TargetError(f"--tf-dir {directory} is not a directory")
     try:
         completed = subprocess.run(  # noqa: S603 - fixed argv, no shell  # nosec B603
-            [terraform, f"-chdir={directory}", "output", "-json", "opsctl"],
+            # -no-color: terraform's errors end up in opsctl's messages, JSON and job summaries.
+            [terraform, f"-chdir={directory}", "output", "-no-color", "-json", "opsctl"],
             capture_output=True,
             text=True,
             timeout=120,
@@ -110,10 +115,10 @@ def read_terraform_output(directory: Path) -> dict[str, str]:
             f"`terraform output` in {directory} did not answer within 120 s"
         ) from error
     if completed.returncode != 0:
+        # Escape sequences are stripped too, in case TF_CLI_ARGS or a wrapper forces colour.
+        plain = _ANSI.sub("", completed.stderr)
         detail = " ".join(
-            line.strip("│ ").strip()
-            for line in completed.stderr.splitlines()
-            if line.strip("│ ").strip()
+            line.strip("│ ").strip() for line in plain.splitlines() if line.strip("│ ").strip()
         )
         raise TargetError(
             f"`terraform -chdir={directory} output -json opsctl` failed: "
@@ -237,11 +242,67 @@ def discover(aws: Aws, spec: TargetSpec) -> Target:
     )
 
 
-def alb_url(
+_SET_URL = (
+    "set --url / OPSCTL_URL, or the Terraform public_url that feeds the target's alb_url, "
+    "to the name the certificate is for"
+)
+
+
+@dataclass(frozen=True)
+class SmokeTarget:
+    """Where the post-deploy smoke test sends ``GET /health``, or why it cannot."""
+
+    url: str | None
+    skipped: str | None = None
+    """Why there is no URL to test (then ``url`` is None)."""
+
+
+def _aws_name_over_https(url: str) -> bool:
+    """An HTTPS URL on a load balancer's AWS-generated name: no certificate can match it
+    (ACM issues certificates only for domains the account proves it controls, never for
+    *.elb.amazonaws.com), so urllib's hostname check fails whatever the service does."""
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and host.endswith(
+        (".elb.amazonaws.com", ".elb.amazonaws.com.cn")
+    )
+
+
+def _from_balancer(balancer: LoadBalancer | None) -> SmokeTarget:
+    if balancer is None or not balancer.dns_name:
+        return SmokeTarget(None, "the service has no load balancer; pass --url or set OPSCTL_URL")
+    forwards = sorted(
+        (
+            listener
+            for listener in balancer.listeners
+            if listener.protocol == "HTTP" and listener.default_action == "forward"
+        ),
+        key=lambda listener: listener.port != 80,
+    )
+    if forwards:
+        port = forwards[0].port
+        return SmokeTarget(f"http://{balancer.dns_name}{'' if port == 80 else f':{port}'}")
+    if any(listener.protocol == "HTTPS" for listener in balancer.listeners):
+        # Port 80 (if any) redirects to HTTPS: following it ends at the same name mismatch.
+        return SmokeTarget(
+            None,
+            f"the load balancer serves the service only over HTTPS, and its AWS name "
+            f"{balancer.dns_name} matches no certificate; {_SET_URL}",
+        )
+    return SmokeTarget(
+        None, f"no listener of {balancer.dns_name} forwards HTTP to the service; {_SET_URL}"
+    )
+
+
+def smoke_target(
     aws: Aws, target: Target, override: str | None = None
-) -> tuple[str | None, TargetGroup | None, LoadBalancer | None]:
-    """The URL to smoke-test: ``--url``, else the target file's ``alb_url``, else the ALB's DNS
-    name (https when it has a 443 listener); also the target group and load balancer."""
+) -> tuple[SmokeTarget, TargetGroup | None, LoadBalancer | None]:
+    """The URL to smoke-test: ``--url``, else the target file's ``alb_url``, else the load
+    balancer's AWS name through a listener that forwards plain HTTP. An HTTPS URL on the AWS
+    name cannot pass the certificate's hostname check, so it is never used: a target file's
+    falls back to such an HTTP listener, and without one (or with ``--url``) the smoke test is
+    skipped with the reason, never reported as a failed verification. Also returns the target
+    group and load balancer."""
     group = aws.target_group(target.target_group_arn) if target.target_group_arn else None
     balancer = (
         aws.load_balancer(group.load_balancer_arns[0])
@@ -249,10 +310,18 @@ def alb_url(
         else None
     )
     if override:
-        return override.rstrip("/"), group, balancer
-    if target.spec.alb_url:
-        return target.spec.alb_url.rstrip("/"), group, balancer
-    if balancer is not None and balancer.dns_name:
-        https = any(listener.port == 443 for listener in balancer.listeners)
-        return f"{'https' if https else 'http'}://{balancer.dns_name}", group, balancer
-    return None, group, balancer
+        url = override.rstrip("/")
+        if _aws_name_over_https(url):
+            return (
+                SmokeTarget(
+                    None,
+                    f"--url {url} is HTTPS on the load balancer's AWS name, "
+                    f"which matches no certificate; {_SET_URL}",
+                ),
+                group,
+                balancer,
+            )
+        return SmokeTarget(url), group, balancer
+    if target.spec.alb_url and not _aws_name_over_https(target.spec.alb_url):
+        return SmokeTarget(target.spec.alb_url.rstrip("/")), group, balancer
+    return _from_balancer(balancer), group, balancer

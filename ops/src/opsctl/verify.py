@@ -74,8 +74,10 @@ def verify(
     timeout: float,
     poll_interval: float,
     progress: Progress,
+    skipped: str | None = None,
 ) -> Verification:
-    """Wait up to ``timeout`` for healthy targets, then smoke-test ``url``/health."""
+    """Wait up to ``timeout`` for healthy targets, then smoke-test ``url``/health; without a
+    URL the smoke test is skipped (``smoke_ok`` None) for the reason ``skipped``."""
     deadline = time.monotonic() + timeout
     targets: tuple[TargetHealth, ...] = ()
     healthy: bool | None = None
@@ -98,7 +100,7 @@ def verify(
             None,
             None,
             None,
-            "no URL to smoke-test (no load balancer; pass --url)",
+            skipped or "no URL to smoke-test; pass --url or set OPSCTL_URL",
         )
     health_url = f"{url}/health"
     progress.note(f"verifying: GET {health_url}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 
@@ -219,3 +220,46 @@ def test_markdown_summary_for_github(make_scenario):
     assert run.returncode == 0, run
     assert run.stdout.startswith("### ✅ deploy succeeded")
     assert "| outcome | `succeeded` (exit 0) |" in run.stdout
+
+
+def test_https_only_load_balancer_skips_the_smoke_test_instead_of_failing_it(make_scenario):
+    # The platform with a certificate (infra/modules/alb): 443 forwards, 80 redirects to it.
+    # The ALB's AWS name matches no certificate, so opsctl must not claim a failed
+    # verification (and mark a good revision failed) when it finds only that name.
+    s = make_scenario()
+    elbv2 = s.client("elbv2")
+    certificate = s.client("acm").request_certificate(DomainName="api.example.com")
+    elbv2.create_listener(
+        LoadBalancerArn=s.stack.load_balancer_arn,
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": certificate["CertificateArn"]}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": s.stack.target_group_arn}],
+    )
+    http = elbv2.describe_listeners(LoadBalancerArn=s.stack.load_balancer_arn)["Listeners"]
+    elbv2.modify_listener(
+        ListenerArn=next(listener for listener in http if listener["Port"] == 80)["ListenerArn"],
+        DefaultActions=[
+            {
+                "Type": "redirect",
+                "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"},
+            }
+        ],
+    )
+    target = json.loads(s.target_file.read_text())
+    target["alb_url"] = f"https://{s.stack.load_balancer_dns}"  # what the env root outputs
+    s.target_file.write_text(json.dumps(target))
+    s.push("v2")
+    run = s.opsctl("--output", "json", "deploy", "--image-tag", "v2")
+    assert run.returncode == 0, run
+    doc = run.json
+    assert doc["outcome"] == "succeeded_without_smoke_test"
+    assert doc["verification"]["targets_healthy"] is True
+    assert doc["verification"]["smoke_ok"] is None
+    assert "matches no certificate" in doc["verification"]["detail"]
+    assert any(w.startswith("smoke test skipped:") and "OPSCTL_URL" in w for w in doc["warnings"])
+    tags = s.client("ecs").describe_task_definition(
+        taskDefinition=f"{s.stack.family}:2", include=["TAGS"]
+    )["tags"]
+    assert "opsctl:failed-at" not in {t["key"] for t in tags}
+    assert "opsctl:verified-at" in {t["key"] for t in tags}

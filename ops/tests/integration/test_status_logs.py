@@ -38,6 +38,19 @@ def test_status_shows_counts_deployments_targets_events_and_alarms(make_scenario
         ComparisonOperator="GreaterThanThreshold",
     )
     cloudwatch.set_alarm_state(AlarmName="unrelated", StateValue="ALARM", StateReason="x")
+    elbv2 = s.client("elbv2")
+    s.wait(  # a steady service may still be health-checking its second target on a busy machine
+        lambda: (
+            [
+                d["TargetHealth"]["State"]
+                for d in elbv2.describe_target_health(TargetGroupArn=s.stack.target_group_arn)[
+                    "TargetHealthDescriptions"
+                ]
+            ]
+            == ["healthy", "healthy"]
+        ),
+        what="two healthy targets",
+    )
     doc = s.opsctl("--output", "json", "status").json
     assert (doc["desired"], doc["running"], doc["pending"]) == (2, 2, 0)
     assert doc["revision"] == 1
@@ -149,7 +162,8 @@ def test_logs_follow_prints_new_events_as_ndjson(make_scenario):
     assert event["message"] == "probe-marker 1"
 
 
-def test_unknown_cluster_and_service_are_named(make_scenario):
+def test_unknown_cluster_and_service_are_named(make_scenario, unrestricted_iam):
+    # An administrator's view: the deploy role may not even describe another cluster.
     s = make_scenario()
     run = s.opsctl("--cluster", "nope", "--service", "api", "status", target=False)
     assert run.returncode == 3, run
@@ -237,3 +251,31 @@ def test_help_and_schema(make_scenario):
     refused = s.opsctl("deploy", "--url", "file:///etc/passwd")
     assert refused.returncode == 2
     assert "is not an http:// or https:// URL" in refused.stderr
+
+
+def test_bad_logs_options_are_usage_errors_before_any_aws_call(make_scenario):
+    s = make_scenario(settle=False)
+    for args, what in (
+        (("--since", "99999999999d"), "too far back"),
+        (("--since", "banana"), "expected a duration"),
+        (("--task", "bogus/../x"), "expected a whole task id"),
+    ):
+        run = s.opsctl("logs", *args)
+        assert run.returncode == 2, run
+        assert what in run.stderr
+        assert "Traceback" not in run.stderr
+    # Against an endpoint nobody answers: still a usage error, so no AWS call came first.
+    s.env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+    dead = s.opsctl("logs", "--since", "banana")
+    assert dead.returncode == 2, dead
+
+
+def test_a_failure_still_writes_the_job_summary(make_scenario):
+    s = make_scenario()
+    run = s.opsctl("--output", "markdown", "rollback", "--to-revision", "99999")
+    assert run.returncode == 5, run
+    assert run.stdout.startswith("### ❌ `opsctl rollback` failed (exit 5, NotFoundError)")
+    assert "99999" in run.stdout
+    text = s.opsctl("rollback", "--to-revision", "99999")  # stdout is a pipe here, not a tty
+    assert text.returncode == 5
+    assert "opsctl rollback: error (NotFoundError, exit 5)" in text.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -83,6 +84,7 @@ def rollout(outcome: Outcome) -> RolloutResult:
         elapsed_seconds=12.5,
         resume_command="opsctl watch --deployment ecs-svc/2",
         notes=("note",),
+        warnings=("warning",),
     )
 
 
@@ -223,3 +225,55 @@ def test_followed_log_events_are_ndjson():
         "message": "hello",
     }
     assert second == "2026-01-01 12:00:00Z t1 hello"
+
+
+def _render(result: object, fmt: OutputFormat) -> str:
+    stream = io.StringIO()
+    render(result, fmt, stream)  # type: ignore[arg-type]
+    return stream.getvalue()
+
+
+def test_errors_render_for_job_summaries_and_text():
+    error = ErrorResult(
+        "rollback",
+        ErrorInfo("NotFoundError", "revision 99999 does not exist", "see `opsctl revisions`", 5),
+    )
+    markdown = _render(error, OutputFormat.MARKDOWN)
+    assert markdown.startswith("### ❌ `opsctl rollback` failed (exit 5, NotFoundError)")
+    assert "revision 99999 does not exist" in markdown
+    assert "> hint: see `opsctl revisions`" in markdown
+    text = _render(error, OutputFormat.TEXT)
+    assert "opsctl rollback: error (NotFoundError, exit 5): revision 99999 does not exist" in text
+    assert "hint: see `opsctl revisions`" in text
+
+
+def test_warnings_and_a_skipped_smoke_test_are_shown_in_every_format():
+    skipped = VerificationInfo(True, (), None, None, None, None, None, "no URL (HTTPS only)")
+    result = replace(
+        rollout(Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST),
+        rollout=None,
+        verification=skipped,
+        warnings=("smoke test skipped: no URL (HTTPS only)", "could not record the verdict"),
+    )
+    text = _render(result, OutputFormat.TEXT)
+    assert "deploy succeeded, smoke test SKIPPED" in text
+    assert "warning: smoke test skipped: no URL (HTTPS only)" in text
+    assert "warning: could not record the verdict" in text
+    markdown = _render(result, OutputFormat.MARKDOWN)
+    assert markdown.startswith("### ⚠️ deploy succeeded, smoke test SKIPPED")
+    assert "| smoke test | skipped: no URL (HTTPS only) |" in markdown
+    assert "> **warning:** could not record the verdict" in markdown
+    document = json.loads(_render(result, OutputFormat.JSON))
+    assert document["outcome"] == "succeeded_without_smoke_test"
+    assert document["exit_code"] == 0
+    assert len(document["warnings"]) == 2
+
+
+def test_status_says_when_alarms_could_not_be_read():
+    status = replace(RESULTS[0], alarms=(), alarms_error="describing alarms: AccessDenied")
+    assert "Alarms: not read (describing alarms: AccessDenied)" in _render(
+        status, OutputFormat.TEXT
+    )
+    assert "> alarms not read: describing alarms: AccessDenied" in _render(
+        status, OutputFormat.MARKDOWN
+    )

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import replace
 
 import pytest
 from opsctl.errors import TargetError, UsageError
-from opsctl.target import resolve_spec
+from opsctl.model import Listener
+from opsctl.target import (
+    Target,
+    TargetSpec,
+    read_terraform_output,
+    resolve_spec,
+    smoke_target,
+)
 
 OUTPUT = {
     "region": "eu-west-1",
@@ -84,3 +93,92 @@ def test_unreadable_file_and_both_sources(tmp_path):
         resolve_spec(
             cluster=None, service=None, tf_dir=tmp_path, target_file=tmp_path / "x", environ={}
         )
+
+
+# --- the smoke test's URL -------------------------------------------------------------------
+
+AWS_NAME = "api-alb-1.us-east-1.elb.amazonaws.com"
+
+
+class FakeAws:
+    """The two calls smoke_target makes, answering with a load balancer of these listeners."""
+
+    def __init__(self, make, listeners):
+        self.group = make.target_group()
+        self.balancer = replace(make.load_balancer(), dns_name=AWS_NAME, listeners=listeners)
+
+    def target_group(self, arn):
+        return self.group
+
+    def load_balancer(self, arn):
+        return self.balancer
+
+
+def _target(make, alb_url=None):
+    spec = TargetSpec(cluster="c", service="api", source="test", alb_url=alb_url)
+    definition = make.task_definition()
+    return Target(spec, "us-east-1", make.service(), definition, "app", 8000, "arn:tg", None, None)
+
+
+HTTP_FORWARD = Listener(80, "HTTP", "forward")
+HTTP_REDIRECT = Listener(80, "HTTP", "redirect")
+HTTPS = Listener(443, "HTTPS", "forward")
+
+
+@pytest.mark.parametrize(
+    ("listeners", "alb_url", "override", "url"),
+    [
+        ((HTTP_FORWARD,), None, None, f"http://{AWS_NAME}"),
+        ((HTTPS, HTTP_FORWARD), None, None, f"http://{AWS_NAME}"),
+        ((Listener(8080, "HTTP", "forward"),), None, None, f"http://{AWS_NAME}:8080"),
+        # A target file's HTTPS URL on the AWS name falls back to a forwarding HTTP listener.
+        ((HTTPS, HTTP_FORWARD), f"https://{AWS_NAME}", None, f"http://{AWS_NAME}"),
+        ((HTTPS, HTTP_REDIRECT), "https://api.example.com/", None, "https://api.example.com"),
+        ((HTTPS, HTTP_REDIRECT), None, "https://api.example.com", "https://api.example.com"),
+    ],
+)
+def test_the_smoke_test_uses_a_url_that_can_verify(make, listeners, alb_url, override, url):
+    smoke, _, _ = smoke_target(FakeAws(make, listeners), _target(make, alb_url), override)
+    assert (smoke.url, smoke.skipped) == (url, None)
+
+
+@pytest.mark.parametrize(
+    ("listeners", "alb_url", "override"),
+    [
+        ((HTTPS, HTTP_REDIRECT), None, None),  # the platform's HTTPS setup (infra/modules/alb)
+        ((HTTPS,), None, None),
+        ((HTTPS, HTTP_REDIRECT), f"https://{AWS_NAME}", None),
+        ((HTTP_FORWARD,), None, f"https://{AWS_NAME}"),  # --url asked for the impossible
+    ],
+)
+def test_https_on_the_aws_name_skips_the_smoke_test_with_the_reason(
+    make, listeners, alb_url, override
+):
+    smoke, _, _ = smoke_target(FakeAws(make, listeners), _target(make, alb_url), override)
+    assert smoke.url is None
+    assert "matches no certificate" in (smoke.skipped or "")
+    assert "OPSCTL_URL" in (smoke.skipped or "")
+    assert "public_url" in (smoke.skipped or "")
+
+
+def test_terraform_errors_reach_opsctl_without_colour(tmp_path, monkeypatch):
+    # A stand-in terraform: colours its error unless -no-color is given, as terraform does.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    argv_file = tmp_path / "argv"
+    fake = bin_dir / "terraform"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" > {argv_file}\n'
+        'case " $* " in *" -no-color "*) echo "Error: No outputs found" >&2;;\n'
+        '  *) printf "\\033[31m\\342\\225\\267\\033[0m\\n" >&2\n'
+        '     printf "\\033[1;31mError: \\033[0mNo outputs found\\n" >&2;;\n'
+        "esac\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    with pytest.raises(TargetError) as raised:
+        read_terraform_output(tmp_path)
+    assert "-no-color" in argv_file.read_text().split()
+    assert "\x1b" not in raised.value.message
+    assert "Error: No outputs found" in raised.value.message

@@ -21,7 +21,7 @@ from opsctl.results import (
     VerificationInfo,
 )
 from opsctl.rollout import Follower, FollowResult, Verdict
-from opsctl.target import alb_url
+from opsctl.target import smoke_target
 from opsctl.verify import Verification, verify
 
 
@@ -45,6 +45,7 @@ class Plan:
     diff: str | None = None
     changes: tuple[ChangeInfo, ...] = ()
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def revision_ref(definition: TaskDefinition, container: str) -> RevisionRef:
@@ -71,13 +72,18 @@ def result(ctx: Context, plan: Plan, outcome: Outcome, **fields: object) -> Roll
         elapsed_seconds=0.0,
         resume_command=None,
         notes=plan.notes,
+        warnings=plan.warnings,
     )
     return replace(base, **fields)  # type: ignore[arg-type]
 
 
 def _outcome(verdict: Verdict, verification: Verification | None) -> Outcome:
     if verdict == Verdict.COMPLETED:
-        return Outcome.SUCCEEDED if verification is None or verification.ok else Outcome.UNVERIFIED
+        if verification is not None and not verification.ok:
+            return Outcome.UNVERIFIED
+        if verification is not None and verification.smoke_ok is None:
+            return Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST
+        return Outcome.SUCCEEDED
     return {
         Verdict.ROLLED_BACK: Outcome.ROLLED_BACK,
         Verdict.FAILED: Outcome.FAILED,
@@ -149,7 +155,7 @@ def follow(
         )
         verification = None
         if followed.verdict == Verdict.COMPLETED:
-            url, _, _ = alb_url(ctx.aws, target, options.url)
+            smoke, _, _ = smoke_target(ctx.aws, target, options.url)
             verification = verify(
                 ctx.aws,
                 cluster=target.cluster,
@@ -157,7 +163,8 @@ def follow(
                 deployment_id=deployment_id,
                 group_arn=target.target_group_arn,
                 container_port=target.container_port,
-                url=url,
+                url=smoke.url,
+                skipped=smoke.skipped,
                 timeout=options.verify_timeout,
                 poll_interval=min(options.poll_interval, 2.0),
                 progress=ctx.progress,
@@ -166,7 +173,12 @@ def follow(
         ctx.progress.close()
     outcome = _outcome(followed.verdict, verification)
     notes = list(plan.notes)
-    notes.extend(_remember(ctx, followed, outcome))
+    warnings = list(plan.warnings)
+    if outcome == Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST and verification is not None:
+        warnings.append(f"smoke test skipped: {verification.detail}")
+    remembered, not_remembered = _remember(ctx, followed, outcome)
+    notes.extend(remembered)
+    warnings.extend(not_remembered)
     explanation = list(followed.explanation)
     if outcome == Outcome.UNVERIFIED and verification is not None:
         if verification.targets_healthy is False:
@@ -211,6 +223,7 @@ def follow(
         elapsed_seconds=round(followed.elapsed, 3),
         resume_command=ctx.resume_command(deployment_id) if outcome == Outcome.TIMED_OUT else None,
         notes=tuple(notes),
+        warnings=tuple(warnings),
     )
 
 
@@ -246,29 +259,40 @@ def _verification_info(verification: Verification | None) -> VerificationInfo | 
     )
 
 
-def _remember(ctx: Context, followed: FollowResult, outcome: Outcome) -> list[str]:
-    """Tag the revision with the verdict (last known good lives there, ADR 0007)."""
+NOT_RECORDED_HINT = "last known good may be wrong: check `opsctl revisions` before a rollback"
+
+
+def _remember(
+    ctx: Context, followed: FollowResult, outcome: Outcome
+) -> tuple[list[str], list[str]]:
+    """Tag the revision with the verdict (last known good lives there, ADR 0007).
+
+    Returns (notes, warnings): bookkeeping must never turn a deploy's outcome into an error,
+    but a verdict that could not be recorded is a warning the operator must see."""
     ours = followed.deployment
     if ours is None:
-        return []
+        return [], []
+    name = ours.task_definition.rsplit("/", 1)[-1]
+    notes: list[str] = []
     try:
-        if outcome == Outcome.SUCCEEDED:
+        if outcome in (Outcome.SUCCEEDED, Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST):
             lkg.mark_verified(ctx.aws, ours.task_definition, ours.id)
-            return [f"recorded {ours.task_definition.rsplit('/', 1)[-1]} as known good"]
-        if outcome in (Outcome.ROLLED_BACK, Outcome.FAILED, Outcome.UNVERIFIED):
+            notes.append(f"recorded {name} as known good")
+        elif outcome in (Outcome.ROLLED_BACK, Outcome.FAILED, Outcome.UNVERIFIED):
             lkg.mark_failed(ctx.aws, ours.task_definition, outcome.value)
-            notes = [f"recorded {ours.task_definition.rsplit('/', 1)[-1]} as {outcome.value}"]
+            notes.append(f"recorded {name} as {outcome.value}")
             rollback = followed.rollback
             failed_revision = revision_of(ours.task_definition)
             if rollback is not None and rollback.rollout_state == "COMPLETED" and failed_revision:
                 lkg.mark_restored(ctx.aws, rollback.task_definition, rollback.id, failed_revision)
-                notes.append(
-                    f"recorded {rollback.task_definition.rsplit('/', 1)[-1]} as restored and good"
-                )
-            return notes
+                restored = rollback.task_definition.rsplit("/", 1)[-1]
+                notes.append(f"recorded {restored} as restored and good")
     except OpsctlError as error:
-        return [f"could not record the verdict in the revision's tags: {error.message}"]
-    return []
+        return notes, [
+            f"could not record the verdict ({outcome.value}) in {name}'s tags: "
+            f"{error.message}; {NOT_RECORDED_HINT}"
+        ]
+    return notes, []
 
 
 def in_progress(service: Service) -> str | None:

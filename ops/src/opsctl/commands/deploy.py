@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from opsctl import lkg
 from opsctl.commands import Context
-from opsctl.commands._rollout import Plan, RolloutOptions, result, revision_ref, start
-from opsctl.errors import ConflictError
+from opsctl.commands._rollout import (
+    NOT_RECORDED_HINT,
+    Plan,
+    RolloutOptions,
+    result,
+    revision_ref,
+    start,
+)
+from opsctl.errors import ConflictError, OpsctlError
 from opsctl.images import parse_image, resolve_tag
 from opsctl.results import ChangeInfo, ImageInfo, Outcome, RevisionRef, RolloutResult
 from opsctl.taskdef import changes, inherited_tags, unified_diff, with_image
@@ -73,8 +80,16 @@ def run(
             "progress; nothing was changed",
             hint=f"wait with `{ctx.resume_command(busy.id)}`, or pass --force to deploy over it",
         )
-    # Remember what runs now as good before replacing it (ECS forgets it soon).
-    lkg.record_baseline(ctx.aws, target.service, [current])
+    # Remember what runs now as good before replacing it (ECS forgets it soon). Bookkeeping:
+    # a refused tag must not block a deploy at 3 a.m., but the operator must hear of it.
+    warnings: tuple[str, ...] = ()
+    try:
+        lkg.record_baseline(ctx.aws, target.service, [current])
+    except OpsctlError as error:
+        warnings = (
+            f"could not record {current.family}:{current.revision} (running now) as known good "
+            f"before replacing it: {error.message}; {NOT_RECORDED_HINT}",
+        )
     registered = ctx.aws.register_task_definition(registration, inherited_tags(current))
     ctx.progress.note(
         f"deploy: registered {registered.family}:{registered.revision} with {resolved.pinned}"
@@ -87,5 +102,6 @@ def run(
         diff=plan.diff,
         changes=plan.changes,
         notes=plan.notes,
+        warnings=warnings,
     )
     return start(ctx, plan, task_definition=registered.arn, force=False, options=options)

@@ -93,13 +93,8 @@ def collect(ctx: Context) -> Evidence:
         end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
         start = end - timedelta(minutes=WINDOW_MINUTES)
         dims = {"LoadBalancer": balancer.dimension}
-        with concurrently() as pool:
-            sums = [
-                pool.submit(aws.metric_sum, "AWS/ApplicationELB", name, dims, start, end)
-                for name in _ELB_METRICS
-            ]
-            elb, target_5xx, e502, e503, e504 = (f.result() for f in sums)
-        metrics = Metrics(WINDOW_MINUTES, elb, target_5xx, e502, e503, e504)
+        sums = aws.metric_sums("AWS/ApplicationELB", _ELB_METRICS, dims, start, end)
+        metrics = Metrics(WINDOW_MINUTES, *(sums[name] for name in _ELB_METRICS))
 
     return Evidence(
         service=service,

@@ -11,30 +11,35 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 from opsctl.commands import Context
 from opsctl.errors import UsageError
 from opsctl.model import LogEvent
 from opsctl.results import LogEventInfo, LogsResult
+from opsctl.since import parse_since
 
-_DURATION = re.compile(r"^(?P<n>\d+)(?P<unit>[smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+__all__ = ["follow", "parse_since", "run", "task_id"]
+
+# ECS task ids: 32 hex digits, or a UUID for tasks of clusters created before the new ARN
+# format (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-account-settings.html).
+_TASK_ID = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})$")
+_TASK_ARN = re.compile(
+    r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/(?:[A-Za-z0-9_-]+/)?(?P<id>[^/]+)$"
+)
 
 
-def parse_since(value: str, now: datetime | None = None) -> datetime:
-    """``10m``, ``2h``, ``1d``... before now, or an ISO 8601 time (UTC when no zone)."""
-    now = now or datetime.now(UTC)
-    match = _DURATION.match(value.strip())
-    if match:
-        return now - timedelta(**{_UNITS[match["unit"]]: int(match["n"])})
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError as error:
+def task_id(value: str) -> str:
+    """The task id in ``value`` (an id or a task ARN); UsageError (exit 2) when it is neither:
+    the id becomes part of a log stream name, so nothing else may pass."""
+    text = value.strip()
+    match = _TASK_ARN.match(text)
+    candidate = match["id"] if match else text
+    if not _TASK_ID.match(candidate):
         raise UsageError(
-            f"--since {value!r}: expected a duration like 30s, 10m, 2h, 1d or an ISO 8601 time"
-        ) from error
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            f"--task {value!r}: expected a whole task id (32 hex digits; `opsctl -o json logs` "
+            "shows them, text output shortens them to 12) or a task ARN"
+        )
+    return candidate
 
 
 def _task_id(stream: str, prefix: str | None) -> str | None:
@@ -57,8 +62,7 @@ def _streams(ctx: Context, task: str | None) -> list[str]:
             "--task needs the container's awslogs-stream-prefix (the stream name is then "
             "<prefix>/<container>/<task-id>); this task definition sets none"
         )
-    task_id = task.rsplit("/", 1)[-1]
-    return [f"{target.log_stream_prefix}/{target.container_name}/{task_id}"]
+    return [f"{target.log_stream_prefix}/{target.container_name}/{task_id(task)}"]
 
 
 def run(
@@ -70,9 +74,10 @@ def run(
     limit: int,
     log_group: str | None,
 ) -> LogsResult:
+    start = parse_since(since)  # before any AWS call: bad input changes nothing
+    chosen = task_id(task) if task is not None else None
     target = ctx.target
     group = log_group or target.log_group or f"/aws/ecs/{target.name}"
-    start = parse_since(since)
     events = ctx.aws.filter_log_events(
         group, start=start, streams=_streams(ctx, task), pattern=pattern, limit=limit
     )
@@ -81,7 +86,7 @@ def run(
         log_group=group,
         since=start,
         filter=pattern,
-        task_id=task.rsplit("/", 1)[-1] if task else None,
+        task_id=chosen,
         events=tuple(_info(e, target.log_stream_prefix) for e in events),
     )
 

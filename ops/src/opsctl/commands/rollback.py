@@ -119,9 +119,10 @@ def run(
     except OpsctlError as error:  # bookkeeping must not block a rollback at 3 a.m.
         plan = replace(
             plan,
-            notes=(
-                *plan.notes,
-                f"could not mark {current.revision} as rolled back: {error.message}",
+            warnings=(
+                *plan.warnings,
+                f"could not mark {current.family}:{current.revision} as rolled back in its "
+                f"tags: {error.message}; `opsctl rollback` may pick it as last known good later",
             ),
         )
     return start(ctx, plan, task_definition=chosen.arn, force=False, options=options)

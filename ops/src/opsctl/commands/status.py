@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from opsctl.aws import concurrently
 from opsctl.commands import Context, deployment_info, revision_of, target_health_info
+from opsctl.errors import AwsError
 from opsctl.images import parse_image
 from opsctl.model import Alarm, TargetHealth, Task, TaskDefinition
 from opsctl.results import AlarmInfo, EventInfo, StatusResult
@@ -38,7 +39,14 @@ def run(ctx: Context, *, events: int = 10) -> StatusResult:
             else None
         )
         others_f = [pool.submit(aws.describe_task_definition, arn) for arn in sorted(others)]
-        alarms = alarms_f.result()
+        # Alarms are context, not the service's state: a role that may not list them (or a
+        # throttled call) must not cost the operator the rest of status.
+        alarms: list[Alarm] = []
+        alarms_error = None
+        try:
+            alarms = alarms_f.result()
+        except AwsError as error:
+            alarms_error = error.message
         targets: list[TargetHealth] = health_f.result() if health_f else []
         tasks: list[Task] = tasks_f.result() if tasks_f else []
         definitions: dict[str, TaskDefinition] = {
@@ -85,4 +93,5 @@ def run(ctx: Context, *, events: int = 10) -> StatusResult:
             for a in alarms
             if _relevant(a, target.cluster, target.name, target.target_group_arn)
         ),
+        alarms_error=alarms_error,
     )

@@ -1,0 +1,209 @@
+"""The deploy role's policy (infra/bootstrap/iam.tf) against the calls opsctl makes.
+
+Two directions: every action the policy grants is one opsctl's code calls (least privilege), and
+every call opsctl's code can make is granted (checked here by action; the integration tests
+authorize each real call of every scenario with its resources and conditions, support/iam_guard).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import botocore.session
+import pytest
+from botocore import xform_name
+from deploy_policy import Condition, Request, Statement, allowed, granted_actions, load
+from hcl import HclError, evaluate, parse
+from iam_guard import SIGNING_TO_IAM, Environment, authorizations
+
+OPSCTL_SRC = Path(__file__).resolve().parents[2] / "src" / "opsctl"
+CLIENTS = ("ecs", "elbv2", "logs", "cloudwatch", "ec2", "ecr")
+REGION = "us-east-1"
+ENV = Environment(service="fastapi-dev", cluster="fastapi-dev")
+FAMILY = "arn:aws:ecs:us-east-1:123456789012:task-definition/fastapi-dev"
+
+
+def opsctl_actions() -> set[str]:
+    """Every IAM action behind a boto3 call in opsctl's code (aws.py is the only module that
+    may talk to AWS; the test below holds it to that)."""
+    tree = ast.parse((OPSCTL_SRC / "aws.py").read_text(encoding="utf-8"))
+    session = botocore.session.get_session()
+    actions = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner, method = node.func.value, node.func.attr
+        client = None
+        if isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name):
+            client = owner.attr if owner.value.id == "self" else None
+        elif isinstance(owner, ast.Call) and isinstance(owner.func, ast.Attribute):
+            client = owner.func.attr  # self.ecr(region).describe_images(...)
+        if client not in CLIENTS:
+            continue
+        if method == "get_paginator":
+            method = node.args[0].value  # type: ignore[attr-defined]
+        model = session.get_service_model(client)
+        operations = {xform_name(op): op for op in model.operation_names}
+        assert method in operations, f"{client}.{method} is not a {client} operation"
+        actions.add(f"{SIGNING_TO_IAM[model.signing_name]}:{operations[method]}")
+    return actions
+
+
+def test_only_aws_py_talks_to_aws():
+    for path in OPSCTL_SRC.rglob("*.py"):
+        if path.name == "aws.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "import boto3" not in text, path
+        assert "import botocore" not in text, path
+
+
+def test_the_scan_finds_opsctl_s_calls():
+    actions = opsctl_actions()
+    assert {"ecs:UpdateService", "ecs:TagResource", "ecr:DescribeImages"} <= actions
+    assert "ecs:ListTasks" in actions  # through get_paginator("list_tasks")
+
+
+@pytest.mark.parametrize(("environment", "service"), [("dev", "fastapi-dev"), ("prod", "x-prod")])
+def test_the_policy_grants_exactly_the_actions_opsctl_calls(environment, service):
+    # iam:PassRole is not a call: ECS authorizes it for RegisterTaskDefinition's roles.
+    needed = opsctl_actions() | {"iam:PassRole"}
+    granted = granted_actions(load(environment, service))
+    assert sorted(needed - granted) == [], "opsctl calls these; the deploy role lacks them"
+    assert sorted(granted - needed) == [], "the deploy role grants these; opsctl never calls them"
+
+
+def _requests(operation: str, **params: object) -> tuple[Request, ...]:
+    prefix, name = operation.split(":")
+    found = authorizations(prefix, name, params, REGION, ENV)
+    assert found is not None
+    return found
+
+
+def _allowed(operation: str, **params: object) -> bool:
+    policy = load("dev", "fastapi-dev")
+    return all(allowed(policy, r) for r in _requests(operation, **params))
+
+
+def test_recording_a_verdict_on_an_existing_revision_is_granted():
+    # The P0 of the review: a standalone TagResource (no ecs:CreateAction) must be granted.
+    tags = [{"key": "opsctl:verified-at", "value": "2026-01-01T00:00:00+00:00"}]
+    assert _allowed("ecs:TagResource", resourceArn=f"{FAMILY}:1", tags=tags)
+    # ...on this family only, and with opsctl's keys only.
+    assert not _allowed("ecs:TagResource", resourceArn=f"{FAMILY}-other:1", tags=tags)
+    assert not _allowed(
+        "ecs:TagResource", resourceArn=f"{FAMILY}:1", tags=[{"key": "Owner", "value": "x"}]
+    )
+
+
+def test_registering_a_revision_with_its_roles_and_tags_is_granted():
+    registration = {
+        "family": "fastapi-dev",
+        "executionRoleArn": "arn:aws:iam::123456789012:role/fastapi-dev-execution",
+        "taskRoleArn": "arn:aws:iam::123456789012:role/fastapi-dev-task",
+        "tags": [{"key": "Project", "value": "fastapi"}],
+    }
+    actions = [r.action for r in _requests("ecs:RegisterTaskDefinition", **registration)]
+    assert actions == [
+        "ecs:RegisterTaskDefinition",
+        "iam:PassRole",
+        "iam:PassRole",
+        "ecs:TagResource",
+    ]
+    assert _allowed("ecs:RegisterTaskDefinition", **registration)
+    foreign = dict(registration, taskRoleArn="arn:aws:iam::123456789012:role/admin")
+    assert not _allowed("ecs:RegisterTaskDefinition", **foreign)
+
+
+def test_updates_stay_on_this_service_and_family():
+    assert _allowed(
+        "ecs:UpdateService",
+        cluster="fastapi-dev",
+        service="fastapi-dev",
+        taskDefinition=f"{FAMILY}:3",
+    )
+    assert _allowed(
+        "ecs:UpdateService", cluster="fastapi-dev", service="fastapi-dev", forceNewDeployment=True
+    )
+    assert not _allowed(
+        "ecs:UpdateService", cluster="fastapi-dev", service="fastapi-dev", taskDefinition="x:1"
+    )
+    assert not _allowed("ecs:UpdateService", cluster="other", service="fastapi-dev")
+    assert not _allowed("ecs:ListTasks", cluster="other")
+
+
+def test_status_and_diagnose_reads_are_granted():
+    assert _allowed("cloudwatch:DescribeAlarms", StateValue="ALARM")
+    assert _allowed("cloudwatch:GetMetricData")
+    assert _allowed("ec2:DescribeSecurityGroups")
+    assert _allowed("logs:FilterLogEvents", logGroupName="/aws/ecs/fastapi-dev")
+    assert not _allowed("logs:FilterLogEvents", logGroupName="/aws/ecs/other")
+
+
+def test_the_evaluator_follows_iam_condition_rules():
+    # The policy the review found: TagResource only with ecs:CreateAction. A standalone call
+    # carries no ecs:CreateAction, so the condition fails (only ...IfExists would pass).
+    on_create_only = (
+        Statement(
+            "TagOnCreate",
+            "Allow",
+            ("ecs:TagResource",),
+            ("*",),
+            (Condition("StringEquals", "ecs:CreateAction", ("RegisterTaskDefinition",)),),
+        ),
+    )
+    standalone = Request("ecs:TagResource", (f"{FAMILY}:1",), {"aws:TagKeys": ("opsctl:x",)})
+    on_create = Request(
+        "ecs:TagResource", (f"{FAMILY}:*",), {"ecs:CreateAction": "RegisterTaskDefinition"}
+    )
+    assert not allowed(on_create_only, standalone)
+    assert allowed(on_create_only, on_create)
+    if_exists = (
+        Statement(
+            "X",
+            "Allow",
+            ("ecs:*",),
+            ("*",),
+            (Condition("StringEqualsIfExists", "ecs:CreateAction", ("Nope",)),),
+        ),
+    )
+    assert allowed(if_exists, standalone)
+    assert not allowed(if_exists, on_create)
+    scoped = (Statement("Y", "Allow", ("cloudwatch:DescribeAlarms",), ("arn:alarm:x-*",), ()),)
+    assert not allowed(scoped, Request("cloudwatch:DescribeAlarms"))  # a listing is "*"
+    deny = (*if_exists, Statement("D", "Deny", ("ecs:TagResource",), ("*",), ()))
+    assert not allowed(deny, standalone)
+    with pytest.raises(ValueError, match="NumericEquals"):
+        allowed(
+            (Statement("N", "Allow", ("*",), ("*",), (Condition("NumericEquals", "k", ("1",)),)),),
+            Request("ecs:TagResource", ("*",), {"k": "1"}),
+        )
+
+
+def test_the_reader_handles_the_hcl_iam_tf_is_written_in():
+    root = parse(
+        """
+        # comment
+        locals {
+          env = { for name, e in var.environments : name => {
+            arn = "arn:${local.partition}:x:${var.region}::thing/${e.service_name}" // c
+          } }
+          doc = <<-EOT
+            a heredoc with "quotes" and ${var.region}
+          EOT
+          cond = var.x == null ? 1 : 0 /* block comment */
+          splat = one(aws_thing.this[*].arn)
+        }
+        """
+    )
+    local = root.children("locals")[0].attributes
+    scope = {
+        "var": {"environments": {"dev": {"service_name": "svc"}}, "region": "r"},
+        "local": {"partition": "aws"},
+    }
+    assert evaluate(local["env"], scope) == {"dev": {"arn": "arn:aws:x:r::thing/svc"}}
+    with pytest.raises(HclError, match="not supported"):
+        evaluate(local["cond"], scope)
+    with pytest.raises(HclError, match="unterminated"):
+        parse('x = "never closed')
