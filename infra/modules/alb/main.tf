@@ -226,54 +226,47 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   depends_on = [aws_s3_bucket_versioning.access_logs]
 }
 
-data "aws_iam_policy_document" "access_logs" {
-  statement {
-    sid       = "ElbLogDelivery"
-    actions   = ["s3:PutObject"]
-    resources = ["${local.bucket_arn}/AWSLogs/${local.account_id}/*"]
+# Built with jsonencode rather than an aws_iam_policy_document data source: the document is then
+# known at plan time, so the module's tests assert the very policy AWS receives (a mocked data
+# source would only return placeholder JSON).
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+locals {
+  log_delivery_prefix = "${local.bucket_arn}/AWSLogs/${local.account_id}/*"
 
-    principals {
-      type        = "AWS"
-      identifiers = [data.aws_elb_service_account.current.arn]
-    }
-  }
-
-  statement {
-    sid       = "ElbLogDeliveryServicePrincipal"
-    actions   = ["s3:PutObject"]
-    resources = ["${local.bucket_arn}/AWSLogs/${local.account_id}/*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      local.bucket_arn,
-      "${local.bucket_arn}/*",
+  access_logs_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # Regions opened before August 2022: the region's Elastic Load Balancing account writes.
+        Sid       = "ElbLogDelivery"
+        Effect    = "Allow"
+        Principal = { AWS = data.aws_elb_service_account.current.arn }
+        Action    = "s3:PutObject"
+        Resource  = local.log_delivery_prefix
+      },
+      {
+        # Newer regions: the log delivery service principal writes.
+        Sid       = "ElbLogDeliveryServicePrincipal"
+        Effect    = "Allow"
+        Principal = { Service = "logdelivery.elasticloadbalancing.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = local.log_delivery_prefix
+      },
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [local.bucket_arn, "${local.bucket_arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
     ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  })
 }
 
 resource "aws_s3_bucket_policy" "access_logs" {
   bucket = aws_s3_bucket.access_logs.id
-  policy = data.aws_iam_policy_document.access_logs.json
+  policy = local.access_logs_policy
 
   depends_on = [aws_s3_bucket_public_access_block.access_logs]
 }

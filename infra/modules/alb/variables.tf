@@ -35,7 +35,9 @@ variable "target" {
   description = "The targets (Fargate tasks, registered by IP) and how the load balancer drains them."
   type = object({
     port = optional(number, 8000)
-    # AWS's default is 300 s; a short, stateless API needs far less (the slowest request must fit).
+    # AWS's default is 300 s; a short, stateless API needs far less: long enough for the slowest
+    # request to finish, short enough that a deployment does not wait minutes per task (issue 3:
+    # 30 to 60 s; the task's stop timeout is 30 s).
     deregistration_delay = optional(number, 30)
   })
   default  = {}
@@ -47,8 +49,8 @@ variable "target" {
   }
 
   validation {
-    condition     = var.target.deregistration_delay >= 0 && var.target.deregistration_delay <= 3600
-    error_message = "target.deregistration_delay must be between 0 and 3600 seconds."
+    condition     = var.target.deregistration_delay >= 30 && var.target.deregistration_delay <= 60
+    error_message = "target.deregistration_delay must be between 30 and 60 seconds: less cuts off requests in flight, more makes every deployment wait."
   }
 }
 

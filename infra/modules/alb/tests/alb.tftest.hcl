@@ -17,10 +17,6 @@ mock_provider "aws" {
     target = data.aws_elb_service_account.current
     values = { arn = "arn:aws:iam::127311923021:root" }
   }
-  override_data {
-    target = data.aws_iam_policy_document.access_logs
-    values = { json = "{}" }
-  }
 }
 
 variables {
@@ -123,18 +119,42 @@ run "runbook_health_check_and_secure_defaults" {
     error_message = "The access-log bucket must be versioned."
   }
 
+  # The bucket policy as AWS receives it (the document is built with jsonencode, so it is known
+  # at plan time): what log delivery needs, and nothing more.
+  # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
   assert {
     condition = anytrue([
-      for s in data.aws_iam_policy_document.access_logs.statement : s.effect == "Deny" && anytrue([for c in s.condition : c.variable == "aws:SecureTransport" && toset(c.values) == toset(["false"])])
+      for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement :
+      s.Effect == "Allow" && try(s.Principal.AWS, "") == "arn:aws:iam::127311923021:root" &&
+      s.Action == "s3:PutObject" && s.Resource == "arn:aws:s3:::alb-logs-123456789012-us-east-1/AWSLogs/123456789012/*"
     ])
-    error_message = "The access-log bucket must refuse requests without TLS."
+    error_message = "The region's Elastic Load Balancing account may put objects under AWSLogs/<account>/ (regions opened before August 2022)."
   }
 
   assert {
     condition = anytrue([
-      for s in data.aws_iam_policy_document.access_logs.statement : toset(s.actions) == toset(["s3:PutObject"]) && toset(s.resources) == toset(["arn:aws:s3:::alb-logs-123456789012-us-east-1/AWSLogs/123456789012/*"])
+      for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement :
+      s.Effect == "Allow" && try(s.Principal.Service, "") == "logdelivery.elasticloadbalancing.amazonaws.com" &&
+      s.Action == "s3:PutObject" && s.Resource == "arn:aws:s3:::alb-logs-123456789012-us-east-1/AWSLogs/123456789012/*"
     ])
-    error_message = "Log delivery may only put objects under AWSLogs/<account>/."
+    error_message = "The log delivery service principal may put objects under AWSLogs/<account>/ (newer regions)."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement :
+      s.Effect == "Deny" || (s.Action == "s3:PutObject" && s.Resource == "arn:aws:s3:::alb-logs-123456789012-us-east-1/AWSLogs/123456789012/*")
+    ])
+    error_message = "The bucket policy allows nothing but log delivery under AWSLogs/<account>/."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement :
+      s.Effect == "Deny" && s.Principal == "*" && s.Action == "s3:*" && try(s.Condition.Bool["aws:SecureTransport"], "") == "false" &&
+      try(toset(s.Resource), toset([])) == toset(["arn:aws:s3:::alb-logs-123456789012-us-east-1", "arn:aws:s3:::alb-logs-123456789012-us-east-1/*"])
+    ])
+    error_message = "The access-log bucket must refuse requests without TLS."
   }
 }
 
@@ -231,14 +251,38 @@ run "rejects_invalid_port" {
   expect_failures = [var.target]
 }
 
-run "rejects_invalid_deregistration_delay" {
+# Issue 3: deregistration delay 30 to 60 s.
+run "rejects_deregistration_delay_below_30_seconds" {
   command = plan
 
   variables {
-    target = { deregistration_delay = 4000 }
+    target = { deregistration_delay = 0 }
   }
 
   expect_failures = [var.target]
+}
+
+run "rejects_deregistration_delay_above_60_seconds" {
+  command = plan
+
+  variables {
+    target = { deregistration_delay = 61 }
+  }
+
+  expect_failures = [var.target]
+}
+
+run "accepts_deregistration_delay_of_60_seconds" {
+  command = plan
+
+  variables {
+    target = { deregistration_delay = 60 }
+  }
+
+  assert {
+    condition     = aws_lb_target_group.this.deregistration_delay == "60"
+    error_message = "60 s is within the 30-60 s range."
+  }
 }
 
 run "rejects_relative_health_check_path" {
