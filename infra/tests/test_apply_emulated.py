@@ -21,6 +21,7 @@ What the emulator cannot do, and how the test deals with it (see ../shared/notes
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -261,8 +262,23 @@ def test_load_balancer_matches_runbook(stack: Stack, emulator: Endpoint) -> None
     }
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attributes["access_logs.s3.enabled"] == "true"
-    # Runbook 4.1.
-    assert attributes["access_logs.s3.bucket"] == f"alb-logs-{ACCOUNT}-{REGION}"
+    # Runbook 4.1's alb-logs-<account>-<region>, with the environment: dev and prod share the
+    # account and region (infra/envs/README.md, "Account layout").
+    bucket = f"alb-logs-{ACCOUNT}-{REGION}-dev"
+    assert attributes["access_logs.s3.bucket"] == bucket
+    # What log delivery needs, as the emulated S3 stored it.
+    policy = json.loads(client(emulator, "s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    writers = {
+        json.dumps(s["Principal"], sort_keys=True): s["Resource"]
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow" and s["Action"] == "s3:PutObject"
+    }
+    assert writers == {
+        '{"AWS": "arn:aws:iam::127311923021:root"}': f"arn:aws:s3:::{bucket}/AWSLogs/{ACCOUNT}/*",
+        '{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}': (
+            f"arn:aws:s3:::{bucket}/AWSLogs/{ACCOUNT}/*"
+        ),
+    }
 
 
 def test_task_definition_matches_the_service_contract(stack: Stack, emulator: Endpoint) -> None:

@@ -3,6 +3,7 @@ environment  = "dev"
 service_name = "fastapi-dev"
 region       = "us-east-1"
 
+# dev and prod share one account (infra/envs/README.md, "Account layout"): the same id in both.
 # aws_account_id = "111111111111"   # set it: Terraform then refuses other accounts' credentials
 
 # The cost toggle (ADR 0003). A new environment starts without compute, because the service needs
@@ -28,8 +29,10 @@ autoscaling = {
 
 log_retention_in_days = 30
 
+# The budget, billing alarm and anomaly monitor measure the whole account, which dev shares with
+# prod: prod's root owns them (an account has one AWS-services anomaly monitor).
 cost_guardrails = {
-  monthly_budget_usd = 100
+  enabled = false
 }
 
 protection = {

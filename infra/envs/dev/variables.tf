@@ -152,7 +152,7 @@ variable "alarm_emails" {
 }
 
 variable "cost_guardrails" {
-  description = "Runbook 5.3: budget, billing alarm, anomaly detection (ADR 0003). Turn off where cost is managed centrally (the organization's management account). An account has one AWS-services anomaly monitor: a second environment in the same account passes the first one's ARN as anomaly_monitor_arn."
+  description = "Runbook 5.3: the account's monthly budget, billing alarm and Cost Anomaly Detection (ADR 0003). Account-wide: they measure the whole account's spend, and an account has one AWS-services anomaly monitor, so exactly one root per account turns them on (prod's, in this repository's shared account; dev sets enabled = false). Also off where the organization manages cost centrally. anomaly_monitor_arn reuses a monitor the account already has."
   type = object({
     enabled               = optional(bool, true)
     monthly_budget_usd    = optional(number, 100)
@@ -176,7 +176,7 @@ variable "protection" {
 }
 
 variable "access_logs_bucket_name" {
-  description = "Name of the load balancer access-log bucket; null: alb-logs-<account>-<region> (runbook 4.1). Two environments in one account and region need different names."
+  description = "Name of the load balancer access-log bucket; null: alb-logs-<account>-<region>-<environment>, runbook 4.1's name with the environment appended (dev and prod share the account and region)."
   type        = string
   default     = null
 }

@@ -3,7 +3,8 @@ environment  = "prod"
 service_name = "fastapi-prod"
 region       = "us-east-1"
 
-# aws_account_id = "222222222222"   # set it: Terraform then refuses other accounts' credentials
+# dev and prod share one account (infra/envs/README.md, "Account layout"): the same id in both.
+# aws_account_id = "111111111111"   # set it: Terraform then refuses other accounts' credentials
 
 # The cost toggle (ADR 0003). A new environment starts without compute, because the service needs
 # an image: apply, push an image (CI does), then set image_tag to its tag and enable_compute = true.
@@ -32,8 +33,11 @@ log_retention_in_days = 365
 
 # alarm_emails = ["oncall@example.com"]
 
+# The account's guardrails (runbook 5.3), for dev and prod together: the budget, the billing
+# alarm and the one AWS-services anomaly monitor an account may have. dev's root turns its own
+# off. 400 USD: prod about 300, dev about 100 (less while its compute is off).
 cost_guardrails = {
-  monthly_budget_usd = 300
+  monthly_budget_usd = 400
 }
 
 protection = {

@@ -12,11 +12,13 @@ data "aws_region" "current" {}
 data "aws_elb_service_account" "current" {}
 
 locals {
-  account_id  = data.aws_caller_identity.current.account_id
-  partition   = data.aws_partition.current.partition
-  region      = data.aws_region.current.name
-  https       = var.https.certificate_arn != null
-  bucket_name = coalesce(var.access_logs.bucket_name, "alb-logs-${local.account_id}-${local.region}")
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  https      = var.https.certificate_arn != null
+  # Runbook 4.1's alb-logs-<account>-<region>, with "-<bucket_suffix>" when several load
+  # balancers log in one account and region (bucket names are global).
+  bucket_name = coalesce(var.access_logs.bucket_name, join("-", compact(["alb-logs", local.account_id, local.region, var.access_logs.bucket_suffix])))
   bucket_arn  = "arn:${local.partition}:s3:::${local.bucket_name}"
   lb_count    = var.load_balancer_enabled ? 1 : 0
   ports       = local.https ? [80, 443] : [80]
@@ -161,6 +163,15 @@ resource "aws_s3_bucket" "access_logs" {
   bucket        = local.bucket_name
   force_destroy = var.access_logs.force_destroy
   tags          = merge(var.tags, { Name = local.bucket_name })
+
+  lifecycle {
+    # The account id and region are known only here: a suffix that makes the name too long is
+    # refused in the plan, before anything is created.
+    precondition {
+      condition     = length(local.bucket_name) <= 63
+      error_message = "The access-log bucket name ${local.bucket_name} is longer than the 63 characters S3 allows: shorten access_logs.bucket_suffix or set access_logs.bucket_name."
+    }
+  }
 }
 
 resource "aws_s3_bucket_ownership_controls" "access_logs" {

@@ -123,14 +123,20 @@ variable "ingress_cidr_blocks" {
 }
 
 variable "access_logs" {
-  description = "Access logs to S3 (runbook 4.1). The bucket is alb-logs-<account>-<region> unless bucket_name is set: the name is per account and region, so two environments in one account and region must set different names."
+  description = "Access logs to S3 (runbook 4.1). The bucket is alb-logs-<account>-<region>, or alb-logs-<account>-<region>-<bucket_suffix> with a suffix (bucket names are global: two load balancers in one account and region need different suffixes), or exactly bucket_name when set."
   type = object({
     bucket_name     = optional(string)
+    bucket_suffix   = optional(string)
     expiration_days = optional(number, 90)
     force_destroy   = optional(bool, false)
   })
   default  = {}
   nullable = false
+
+  validation {
+    condition     = var.access_logs.bucket_suffix == null || can(regex("^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$", coalesce(var.access_logs.bucket_suffix, "x")))
+    error_message = "access_logs.bucket_suffix must be 1-30 lowercase letters, digits or '-', not starting or ending with '-' (it ends an S3 bucket name)."
+  }
 
   validation {
     condition     = var.access_logs.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_logs.bucket_name))

@@ -116,6 +116,10 @@ run "idle_environment_bills_nothing_hourly" {
     condition     = module.network.vpc_cidr_block == "10.0.0.0/16" && length(module.network.private_subnet_ids) == 2
     error_message = "The VPC spans two zones."
   }
+  assert {
+    condition     = module.alb.access_logs_bucket == "alb-logs-123456789012-us-east-1-dev" # gitleaks:allow - a bucket name, not a key
+    error_message = "dev's access logs go to alb-logs-<account>-<region>-dev: prod's bucket in the same account is ...-prod."
+  }
 }
 
 run "running_environment" {
@@ -125,6 +129,8 @@ run "running_environment" {
   variables {
     enable_compute = true
     image_tag      = "0123abc"
+    # As prod's root has them (dev's terraform.tfvars leaves the account's guardrails to prod).
+    cost_guardrails = { enabled = true }
   }
 
   assert {
@@ -204,7 +210,8 @@ run "billing_key_in_us_east_1_for_other_regions" {
   command = plan
 
   variables {
-    region = "eu-west-1"
+    region          = "eu-west-1"
+    cost_guardrails = { enabled = true }
   }
 
   assert {
@@ -213,16 +220,14 @@ run "billing_key_in_us_east_1_for_other_regions" {
   }
 }
 
-run "cost_guardrails_can_be_left_to_the_organization" {
+run "dev_leaves_the_accounts_cost_guardrails_to_prod" {
   command = plan
 
-  variables {
-    cost_guardrails = { enabled = false }
-  }
-
+  # dev's terraform.tfvars: one root per account owns the budget, the billing alarm and the one
+  # AWS-services anomaly monitor an account may have (infra/tests/test_env_names.py plans both).
   assert {
-    condition     = length(module.cost) == 0
-    error_message = "cost_guardrails.enabled = false leaves budgets and alarms to the organization."
+    condition     = length(module.cost) == 0 && length(module.kms_us_east_1) == 0
+    error_message = "dev shares its account with prod, whose root owns the account-wide cost guardrails."
   }
 }
 

@@ -221,6 +221,51 @@ run "load_balancer_off_keeps_the_free_parts" {
   }
 }
 
+# Two environments in one account and region: runbook 4.1's name with the environment appended.
+run "access_log_bucket_name_with_a_suffix" {
+  command = plan
+
+  variables {
+    access_logs = { bucket_suffix = "prod" }
+  }
+
+  assert {
+    condition     = aws_s3_bucket.access_logs.bucket == "alb-logs-123456789012-us-east-1-prod" && aws_lb.this[0].access_logs[0].bucket == "alb-logs-123456789012-us-east-1-prod" # gitleaks:allow - a bucket name, not a key
+    error_message = "With bucket_suffix, the bucket is alb-logs-<account>-<region>-<suffix>."
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement : s.Resource if s.Sid == "ElbLogDelivery"]) == "arn:aws:s3:::alb-logs-123456789012-us-east-1-prod/AWSLogs/123456789012/*"
+    error_message = "Log delivery is granted on the suffixed bucket."
+  }
+}
+
+run "rejects_a_bucket_name_longer_than_s3_allows" {
+  command = plan
+
+  # alb-logs-123456789012-ap-southeast-3- is 37 characters: a 30-character suffix makes 67.
+  override_data {
+    target = data.aws_region.current
+    values = { name = "ap-southeast-3" }
+  }
+
+  variables {
+    access_logs = { bucket_suffix = "a-thirty-character-suffix-1234" }
+  }
+
+  expect_failures = [aws_s3_bucket.access_logs]
+}
+
+run "rejects_an_invalid_bucket_suffix" {
+  command = plan
+
+  variables {
+    access_logs = { bucket_suffix = "Prod_1" }
+  }
+
+  expect_failures = [var.access_logs]
+}
+
 run "rejects_invalid_name" {
   command = plan
 
