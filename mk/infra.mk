@@ -40,8 +40,13 @@ tf-test: tf-mirror-config ## terraform test (mocked provider, plan-only) in ever
 # Real use: plan and apply one root with its backend.hcl. ENV is dev, prod or bootstrap.
 TF_ROOT = $(if $(filter bootstrap,$(ENV)),infra/bootstrap,infra/envs/$(ENV))
 
+# The cost toggle and the image tag live in terraform.tfvars (ADR 0003): the Terraform workflow
+# applies the committed values on every infrastructure merge, so a -var would be undone by the
+# next merge (and turning a protected prod off that way fails half-way).
 tf-check-env:
 	@case "$(ENV)" in dev|prod|bootstrap) ;; *) echo "ENV must be dev, prod or bootstrap (got '$(ENV)')" >&2; exit 2;; esac
+	@case "$(TF_ARGS)" in *enable_compute*|*image_tag*) \
+		echo "TF_ARGS sets enable_compute or image_tag: change it in $(TF_ROOT)/terraform.tfvars and merge it instead (the Terraform workflow applies the committed values and would undo a -var; ADR 0003)" >&2; exit 2;; esac
 	@if [ "$(ENV)" != bootstrap ] && [ ! -f $(TF_ROOT)/backend.hcl ]; then \
 		echo "$(TF_ROOT)/backend.hcl is missing: run 'make tf-backend ENV=$(ENV)' (or copy backend.hcl.example and fill it in)" >&2; exit 2; fi
 
@@ -53,7 +58,7 @@ TF_INIT_ARGS ?=
 tf-init: tf-check-env tf-mirror-config ## terraform init of ENV=dev|prod|bootstrap with its backend.hcl (TF_INIT_ARGS=-migrate-state to move state)
 	$(TF) -chdir=$(TF_ROOT) init -input=false $(TF_BACKEND_ARGS) $(TF_INIT_ARGS)
 
-tf-plan: tf-init ## terraform plan of ENV=dev|prod|bootstrap (extra arguments in TF_ARGS, e.g. TF_ARGS='-var enable_compute=false')
+tf-plan: tf-init ## terraform plan of ENV=dev|prod|bootstrap (extra arguments in TF_ARGS, e.g. TF_ARGS=-refresh-only)
 	$(TF) -chdir=$(TF_ROOT) plan -input=false -out=$(ENV).tfplan $(TF_ARGS)
 
 tf-apply: tf-init ## terraform apply of ENV=dev|prod|bootstrap: shows the plan and asks before changing anything

@@ -31,7 +31,7 @@ from typing import Any
 import boto3
 import pytest
 from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
-from localcloud.terraform import Plan, S3Backend, Step, TerraformRoot
+from localcloud.terraform import Plan, S3Backend, Step, TerraformCommandError, TerraformRoot
 
 pytestmark = pytest.mark.needs_terraform
 
@@ -309,6 +309,41 @@ def test_task_definition_matches_the_service_contract(stack: Stack, emulator: En
     assert service["taskDefinition"] == definition["taskDefinitionArn"]
     assert service["loadBalancers"][0]["containerPort"] == 8000
     assert service["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"
+
+
+def test_turning_compute_off_waits_for_deletion_protection_to_be_off(
+    stack: Stack, emulator: Endpoint
+) -> None:
+    """ADR 0003: the toggle is a committed terraform.tfvars change; turning a protected load
+    balancer off would delete the service and listeners and then fail on the load balancer, so
+    the plan refuses. Here the plan reads the emulated load balancer's real attribute."""
+    elbv2 = client(emulator, "elbv2")
+    (balancer,) = elbv2.describe_load_balancers(Names=[SERVICE])["LoadBalancers"]
+
+    def protect(on: bool) -> None:
+        elbv2.modify_load_balancer_attributes(
+            LoadBalancerArn=balancer["LoadBalancerArn"],
+            Attributes=[{"Key": "deletion_protection.enabled", "Value": str(on).lower()}],
+        )
+
+    # Read after zz_harness.auto.tfvars.json (lexical order): as if tfvars said false.
+    toggle = stack.dev.directory / "zz_toggle.auto.tfvars.json"
+    toggle.write_text(json.dumps({"enable_compute": False}), encoding="utf-8")
+    try:
+        protect(True)
+        with pytest.raises(TerraformCommandError) as refused:
+            stack.dev.plan()
+        output = refused.value.step.stdout + refused.value.step.stderr
+        assert "has deletion protection on" in output, output
+        protect(False)
+        plan = stack.dev.plan()
+        stack.record("dev: plan enable_compute=false", plan.step)
+        deleted = {c.address for c in plan.changes if "delete" in c.actions}
+        service = "module.ecs_service.aws_ecs_service.this[0]"
+        assert {"module.alb.aws_lb.this[0]", service} <= deleted
+    finally:
+        toggle.unlink(missing_ok=True)
+        protect(False)
 
 
 def test_second_plan_is_empty(stack: Stack) -> None:

@@ -6,9 +6,11 @@ region       = "us-east-1"
 # dev and prod share one account (infra/envs/README.md, "Account layout"): the same id in both.
 # aws_account_id = "111111111111"   # set it: Terraform then refuses other accounts' credentials
 
-# The cost toggle (ADR 0003). A new environment starts without compute, because the service needs
-# an image: apply, push an image (CI does), then set image_tag to its tag and enable_compute = true.
-# prod then stays on.
+# The cost toggle (ADR 0003), changed here and nowhere else (never `-var`: the Terraform workflow
+# applies this file on every infrastructure merge). A new environment starts without compute,
+# because the service needs an image: merge, let CI push an image, then set image_tag to its tag
+# and enable_compute = true in one pull request. prod then stays on; with deletion protection on,
+# the plan refuses to turn it off until protection is off (ADR 0003).
 enable_compute = false
 # image_tag    = "<tag of the first image pushed to the repository>"
 # certificate_arn = "arn:aws:acm:us-east-1:<account>:certificate/<id>"   # HTTPS, HTTP redirected

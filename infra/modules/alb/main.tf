@@ -76,6 +76,23 @@ resource "aws_lb" "this" {
   depends_on = [aws_s3_bucket_policy.access_logs]
 }
 
+# While the load balancer is turned off (ADR 0003), whether one of this name still exists and is
+# protected from deletion: turning the compute off deletes the ECS service and the listeners
+# first, and AWS would then refuse to delete a protected load balancer, leaving the environment
+# half torn down. The target group's precondition stops the plan instead. aws_lbs, not aws_lb:
+# it returns nothing, rather than an error, when no load balancer exists.
+data "aws_lbs" "existing" {
+  count = var.load_balancer_enabled ? 0 : 1
+
+  tags = { Name = var.name }
+}
+
+data "aws_lb" "existing" {
+  for_each = toset(flatten(data.aws_lbs.existing[*].arns))
+
+  arn = each.key
+}
+
 resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from it to the tasks traffic stays in the VPC's private subnets, between two security groups that admit only each other.
   name                 = var.name
@@ -98,6 +115,13 @@ resource "aws_lb_target_group" "this" {
   }
 
   tags = merge(var.tags, { Name = var.name })
+
+  lifecycle {
+    precondition {
+      condition     = var.load_balancer_enabled || alltrue([for lb in data.aws_lb.existing : !lb.enable_deletion_protection])
+      error_message = "Load balancer ${var.name} has deletion protection on: turning it off now would delete the ECS service and the listeners and then fail on the load balancer. First apply with deletion protection off (protection.load_balancer_deletion_protection = false, compute still on), then turn the compute off (ADR 0003)."
+    }
+  }
 }
 
 #trivy:ignore:AVD-AWS-0054 reason: port 80 only redirects to HTTPS whenever a certificate is given; without one it is the only listener, by the operator's choice (variable https).

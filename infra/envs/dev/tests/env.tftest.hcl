@@ -17,6 +17,10 @@ mock_provider "aws" {
   mock_data "aws_elb_service_account" {
     defaults = { arn = "arn:aws:iam::127311923021:root" }
   }
+  # No load balancer exists yet (the alb module looks for a protected one while compute is off).
+  mock_data "aws_lbs" {
+    defaults = { arns = [] }
+  }
   # The provider validates policy JSON; mocked documents would be random text.
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{}" }

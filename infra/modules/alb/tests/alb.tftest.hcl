@@ -205,6 +205,12 @@ run "load_balancer_off_keeps_the_free_parts" {
     load_balancer_enabled = false
   }
 
+  # No load balancer of this name exists (a new environment, or one already turned off).
+  override_data {
+    target = data.aws_lbs.existing[0]
+    values = { arns = [] }
+  }
+
   assert {
     condition     = length(aws_lb.this) == 0 && length(aws_lb_listener.http) == 0
     error_message = "With load_balancer_enabled = false there is no load balancer nor listener (ADR 0003)."
@@ -264,6 +270,52 @@ run "rejects_an_invalid_bucket_suffix" {
   }
 
   expect_failures = [var.access_logs]
+}
+
+# ADR 0003: turning the compute off deletes the ECS service and the listeners before the load
+# balancer; with deletion protection on, AWS then refuses the last step and leaves the
+# environment half torn down. The plan refuses instead, before anything changes.
+run "refuses_to_turn_off_a_load_balancer_with_deletion_protection" {
+  command = plan
+
+  variables {
+    load_balancer_enabled = false
+  }
+
+  override_data {
+    target = data.aws_lbs.existing[0]
+    values = { arns = ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"] }
+  }
+
+  override_data {
+    target = data.aws_lb.existing["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"]
+    values = { enable_deletion_protection = true }
+  }
+
+  expect_failures = [aws_lb_target_group.this]
+}
+
+run "turns_off_a_load_balancer_whose_protection_is_off" {
+  command = plan
+
+  variables {
+    load_balancer_enabled = false
+  }
+
+  override_data {
+    target = data.aws_lbs.existing[0]
+    values = { arns = ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"] }
+  }
+
+  override_data {
+    target = data.aws_lb.existing["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"]
+    values = { enable_deletion_protection = false }
+  }
+
+  assert {
+    condition     = length(aws_lb.this) == 0
+    error_message = "An unprotected load balancer may be turned off."
+  }
 }
 
 run "rejects_invalid_name" {
