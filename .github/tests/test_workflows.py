@@ -246,6 +246,9 @@ def test_manual_deploy_and_rollback_take_the_runbooks_inputs() -> None:
         assert job["environment"] == "${{ inputs.environment }}"
         assert job["env"]["OPSCTL_CLUSTER"] == "${{ vars.OPSCTL_CLUSTER }}"
         assert job["env"]["OPSCTL_SERVICE"] == "${{ vars.OPSCTL_SERVICE }}"
+        # The URL the smoke test uses (the env root's alb_url): an HTTPS environment's domain,
+        # since https://<load balancer DNS name> has no certificate. Unset: opsctl's default.
+        assert job["env"]["OPSCTL_URL"] == "${{ vars.OPSCTL_URL }}"
         (opsctl,) = [s["run"] for s in job["steps"] if "opsctl" in str(s.get("run", ""))]
         assert opsctl.startswith(".venv/bin/opsctl --output markdown ")
         assert opsctl.endswith('>> "$GITHUB_STEP_SUMMARY"')

@@ -13,7 +13,10 @@ region       = "us-east-1"
 # the plan refuses to turn it off until protection is off (ADR 0003).
 enable_compute = false
 # image_tag    = "<tag of the first image pushed to the repository>"
-# certificate_arn = "arn:aws:acm:us-east-1:<account>:certificate/<id>"   # HTTPS, HTTP redirected
+# HTTPS, with HTTP redirected: the certificate and the name it covers, pointed at the load
+# balancer (opsctl verifies deploys through public_url; *.elb.amazonaws.com has no certificate).
+# certificate_arn = "arn:aws:acm:us-east-1:<account>:certificate/<id>"
+# public_url      = "https://api.example.com"
 
 network = {
   nat_gateway   = "none" # ADR 0002: VPC endpoints in both zones, no internet egress

@@ -132,9 +132,25 @@ variable "container_secrets" {
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate for the load balancer: HTTPS, with HTTP redirected. null: plain HTTP (no domain yet)."
+  description = "ACM certificate for the load balancer: HTTPS, with HTTP redirected. Needs public_url (the name it covers). null: plain HTTP (no domain yet)."
   type        = string
   default     = null
+}
+
+variable "public_url" {
+  description = "The URL the service is reached at, scheme and host only (https://api.example.com): a DNS name pointed at the load balancer (a Route 53 alias record to its DNS name) and, with certificate_arn, covered by that certificate. Required with certificate_arn: ACM cannot issue a certificate for the load balancer's own *.elb.amazonaws.com name, so https://<that name> never verifies. null: http://<load balancer DNS name>. Published as the opsctl output's alb_url, the URL opsctl deploy and rollback smoke-test (/health)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.public_url == null || can(regex("^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$", coalesce(var.public_url, "x")))
+    error_message = "public_url must be http:// or https:// and a host name (optionally :port), with no path and no trailing slash: opsctl appends /health to it."
+  }
+
+  validation {
+    condition     = var.certificate_arn == null || startswith(coalesce(var.public_url, "x"), "https://")
+    error_message = "With certificate_arn, set public_url to the https:// URL of the name the certificate covers, pointed at the load balancer: the load balancer's own DNS name (*.elb.amazonaws.com) cannot have an ACM certificate, so opsctl could never verify a deploy through it."
+  }
 }
 
 variable "log_retention_in_days" {

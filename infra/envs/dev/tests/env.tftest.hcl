@@ -235,6 +235,78 @@ run "dev_leaves_the_accounts_cost_guardrails_to_prod" {
   }
 }
 
+# Contract 2: alb_url is the URL the service is reached at. ACM cannot issue a certificate for
+# the load balancer's own *.elb.amazonaws.com name, so an HTTPS environment publishes its domain.
+run "https_environment_publishes_the_url_its_certificate_covers" {
+  command = plan
+
+  variables {
+    enable_compute  = true
+    image_tag       = "0123abc"
+    certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    public_url      = "https://api.example.com"
+  }
+
+  assert {
+    condition     = output.opsctl.alb_url == "https://api.example.com"
+    error_message = "opsctl smoke-tests the public URL, not https://<load balancer DNS name>."
+  }
+}
+
+run "public_url_is_empty_while_the_compute_is_off" {
+  command = plan
+
+  variables {
+    public_url = "http://api.example.com"
+  }
+
+  assert {
+    condition     = output.opsctl.alb_url == ""
+    error_message = "Nothing answers while the compute is off: alb_url is empty (ADR 0003)."
+  }
+}
+
+run "rejects_a_certificate_without_a_public_url" {
+  command = plan
+
+  variables {
+    certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [var.public_url]
+}
+
+run "rejects_a_certificate_with_a_plain_http_public_url" {
+  command = plan
+
+  variables {
+    certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    public_url      = "http://api.example.com"
+  }
+
+  expect_failures = [var.public_url]
+}
+
+run "rejects_a_public_url_with_a_path" {
+  command = plan
+
+  variables {
+    public_url = "https://example.com/api/"
+  }
+
+  expect_failures = [var.public_url]
+}
+
+run "rejects_a_public_url_that_is_not_http" {
+  command = plan
+
+  variables {
+    public_url = "ftp://api.example.com"
+  }
+
+  expect_failures = [var.public_url]
+}
+
 run "rejects_a_single_zone" {
   command = plan
 
