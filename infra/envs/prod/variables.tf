@@ -55,14 +55,14 @@ variable "aws_account_id" {
 }
 
 variable "enable_compute" {
-  description = "The cost toggle (ADR 0003). false removes what is billed by the hour while nobody uses the environment: the load balancer, the ECS service, NAT gateways and interface endpoints. Data, images, logs, alarms and the task definition stay."
+  description = "The cost toggle (ADR 0003), set in terraform.tfvars and applied by the Terraform workflow (never -var: the next merge would apply terraform.tfvars again). false removes what is billed by the hour while nobody uses the environment: the load balancer, the ECS service, NAT gateways and interface endpoints. Data, images, logs, alarms and the task definition stay."
   type        = bool
   default     = true
   nullable    = false
 
   validation {
     condition     = !var.enable_compute || var.image_tag != null
-    error_message = "enable_compute = true needs image_tag, the tag of an image already pushed to the ECR repository. On a new environment: apply with -var enable_compute=false, push an image (make image-push), then apply with -var image_tag=<tag>."
+    error_message = "enable_compute = true needs image_tag, the tag of an image already pushed to the ECR repository. On a new environment: merge terraform.tfvars with enable_compute = false, let CI push an image, then set image_tag = \"<its tag>\" and enable_compute = true in terraform.tfvars in one pull request (ADR 0003)."
   }
 }
 
