@@ -5,6 +5,7 @@
 # (TF_PLUGIN_MIRROR, else /opt/tf-plugins): these targets then point Terraform at it through a CLI
 # configuration file of their own. Without a mirror Terraform downloads providers as usual.
 .PHONY: tf-fmt tf-validate tf-test tf-plan tf-apply tf-backend tf-lock test-infra test-infra-e2e \
+	test-infra-apply test-infra-names \
 	tf-mirror-config tf-init tf-check-env
 
 TF ?= terraform
@@ -77,16 +78,25 @@ tf-lock: ## Write complete provider lock files for the roots (needs registry.ter
 			-platform=linux_amd64 -platform=linux_arm64 -platform=darwin_amd64 -platform=darwin_arm64 -platform=windows_amd64; \
 	done
 
-test-infra-e2e: install ## pytest infra/tests: bootstrap and dev applied to the emulated AWS, re-planned (must be empty), destroyed; harness and parity tests
+test-infra-e2e: install ## pytest infra/tests: bootstrap and dev applied to the emulated AWS, re-planned (must be empty), destroyed; dev and prod planned for name clashes; harness and parity tests
 	$(RUN) pytest infra/tests
+
+# The same tests in two processes, for test-infra: the name-clash plans (CPU) run while the apply
+# test waits on the provider's fixed sleeps.
+TF_NAMES_TEST := infra/tests/test_env_names.py
+test-infra-apply: install
+	$(RUN) pytest infra/tests --ignore=$(TF_NAMES_TEST)
+
+test-infra-names: install
+	$(RUN) pytest $(TF_NAMES_TEST)
 
 # The apply test mostly waits (the provider's fixed ALB and S3 waits), the module tests mostly
 # compute: run them side by side.
 # Terraform is the one tool `make` cannot install from PyPI: without it the infrastructure tests
 # are skipped loudly on a developer's machine, and fail under STRICT_TOOLS=1 (CI, .ci/run).
 ifneq ($(shell command -v $(TF) 2>/dev/null),)
-test-infra: tf-fmt tf-validate ## Every infrastructure check: fmt, validate, module tests, apply test
-	$(MAKE) -j2 --output-sync=target tf-test test-infra-e2e
+test-infra: tf-fmt tf-validate ## Every infrastructure check: fmt, validate, module tests, apply test, name clashes
+	$(MAKE) -j3 --output-sync=target tf-test test-infra-apply test-infra-names
 else
 test-infra:
 	@if [ "$${STRICT_TOOLS:-}" = 1 ]; then echo "test-infra: terraform is not on PATH and STRICT_TOOLS=1" >&2; exit 1; fi

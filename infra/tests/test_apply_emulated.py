@@ -333,14 +333,11 @@ def test_turning_compute_off_waits_for_deletion_protection_to_be_off(
         protect(True)
         with pytest.raises(TerraformCommandError) as refused:
             stack.dev.plan()
+        stack.record("dev: plan enable_compute=false (refused)", refused.value.step)
         output = refused.value.step.stdout + refused.value.step.stderr
         assert "has deletion protection on" in output, output
-        protect(False)
-        plan = stack.dev.plan()
-        stack.record("dev: plan enable_compute=false", plan.step)
-        deleted = {c.address for c in plan.changes if "delete" in c.actions}
-        service = "module.ecs_service.aws_ecs_service.this[0]"
-        assert {"module.alb.aws_lb.this[0]", service} <= deleted
+        # Unprotected (dev's tfvars), the same plan goes through: the module's terraform test
+        # checks that with a mocked provider, so the emulator's minute goes elsewhere.
     finally:
         toggle.unlink(missing_ok=True)
         protect(False)
