@@ -5,6 +5,7 @@
 # (TF_PLUGIN_MIRROR, else /opt/tf-plugins): these targets then point Terraform at it through a CLI
 # configuration file of their own. Without a mirror Terraform downloads providers as usual.
 .PHONY: tf-fmt tf-validate tf-test tf-plan tf-apply tf-backend tf-lock test-infra test-infra-e2e \
+	test-infra-apply test-infra-names \
 	tf-mirror-config tf-init tf-check-env
 
 TF ?= terraform
@@ -40,8 +41,13 @@ tf-test: tf-mirror-config ## terraform test (mocked provider, plan-only) in ever
 # Real use: plan and apply one root with its backend.hcl. ENV is dev, prod or bootstrap.
 TF_ROOT = $(if $(filter bootstrap,$(ENV)),infra/bootstrap,infra/envs/$(ENV))
 
+# The cost toggle and the image tag live in terraform.tfvars (ADR 0003): the Terraform workflow
+# applies the committed values on every infrastructure merge, so a -var would be undone by the
+# next merge (and turning a protected prod off that way fails half-way).
 tf-check-env:
 	@case "$(ENV)" in dev|prod|bootstrap) ;; *) echo "ENV must be dev, prod or bootstrap (got '$(ENV)')" >&2; exit 2;; esac
+	@case "$(TF_ARGS)" in *enable_compute*|*image_tag*) \
+		echo "TF_ARGS sets enable_compute or image_tag: change it in $(TF_ROOT)/terraform.tfvars and merge it instead (the Terraform workflow applies the committed values and would undo a -var; ADR 0003)" >&2; exit 2;; esac
 	@if [ "$(ENV)" != bootstrap ] && [ ! -f $(TF_ROOT)/backend.hcl ]; then \
 		echo "$(TF_ROOT)/backend.hcl is missing: run 'make tf-backend ENV=$(ENV)' (or copy backend.hcl.example and fill it in)" >&2; exit 2; fi
 
@@ -53,7 +59,7 @@ TF_INIT_ARGS ?=
 tf-init: tf-check-env tf-mirror-config ## terraform init of ENV=dev|prod|bootstrap with its backend.hcl (TF_INIT_ARGS=-migrate-state to move state)
 	$(TF) -chdir=$(TF_ROOT) init -input=false $(TF_BACKEND_ARGS) $(TF_INIT_ARGS)
 
-tf-plan: tf-init ## terraform plan of ENV=dev|prod|bootstrap (extra arguments in TF_ARGS, e.g. TF_ARGS='-var enable_compute=false')
+tf-plan: tf-init ## terraform plan of ENV=dev|prod|bootstrap (extra arguments in TF_ARGS, e.g. TF_ARGS=-refresh-only)
 	$(TF) -chdir=$(TF_ROOT) plan -input=false -out=$(ENV).tfplan $(TF_ARGS)
 
 tf-apply: tf-init ## terraform apply of ENV=dev|prod|bootstrap: shows the plan and asks before changing anything
@@ -72,16 +78,25 @@ tf-lock: ## Write complete provider lock files for the roots (needs registry.ter
 			-platform=linux_amd64 -platform=linux_arm64 -platform=darwin_amd64 -platform=darwin_arm64 -platform=windows_amd64; \
 	done
 
-test-infra-e2e: install ## pytest infra/tests: bootstrap and dev applied to the emulated AWS, re-planned (must be empty), destroyed; harness and parity tests
+test-infra-e2e: install ## pytest infra/tests: bootstrap and dev applied to the emulated AWS, re-planned (must be empty), destroyed; dev and prod planned for name clashes; harness and parity tests
 	$(RUN) pytest infra/tests
+
+# The same tests in two processes, for test-infra: the name-clash plans (CPU) run while the apply
+# test waits on the provider's fixed sleeps.
+TF_NAMES_TEST := infra/tests/test_env_names.py
+test-infra-apply: install
+	$(RUN) pytest infra/tests --ignore=$(TF_NAMES_TEST)
+
+test-infra-names: install
+	$(RUN) pytest $(TF_NAMES_TEST)
 
 # The apply test mostly waits (the provider's fixed ALB and S3 waits), the module tests mostly
 # compute: run them side by side.
 # Terraform is the one tool `make` cannot install from PyPI: without it the infrastructure tests
 # are skipped loudly on a developer's machine, and fail under STRICT_TOOLS=1 (CI, .ci/run).
 ifneq ($(shell command -v $(TF) 2>/dev/null),)
-test-infra: tf-fmt tf-validate ## Every infrastructure check: fmt, validate, module tests, apply test
-	$(MAKE) -j2 --output-sync=target tf-test test-infra-e2e
+test-infra: tf-fmt tf-validate ## Every infrastructure check: fmt, validate, module tests, apply test, name clashes
+	$(MAKE) -j3 --output-sync=target tf-test test-infra-apply test-infra-names
 else
 test-infra:
 	@if [ "$${STRICT_TOOLS:-}" = 1 ]; then echo "test-infra: terraform is not on PATH and STRICT_TOOLS=1" >&2; exit 1; fi

@@ -23,8 +23,18 @@ locals {
       state_prefix = "${name}/"
       subject      = "repo:${local.repo}:environment:${name}"
       infra_sub    = "repo:${local.repo}:environment:${name}-infra"
+      # Named here, not read from aws_iam_role.apply: the state bucket's policy (main.tf) denies
+      # by these ARNs and must not wait for, or depend on, the roles it restricts.
+      apply_role     = "${var.project}-github-terraform-apply-${name}"
+      apply_role_arn = "arn:${local.partition}:iam::${local.account_id}:role/${var.project}-github-terraform-apply-${name}"
+      # A policy statement id: letters and digits only.
+      sid_name = join("", [for part in split("-", name) : title(part)])
     }
   }
+
+  # The tag key the env roots' provider default_tags set to the environment's name
+  # (infra/envs/*/main.tf, local.default_tags): the apply roles' tag conditions key on it.
+  environment_tag = "Environment"
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -395,12 +405,119 @@ data "aws_iam_policy_document" "apply" {
       values   = ["ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com"]
     }
   }
+
+  # --- What keeps environments sharing this account apart (docs/security.md) ----------------
+  # PowerUserAccess is account-wide: without the explicit denies below, the dev apply role could
+  # take prod's lock, schedule the state key's deletion, or change and destroy prod's resources.
+  # The state objects themselves are guarded by the bucket policy (main.tf). An explicit deny
+  # wins over every allow, and this role cannot edit its own policies (PowerUserAccess has no
+  # IAM, and ManageThisEnvironmentsRoles covers <service>-* roles only).
+
+  # The S3 backend's DynamoDB items are "<bucket>/<key>" and "<bucket>/<key>-md5". ForAllValues
+  # with no leading key in the request (Scan, PartiQL) is true: those are denied as well.
+  # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+  statement {
+    sid    = "NoOtherEnvironmentsLocks"
+    effect = "Deny"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:BatchGetItem",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:ConditionCheckItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+      "dynamodb:PartiQLSelect",
+      "dynamodb:PartiQLInsert",
+      "dynamodb:PartiQLUpdate",
+      "dynamodb:PartiQLDelete",
+    ]
+    resources = [aws_dynamodb_table.locks.arn]
+
+    condition {
+      test     = "ForAllValues:StringNotLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["${local.state_bucket}/${each.value.state_prefix}*"]
+    }
+  }
+
+  # The lock table is shared by every environment: use its items, never reconfigure or delete it.
+  statement {
+    sid    = "OnlyUseTheLockTable"
+    effect = "Deny"
+    not_actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:ConditionCheckItem",
+      "dynamodb:Describe*",
+      "dynamodb:List*",
+    ]
+    resources = [aws_dynamodb_table.locks.arn]
+  }
+
+  # The state key encrypts every environment's state: a deleted or disabled key loses them all.
+  statement {
+    sid         = "OnlyUseTheStateKey"
+    effect      = "Deny"
+    not_actions = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources   = [aws_kms_key.state.arn]
+  }
+
+  # Resources of another environment, wherever the service evaluates aws:ResourceTag: the env
+  # roots tag everything they create with Environment = <env> (provider default_tags). Where a
+  # service or action does not support the key, this statement does not apply: see
+  # docs/security.md for what that leaves open, and separate accounts for full isolation.
+  # https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html
+  statement {
+    sid       = "NoOtherEnvironmentsResources"
+    effect    = "Deny"
+    actions   = ["*"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:ResourceTag/${local.environment_tag}"
+      values   = [each.key]
+    }
+
+    # Only resources that carry the tag: untagged resources and actions without the key are
+    # left to the statements above.
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.environment_tag}"
+      values   = ["false"]
+    }
+  }
+
+  # Nor create or re-tag anything as another environment's.
+  statement {
+    sid       = "NoOtherEnvironmentsTags"
+    effect    = "Deny"
+    actions   = ["*"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:RequestTag/${local.environment_tag}"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/${local.environment_tag}"
+      values   = ["false"]
+    }
+  }
 }
 
 resource "aws_iam_role" "apply" {
   for_each = local.env
 
-  name                 = "${var.project}-github-terraform-apply-${each.key}"
+  name                 = each.value.apply_role
   description          = "GitHub environment ${each.key}-infra of ${local.repo}: terraform apply of infra/envs/${each.key}"
   assume_role_policy   = data.aws_iam_policy_document.trust["apply-${each.key}"].json
   max_session_duration = 3600
@@ -411,7 +528,8 @@ resource "aws_iam_role_policy_attachment" "apply_power_user" {
 
   role = aws_iam_role.apply[each.key].name
   # An environment is a VPC, a load balancer, ECS, ECR, KMS, CloudWatch, SNS, EventBridge, S3,
-  # Budgets and Cost Explorer: PowerUserAccess covers them; IAM is granted separately above.
+  # Budgets and Cost Explorer: PowerUserAccess covers them; IAM is granted separately above, and
+  # the explicit denies of data.aws_iam_policy_document.apply keep it to its own environment.
   policy_arn = "arn:${local.partition}:iam::aws:policy/PowerUserAccess"
 }
 

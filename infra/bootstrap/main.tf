@@ -132,6 +132,64 @@ data "aws_iam_policy_document" "state_bucket" {
       values   = ["false"]
     }
   }
+
+  # PowerUserAccess gives the apply roles s3:* on every bucket: this policy holds each one to its
+  # own environment's prefix, whatever its identity policies say (an explicit deny wins). Keyed
+  # on aws:PrincipalArn, the role's ARN in every one of its sessions.
+  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+  dynamic "statement" {
+    for_each = local.env
+
+    content {
+      sid           = "${statement.value.sid_name}ApplyRoleOnlyTouchesItsOwnState"
+      effect        = "Deny"
+      actions       = ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:RestoreObject", "s3:ReplicateObject"]
+      not_resources = ["${local.state_arn}/${statement.value.state_prefix}*"]
+
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:PrincipalArn"
+        values   = [statement.value.apply_role_arn]
+      }
+    }
+  }
+
+  # The bucket and its history belong to the administrators who run the bootstrap: no apply role
+  # may rewrite this policy, turn off versioning or encryption, or delete superseded state.
+  statement {
+    sid    = "ApplyRolesLeaveTheBucketAndItsHistoryAlone"
+    effect = "Deny"
+    actions = [
+      "s3:PutBucket*",
+      "s3:DeleteBucket*",
+      "s3:PutLifecycleConfiguration",
+      "s3:PutEncryptionConfiguration",
+      "s3:PutReplicationConfiguration",
+      "s3:DeleteObjectVersion*",
+      "s3:PutObjectVersion*",
+      "s3:BypassGovernanceRetention",
+    ]
+    resources = [
+      local.state_arn,
+      "${local.state_arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:PrincipalArn"
+      values   = [for e in local.env : e.apply_role_arn]
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "state" {

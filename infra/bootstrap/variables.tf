@@ -75,6 +75,17 @@ variable "environments" {
     condition     = alltrue([for v in values(var.environments) : v.service_name != var.project && !startswith("${var.project}-github-", "${v.service_name}-") && !startswith("${v.service_name}-", "${var.project}-github-")])
     error_message = "No environments service_name may equal project, nor start with or be a prefix of \"<project>-github-\": its apply role could then manage the bootstrap's own roles."
   }
+
+  validation {
+    # Same reason between environments: dev's pattern fastapi-dev-* would match the roles of a
+    # service named fastapi-dev-eu.
+    condition = alltrue(flatten([
+      for a, va in var.environments : [
+        for b, vb in var.environments : a == b || !startswith("${vb.service_name}-", "${va.service_name}-")
+      ]
+    ]))
+    error_message = "No environments service_name may start with another's service_name followed by '-': one apply role could then manage the other environment's roles (<service_name>-*)."
+  }
 }
 
 variable "state_bucket_name" {

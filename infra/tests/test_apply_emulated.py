@@ -21,6 +21,7 @@ What the emulator cannot do, and how the test deals with it (see ../shared/notes
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ from typing import Any
 import boto3
 import pytest
 from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
-from localcloud.terraform import Plan, S3Backend, Step, TerraformRoot
+from localcloud.terraform import Plan, S3Backend, Step, TerraformCommandError, TerraformRoot
 
 pytestmark = pytest.mark.needs_terraform
 
@@ -261,8 +262,23 @@ def test_load_balancer_matches_runbook(stack: Stack, emulator: Endpoint) -> None
     }
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attributes["access_logs.s3.enabled"] == "true"
-    # Runbook 4.1.
-    assert attributes["access_logs.s3.bucket"] == f"alb-logs-{ACCOUNT}-{REGION}"
+    # Runbook 4.1's alb-logs-<account>-<region>, with the environment: dev and prod share the
+    # account and region (infra/envs/README.md, "Account layout").
+    bucket = f"alb-logs-{ACCOUNT}-{REGION}-dev"
+    assert attributes["access_logs.s3.bucket"] == bucket
+    # What log delivery needs, as the emulated S3 stored it.
+    policy = json.loads(client(emulator, "s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    writers = {
+        json.dumps(s["Principal"], sort_keys=True): s["Resource"]
+        for s in policy["Statement"]
+        if s["Effect"] == "Allow" and s["Action"] == "s3:PutObject"
+    }
+    assert writers == {
+        '{"AWS": "arn:aws:iam::127311923021:root"}': f"arn:aws:s3:::{bucket}/AWSLogs/{ACCOUNT}/*",
+        '{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}': (
+            f"arn:aws:s3:::{bucket}/AWSLogs/{ACCOUNT}/*"
+        ),
+    }
 
 
 def test_task_definition_matches_the_service_contract(stack: Stack, emulator: Endpoint) -> None:
@@ -293,6 +309,38 @@ def test_task_definition_matches_the_service_contract(stack: Stack, emulator: En
     assert service["taskDefinition"] == definition["taskDefinitionArn"]
     assert service["loadBalancers"][0]["containerPort"] == 8000
     assert service["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"] == "DISABLED"
+
+
+def test_turning_compute_off_waits_for_deletion_protection_to_be_off(
+    stack: Stack, emulator: Endpoint
+) -> None:
+    """ADR 0003: the toggle is a committed terraform.tfvars change; turning a protected load
+    balancer off would delete the service and listeners and then fail on the load balancer, so
+    the plan refuses. Here the plan reads the emulated load balancer's real attribute."""
+    elbv2 = client(emulator, "elbv2")
+    (balancer,) = elbv2.describe_load_balancers(Names=[SERVICE])["LoadBalancers"]
+
+    def protect(on: bool) -> None:
+        elbv2.modify_load_balancer_attributes(
+            LoadBalancerArn=balancer["LoadBalancerArn"],
+            Attributes=[{"Key": "deletion_protection.enabled", "Value": str(on).lower()}],
+        )
+
+    # Read after zz_harness.auto.tfvars.json (lexical order): as if tfvars said false.
+    toggle = stack.dev.directory / "zz_toggle.auto.tfvars.json"
+    toggle.write_text(json.dumps({"enable_compute": False}), encoding="utf-8")
+    try:
+        protect(True)
+        with pytest.raises(TerraformCommandError) as refused:
+            stack.dev.plan()
+        stack.record("dev: plan enable_compute=false (refused)", refused.value.step)
+        output = refused.value.step.stdout + refused.value.step.stderr
+        assert "has deletion protection on" in output, output
+        # Unprotected (dev's tfvars), the same plan goes through: the module's terraform test
+        # checks that with a mocked provider, so the emulator's minute goes elsewhere.
+    finally:
+        toggle.unlink(missing_ok=True)
+        protect(False)
 
 
 def test_second_plan_is_empty(stack: Stack) -> None:

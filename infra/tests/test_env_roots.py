@@ -7,12 +7,15 @@ the one it has.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-ENVS = Path(__file__).resolve().parents[1] / "envs"
+ROOT = Path(__file__).resolve().parents[2]
+ENVS = ROOT / "infra" / "envs"
 SHARED = ("main.tf", "outputs.tf", "providers.tf", "variables.tf", "versions.tf")
 
 
@@ -53,3 +56,28 @@ def test_environments_do_not_share_names() -> None:
 def test_the_only_output_is_opsctl() -> None:
     outputs = re.findall(r'^output "([^"]+)"', (ENVS / "dev" / "outputs.tf").read_text(), re.M)
     assert outputs == ["opsctl"]
+
+
+@pytest.mark.parametrize(
+    "args", ["-var enable_compute=false", "-var=enable_compute=true -var image_tag=abc"]
+)
+def test_the_cost_toggle_is_never_a_command_line_override(args: str) -> None:
+    # ADR 0003: terraform.yml applies the committed terraform.tfvars on every infrastructure
+    # merge, so a -var toggle would be undone by the next merge. Refused before Terraform runs.
+    result = subprocess.run(
+        ["make", "-C", str(ROOT), "--no-print-directory", "tf-plan", "ENV=dev", f"TF_ARGS={args}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "TF": "false"},
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "change it in infra/envs/dev/terraform.tfvars and merge it" in result.stderr
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_committed_tfvars_hold_the_cost_toggle(env: str) -> None:
+    # The value the pipeline applies is the one in git, in plain sight (ADR 0003).
+    text = (ENVS / env / "terraform.tfvars").read_text()
+    assert re.search(r"^enable_compute\s*=\s*(true|false)\s*$", text, re.MULTILINE), env

@@ -39,6 +39,17 @@ mock_provider "aws" {
     target = data.aws_iam_policy_document.apply
     values = { json = "{}" }
   }
+  # Known at plan time, so the policies that name them can be compared (Terraform >= 1.11).
+  override_resource {
+    target          = aws_kms_key.state
+    override_during = plan
+    values          = { arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555" }
+  }
+  override_resource {
+    target          = aws_dynamodb_table.locks
+    override_during = plan
+    values          = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/fastapi-terraform-locks" }
+  }
 }
 
 variables {
@@ -201,6 +212,103 @@ run "roles_trust_exact_subjects_only" {
   }
 }
 
+# docs/security.md, "What keeps dev and prod apart": PowerUserAccess alone would let either apply
+# role read, rewrite or delete the other environment's state and resources in the shared account.
+run "apply_roles_are_held_to_their_own_environment" {
+  command = plan
+
+  # The state bucket's policy: each apply role may touch objects under its own prefix only.
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : anytrue([
+        for s in data.aws_iam_policy_document.state_bucket.statement : try(
+          s.effect == "Deny" &&
+          toset(s.not_resources) == toset(["arn:aws:s3:::tfstate-123456789012-us-east-1/${env}/*"]) &&
+          length(setsubtract(["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*"], s.actions)) == 0 &&
+          anytrue([for p in s.principals : p.type == "*" && toset(p.identifiers) == toset(["*"])]) &&
+          anytrue([for c in s.condition : c.test == "ArnEquals" && c.variable == "aws:PrincipalArn" && toset(c.values) == toset(["arn:aws:iam::123456789012:role/fastapi-github-terraform-apply-${env}"])]),
+          false
+        )
+      ])
+    ])
+    error_message = "The state bucket denies each apply role every object outside its own <env>/ prefix (other environments' state, the bootstrap's)."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.state_bucket.statement : try(
+        s.effect == "Deny" &&
+        length(setsubtract(["s3:PutBucket*", "s3:DeleteBucket*", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration", "s3:DeleteObjectVersion*"], s.actions)) == 0 &&
+        toset(s.resources) == toset(["arn:aws:s3:::tfstate-123456789012-us-east-1", "arn:aws:s3:::tfstate-123456789012-us-east-1/*"]) &&
+        anytrue([for c in s.condition : c.test == "ArnEquals" && c.variable == "aws:PrincipalArn" && toset(c.values) == toset([
+          "arn:aws:iam::123456789012:role/fastapi-github-terraform-apply-dev",
+          "arn:aws:iam::123456789012:role/fastapi-github-terraform-apply-prod",
+        ])]),
+        false
+      )
+    ])
+    error_message = "No apply role may change the state bucket's policy, versioning, encryption or lifecycle, nor delete state versions."
+  }
+
+  assert {
+    condition     = aws_iam_role.apply["dev"].name == "fastapi-github-terraform-apply-dev" && aws_iam_role.apply["prod"].name == "fastapi-github-terraform-apply-prod"
+    error_message = "The bucket policy names the apply roles by ARN: the roles must have exactly those names."
+  }
+
+  # The lock table: items of its own state only (LockID is <bucket>/<key> and <bucket>/<key>-md5).
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.apply["dev"].statement : try(
+        s.effect == "Deny" && contains(s.actions, "dynamodb:PutItem") && contains(s.actions, "dynamodb:DeleteItem") && contains(s.actions, "dynamodb:GetItem") &&
+        anytrue([for c in s.condition : c.test == "ForAllValues:StringNotLike" && c.variable == "dynamodb:LeadingKeys" && toset(c.values) == toset(["tfstate-123456789012-us-east-1/dev/*"])]),
+        false
+      )
+    ])
+    error_message = "The dev apply role may not read, take or release another environment's lock."
+  }
+
+  # The backend itself: use the key and the table, never reconfigure or delete them.
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.apply["prod"].statement : try(
+        s.effect == "Deny" && toset(s.resources) == toset(["arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"]) &&
+        toset(s.not_actions) == toset(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]),
+        false
+      )
+    ])
+    error_message = "An apply role may only use the state key (no ScheduleKeyDeletion, PutKeyPolicy, DisableKey...)."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.apply["prod"].statement : try(
+        s.effect == "Deny" && toset(s.resources) == toset(["arn:aws:dynamodb:us-east-1:123456789012:table/fastapi-terraform-locks"]) &&
+        !contains(s.not_actions, "dynamodb:DeleteTable") && contains(s.not_actions, "dynamodb:PutItem"),
+        false
+      )
+    ])
+    error_message = "An apply role may only read and write lock items (no DeleteTable, UpdateTable, resource policies...)."
+  }
+
+  # Resources: nothing tagged with another environment (the env roots' default_tags set
+  # Environment), and nothing created or re-tagged as another environment's.
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : alltrue([
+        for key in ["aws:ResourceTag/Environment", "aws:RequestTag/Environment"] : anytrue([
+          for s in data.aws_iam_policy_document.apply[env].statement : try(
+            s.effect == "Deny" && toset(s.actions) == toset(["*"]) && toset(s.resources) == toset(["*"]) &&
+            anytrue([for c in s.condition : c.test == "StringNotEquals" && c.variable == key && toset(c.values) == toset([env])]) &&
+            anytrue([for c in s.condition : c.test == "Null" && c.variable == key && toset(c.values) == toset(["false"])]),
+            false
+          )
+        ])
+      ])
+    ])
+    error_message = "Each apply role is denied every action on resources tagged Environment=<another environment>, and tagging anything so."
+  }
+}
+
 run "existing_oidc_provider_is_reused" {
   command = plan
 
@@ -282,6 +390,17 @@ run "rejects_service_names_overlapping_the_bootstrap_roles" {
 
   variables {
     environments = { dev = { service_name = "fastapi-github" } }
+  }
+
+  expect_failures = [var.environments]
+}
+
+run "rejects_service_names_whose_role_patterns_overlap" {
+  command = plan
+
+  variables {
+    # fastapi-dev-* (dev's roles) would also match fastapi-dev-eu's roles.
+    environments = { dev = { service_name = "fastapi-dev" }, eu = { service_name = "fastapi-dev-eu" } }
   }
 
   expect_failures = [var.environments]

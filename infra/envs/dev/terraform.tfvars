@@ -3,11 +3,15 @@ environment  = "dev"
 service_name = "fastapi-dev"
 region       = "us-east-1"
 
+# dev and prod share one account (infra/envs/README.md, "Account layout"): the same id in both.
 # aws_account_id = "111111111111"   # set it: Terraform then refuses other accounts' credentials
 
-# The cost toggle (ADR 0003). A new environment starts without compute, because the service needs
-# an image: apply, push an image (CI does), then set image_tag to its tag and enable_compute = true.
-# Later, turn it off when nobody uses dev (nights, weekends) and on again in the morning.
+# The cost toggle (ADR 0003), changed here and nowhere else: a pull request that flips this line
+# is planned, reviewed, and applied by the Terraform workflow once merged (never `-var`: the next
+# merge would apply this file again). A new environment starts without compute, because the
+# service needs an image: merge, let CI push an image, then set image_tag to its tag and
+# enable_compute = true in one pull request. Afterwards flip it to false when nobody will use
+# dev for a while (a weekend, a holiday) and back to true before they do.
 enable_compute = false
 # image_tag    = "<tag of the first image pushed to the repository>"
 
@@ -28,8 +32,10 @@ autoscaling = {
 
 log_retention_in_days = 30
 
+# The budget, billing alarm and anomaly monitor measure the whole account, which dev shares with
+# prod: prod's root owns them (an account has one AWS-services anomaly monitor).
 cost_guardrails = {
-  monthly_budget_usd = 100
+  enabled = false
 }
 
 protection = {

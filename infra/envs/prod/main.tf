@@ -107,7 +107,10 @@ module "alb" {
   https                 = { certificate_arn = var.certificate_arn }
   deletion_protection   = var.protection.load_balancer_deletion_protection
   access_logs = {
+    # alb-logs-<account>-<region>-<environment>: dev and prod share an account and region, and
+    # bucket names are global (infra/envs/README.md, "Account layout").
     bucket_name   = var.access_logs_bucket_name
+    bucket_suffix = var.environment
     force_destroy = var.protection.delete_access_logs_on_destroy
   }
 }

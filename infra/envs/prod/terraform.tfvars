@@ -3,14 +3,20 @@ environment  = "prod"
 service_name = "fastapi-prod"
 region       = "us-east-1"
 
-# aws_account_id = "222222222222"   # set it: Terraform then refuses other accounts' credentials
+# dev and prod share one account (infra/envs/README.md, "Account layout"): the same id in both.
+# aws_account_id = "111111111111"   # set it: Terraform then refuses other accounts' credentials
 
-# The cost toggle (ADR 0003). A new environment starts without compute, because the service needs
-# an image: apply, push an image (CI does), then set image_tag to its tag and enable_compute = true.
-# prod then stays on.
+# The cost toggle (ADR 0003), changed here and nowhere else (never `-var`: the Terraform workflow
+# applies this file on every infrastructure merge). A new environment starts without compute,
+# because the service needs an image: merge, let CI push an image, then set image_tag to its tag
+# and enable_compute = true in one pull request. prod then stays on; with deletion protection on,
+# the plan refuses to turn it off until protection is off (ADR 0003).
 enable_compute = false
 # image_tag    = "<tag of the first image pushed to the repository>"
-# certificate_arn = "arn:aws:acm:us-east-1:<account>:certificate/<id>"   # HTTPS, HTTP redirected
+# HTTPS, with HTTP redirected: the certificate and the name it covers, pointed at the load
+# balancer (opsctl verifies deploys through public_url; *.elb.amazonaws.com has no certificate).
+# certificate_arn = "arn:aws:acm:us-east-1:<account>:certificate/<id>"
+# public_url      = "https://api.example.com"
 
 network = {
   nat_gateway   = "none" # ADR 0002: VPC endpoints in both zones, no internet egress
@@ -32,8 +38,11 @@ log_retention_in_days = 365
 
 # alarm_emails = ["oncall@example.com"]
 
+# The account's guardrails (runbook 5.3), for dev and prod together: the budget, the billing
+# alarm and the one AWS-services anomaly monitor an account may have. dev's root turns its own
+# off. 400 USD: prod about 300, dev about 100 (less while its compute is off).
 cost_guardrails = {
-  monthly_budget_usd = 300
+  monthly_budget_usd = 400
 }
 
 protection = {

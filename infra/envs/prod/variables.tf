@@ -55,14 +55,14 @@ variable "aws_account_id" {
 }
 
 variable "enable_compute" {
-  description = "The cost toggle (ADR 0003). false removes what is billed by the hour while nobody uses the environment: the load balancer, the ECS service, NAT gateways and interface endpoints. Data, images, logs, alarms and the task definition stay."
+  description = "The cost toggle (ADR 0003), set in terraform.tfvars and applied by the Terraform workflow (never -var: the next merge would apply terraform.tfvars again). false removes what is billed by the hour while nobody uses the environment: the load balancer, the ECS service, NAT gateways and interface endpoints. Data, images, logs, alarms and the task definition stay."
   type        = bool
   default     = true
   nullable    = false
 
   validation {
     condition     = !var.enable_compute || var.image_tag != null
-    error_message = "enable_compute = true needs image_tag, the tag of an image already pushed to the ECR repository. On a new environment: apply with -var enable_compute=false, push an image (make image-push), then apply with -var image_tag=<tag>."
+    error_message = "enable_compute = true needs image_tag, the tag of an image already pushed to the ECR repository. On a new environment: merge terraform.tfvars with enable_compute = false, let CI push an image, then set image_tag = \"<its tag>\" and enable_compute = true in terraform.tfvars in one pull request (ADR 0003)."
   }
 }
 
@@ -132,9 +132,25 @@ variable "container_secrets" {
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate for the load balancer: HTTPS, with HTTP redirected. null: plain HTTP (no domain yet)."
+  description = "ACM certificate for the load balancer: HTTPS, with HTTP redirected. Needs public_url (the name it covers). null: plain HTTP (no domain yet)."
   type        = string
   default     = null
+}
+
+variable "public_url" {
+  description = "The URL the service is reached at, scheme and host only (https://api.example.com): a DNS name pointed at the load balancer (a Route 53 alias record to its DNS name) and, with certificate_arn, covered by that certificate. Required with certificate_arn: ACM cannot issue a certificate for the load balancer's own *.elb.amazonaws.com name, so https://<that name> never verifies. null: http://<load balancer DNS name>. Published as the opsctl output's alb_url, the URL opsctl deploy and rollback smoke-test (/health)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.public_url == null || can(regex("^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$", coalesce(var.public_url, "x")))
+    error_message = "public_url must be http:// or https:// and a host name (optionally :port), with no path and no trailing slash: opsctl appends /health to it."
+  }
+
+  validation {
+    condition     = var.certificate_arn == null || startswith(coalesce(var.public_url, "x"), "https://")
+    error_message = "With certificate_arn, set public_url to the https:// URL of the name the certificate covers, pointed at the load balancer: the load balancer's own DNS name (*.elb.amazonaws.com) cannot have an ACM certificate, so opsctl could never verify a deploy through it."
+  }
 }
 
 variable "log_retention_in_days" {
@@ -152,7 +168,7 @@ variable "alarm_emails" {
 }
 
 variable "cost_guardrails" {
-  description = "Runbook 5.3: budget, billing alarm, anomaly detection (ADR 0003). Turn off where cost is managed centrally (the organization's management account). An account has one AWS-services anomaly monitor: a second environment in the same account passes the first one's ARN as anomaly_monitor_arn."
+  description = "Runbook 5.3: the account's monthly budget, billing alarm and Cost Anomaly Detection (ADR 0003). Account-wide: they measure the whole account's spend, and an account has one AWS-services anomaly monitor, so exactly one root per account turns them on (prod's, in this repository's shared account; dev sets enabled = false). Also off where the organization manages cost centrally. anomaly_monitor_arn reuses a monitor the account already has."
   type = object({
     enabled               = optional(bool, true)
     monthly_budget_usd    = optional(number, 100)
@@ -176,7 +192,7 @@ variable "protection" {
 }
 
 variable "access_logs_bucket_name" {
-  description = "Name of the load balancer access-log bucket; null: alb-logs-<account>-<region> (runbook 4.1). Two environments in one account and region need different names."
+  description = "Name of the load balancer access-log bucket; null: alb-logs-<account>-<region>-<environment>, runbook 4.1's name with the environment appended (dev and prod share the account and region)."
   type        = string
   default     = null
 }

@@ -12,11 +12,13 @@ data "aws_region" "current" {}
 data "aws_elb_service_account" "current" {}
 
 locals {
-  account_id  = data.aws_caller_identity.current.account_id
-  partition   = data.aws_partition.current.partition
-  region      = data.aws_region.current.name
-  https       = var.https.certificate_arn != null
-  bucket_name = coalesce(var.access_logs.bucket_name, "alb-logs-${local.account_id}-${local.region}")
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  https      = var.https.certificate_arn != null
+  # Runbook 4.1's alb-logs-<account>-<region>, with "-<bucket_suffix>" when several load
+  # balancers log in one account and region (bucket names are global).
+  bucket_name = coalesce(var.access_logs.bucket_name, join("-", compact(["alb-logs", local.account_id, local.region, var.access_logs.bucket_suffix])))
   bucket_arn  = "arn:${local.partition}:s3:::${local.bucket_name}"
   lb_count    = var.load_balancer_enabled ? 1 : 0
   ports       = local.https ? [80, 443] : [80]
@@ -74,6 +76,23 @@ resource "aws_lb" "this" {
   depends_on = [aws_s3_bucket_policy.access_logs]
 }
 
+# While the load balancer is turned off (ADR 0003), whether one of this name still exists and is
+# protected from deletion: turning the compute off deletes the ECS service and the listeners
+# first, and AWS would then refuse to delete a protected load balancer, leaving the environment
+# half torn down. The target group's precondition stops the plan instead. aws_lbs, not aws_lb:
+# it returns nothing, rather than an error, when no load balancer exists.
+data "aws_lbs" "existing" {
+  count = var.load_balancer_enabled ? 0 : 1
+
+  tags = { Name = var.name }
+}
+
+data "aws_lb" "existing" {
+  for_each = toset(flatten(data.aws_lbs.existing[*].arns))
+
+  arn = each.key
+}
+
 resource "aws_lb_target_group" "this" {
   #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; from it to the tasks traffic stays in the VPC's private subnets, between two security groups that admit only each other.
   name                 = var.name
@@ -96,6 +115,13 @@ resource "aws_lb_target_group" "this" {
   }
 
   tags = merge(var.tags, { Name = var.name })
+
+  lifecycle {
+    precondition {
+      condition     = var.load_balancer_enabled || alltrue([for lb in data.aws_lb.existing : !lb.enable_deletion_protection])
+      error_message = "Load balancer ${var.name} has deletion protection on: turning it off now would delete the ECS service and the listeners and then fail on the load balancer. First apply with deletion protection off (protection.load_balancer_deletion_protection = false, compute still on), then turn the compute off (ADR 0003)."
+    }
+  }
 }
 
 #trivy:ignore:AVD-AWS-0054 reason: port 80 only redirects to HTTPS whenever a certificate is given; without one it is the only listener, by the operator's choice (variable https).
@@ -161,6 +187,15 @@ resource "aws_s3_bucket" "access_logs" {
   bucket        = local.bucket_name
   force_destroy = var.access_logs.force_destroy
   tags          = merge(var.tags, { Name = local.bucket_name })
+
+  lifecycle {
+    # The account id and region are known only here: a suffix that makes the name too long is
+    # refused in the plan, before anything is created.
+    precondition {
+      condition     = length(local.bucket_name) <= 63
+      error_message = "The access-log bucket name ${local.bucket_name} is longer than the 63 characters S3 allows: shorten access_logs.bucket_suffix or set access_logs.bucket_name."
+    }
+  }
 }
 
 resource "aws_s3_bucket_ownership_controls" "access_logs" {
@@ -226,54 +261,47 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   depends_on = [aws_s3_bucket_versioning.access_logs]
 }
 
-data "aws_iam_policy_document" "access_logs" {
-  statement {
-    sid       = "ElbLogDelivery"
-    actions   = ["s3:PutObject"]
-    resources = ["${local.bucket_arn}/AWSLogs/${local.account_id}/*"]
+# Built with jsonencode rather than an aws_iam_policy_document data source: the document is then
+# known at plan time, so the module's tests assert the very policy AWS receives (a mocked data
+# source would only return placeholder JSON).
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+locals {
+  log_delivery_prefix = "${local.bucket_arn}/AWSLogs/${local.account_id}/*"
 
-    principals {
-      type        = "AWS"
-      identifiers = [data.aws_elb_service_account.current.arn]
-    }
-  }
-
-  statement {
-    sid       = "ElbLogDeliveryServicePrincipal"
-    actions   = ["s3:PutObject"]
-    resources = ["${local.bucket_arn}/AWSLogs/${local.account_id}/*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
-    }
-  }
-
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      local.bucket_arn,
-      "${local.bucket_arn}/*",
+  access_logs_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # Regions opened before August 2022: the region's Elastic Load Balancing account writes.
+        Sid       = "ElbLogDelivery"
+        Effect    = "Allow"
+        Principal = { AWS = data.aws_elb_service_account.current.arn }
+        Action    = "s3:PutObject"
+        Resource  = local.log_delivery_prefix
+      },
+      {
+        # Newer regions: the log delivery service principal writes.
+        Sid       = "ElbLogDeliveryServicePrincipal"
+        Effect    = "Allow"
+        Principal = { Service = "logdelivery.elasticloadbalancing.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = local.log_delivery_prefix
+      },
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [local.bucket_arn, "${local.bucket_arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
     ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  })
 }
 
 resource "aws_s3_bucket_policy" "access_logs" {
   bucket = aws_s3_bucket.access_logs.id
-  policy = data.aws_iam_policy_document.access_logs.json
+  policy = local.access_logs_policy
 
   depends_on = [aws_s3_bucket_public_access_block.access_logs]
 }

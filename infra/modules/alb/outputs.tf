@@ -41,5 +41,6 @@ output "target_group_arn_suffix" {
 
 output "access_logs_bucket" {
   description = "Bucket of the access logs (objects under AWSLogs/<account>/elasticloadbalancing/<region>/...)."
-  value       = aws_s3_bucket.access_logs.id
+  # .bucket, not .id: the same name, but known when planning.
+  value = aws_s3_bucket.access_logs.bucket
 }

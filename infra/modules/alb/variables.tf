@@ -35,7 +35,9 @@ variable "target" {
   description = "The targets (Fargate tasks, registered by IP) and how the load balancer drains them."
   type = object({
     port = optional(number, 8000)
-    # AWS's default is 300 s; a short, stateless API needs far less (the slowest request must fit).
+    # AWS's default is 300 s; a short, stateless API needs far less: long enough for the slowest
+    # request to finish, short enough that a deployment does not wait minutes per task (issue 3:
+    # 30 to 60 s; the task's stop timeout is 30 s).
     deregistration_delay = optional(number, 30)
   })
   default  = {}
@@ -47,8 +49,8 @@ variable "target" {
   }
 
   validation {
-    condition     = var.target.deregistration_delay >= 0 && var.target.deregistration_delay <= 3600
-    error_message = "target.deregistration_delay must be between 0 and 3600 seconds."
+    condition     = var.target.deregistration_delay >= 30 && var.target.deregistration_delay <= 60
+    error_message = "target.deregistration_delay must be between 30 and 60 seconds: less cuts off requests in flight, more makes every deployment wait."
   }
 }
 
@@ -121,14 +123,20 @@ variable "ingress_cidr_blocks" {
 }
 
 variable "access_logs" {
-  description = "Access logs to S3 (runbook 4.1). The bucket is alb-logs-<account>-<region> unless bucket_name is set: the name is per account and region, so two environments in one account and region must set different names."
+  description = "Access logs to S3 (runbook 4.1). The bucket is alb-logs-<account>-<region>, or alb-logs-<account>-<region>-<bucket_suffix> with a suffix (bucket names are global: two load balancers in one account and region need different suffixes), or exactly bucket_name when set."
   type = object({
     bucket_name     = optional(string)
+    bucket_suffix   = optional(string)
     expiration_days = optional(number, 90)
     force_destroy   = optional(bool, false)
   })
   default  = {}
   nullable = false
+
+  validation {
+    condition     = var.access_logs.bucket_suffix == null || can(regex("^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$", coalesce(var.access_logs.bucket_suffix, "x")))
+    error_message = "access_logs.bucket_suffix must be 1-30 lowercase letters, digits or '-', not starting or ending with '-' (it ends an S3 bucket name)."
+  }
 
   validation {
     condition     = var.access_logs.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_logs.bucket_name))

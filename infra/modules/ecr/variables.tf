@@ -19,17 +19,30 @@ variable "kms_key_arn" {
 }
 
 variable "lifecycle_policy" {
-  description = "Which images ECR deletes: untagged ones after untagged_expire_days, and tagged ones beyond the newest keep_tagged. Rollback (opsctl rollback) needs the previous images to still exist: keep enough."
+  description = "Which images ECR deletes. Images carrying a tag that starts with protected_tag_prefix (deploys and rollbacks add one to the image they run) are kept, the newest keep_protected of them, whatever else happens; untagged images expire after untagged_expire_days; of the others (CI's commit builds), those beyond the newest keep_images expire."
   type = object({
-    keep_tagged          = optional(number, 50)
+    protected_tag_prefix = optional(string, "deployed-")
+    keep_protected       = optional(number, 100)
+    keep_images          = optional(number, 50)
     untagged_expire_days = optional(number, 7)
   })
   default  = {}
   nullable = false
 
   validation {
-    condition     = var.lifecycle_policy.keep_tagged >= 5 && var.lifecycle_policy.keep_tagged <= 10000
-    error_message = "lifecycle_policy.keep_tagged must be between 5 and 10000: fewer leaves nothing to roll back to."
+    # Docker tag characters; and not hex digits only, or it would also match commit-SHA tags.
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$", var.lifecycle_policy.protected_tag_prefix)) && !can(regex("^[0-9a-f]+$", var.lifecycle_policy.protected_tag_prefix))
+    error_message = "lifecycle_policy.protected_tag_prefix must be the start of a Docker tag (letters, digits, '_', '.', '-'; up to 64) and not made of hex digits only, which CI's commit-SHA tags would also match."
+  }
+
+  validation {
+    condition     = var.lifecycle_policy.keep_protected >= 10 && var.lifecycle_policy.keep_protected <= 10000
+    error_message = "lifecycle_policy.keep_protected must be between 10 and 10000: the running image and the rollback targets are among them."
+  }
+
+  validation {
+    condition     = var.lifecycle_policy.keep_images >= 5 && var.lifecycle_policy.keep_images <= 10000
+    error_message = "lifecycle_policy.keep_images must be between 5 and 10000: fewer leaves nothing to deploy or roll back to."
   }
 
   validation {

@@ -17,6 +17,10 @@ mock_provider "aws" {
   mock_data "aws_elb_service_account" {
     defaults = { arn = "arn:aws:iam::127311923021:root" }
   }
+  # No load balancer exists yet (the alb module looks for a protected one while compute is off).
+  mock_data "aws_lbs" {
+    defaults = { arns = [] }
+  }
   # The provider validates policy JSON; mocked documents would be random text.
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{}" }
@@ -116,6 +120,10 @@ run "idle_environment_bills_nothing_hourly" {
     condition     = module.network.vpc_cidr_block == "10.0.0.0/16" && length(module.network.private_subnet_ids) == 2
     error_message = "The VPC spans two zones."
   }
+  assert {
+    condition     = module.alb.access_logs_bucket == "alb-logs-123456789012-us-east-1-dev" # gitleaks:allow - a bucket name, not a key
+    error_message = "dev's access logs go to alb-logs-<account>-<region>-dev: prod's bucket in the same account is ...-prod."
+  }
 }
 
 run "running_environment" {
@@ -125,6 +133,8 @@ run "running_environment" {
   variables {
     enable_compute = true
     image_tag      = "0123abc"
+    # As prod's root has them (dev's terraform.tfvars leaves the account's guardrails to prod).
+    cost_guardrails = { enabled = true }
   }
 
   assert {
@@ -204,7 +214,8 @@ run "billing_key_in_us_east_1_for_other_regions" {
   command = plan
 
   variables {
-    region = "eu-west-1"
+    region          = "eu-west-1"
+    cost_guardrails = { enabled = true }
   }
 
   assert {
@@ -213,17 +224,87 @@ run "billing_key_in_us_east_1_for_other_regions" {
   }
 }
 
-run "cost_guardrails_can_be_left_to_the_organization" {
+run "dev_leaves_the_accounts_cost_guardrails_to_prod" {
+  command = plan
+
+  # dev's terraform.tfvars: one root per account owns the budget, the billing alarm and the one
+  # AWS-services anomaly monitor an account may have (infra/tests/test_env_names.py plans both).
+  assert {
+    condition     = length(module.cost) == 0 && length(module.kms_us_east_1) == 0
+    error_message = "dev shares its account with prod, whose root owns the account-wide cost guardrails."
+  }
+}
+
+# Contract 2: alb_url is the URL the service is reached at. ACM cannot issue a certificate for
+# the load balancer's own *.elb.amazonaws.com name, so an HTTPS environment publishes its domain.
+run "https_environment_publishes_the_url_its_certificate_covers" {
   command = plan
 
   variables {
-    cost_guardrails = { enabled = false }
+    enable_compute  = true
+    image_tag       = "0123abc"
+    certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    public_url      = "https://api.example.com"
   }
 
   assert {
-    condition     = length(module.cost) == 0
-    error_message = "cost_guardrails.enabled = false leaves budgets and alarms to the organization."
+    condition     = output.opsctl.alb_url == "https://api.example.com"
+    error_message = "opsctl smoke-tests the public URL, not https://<load balancer DNS name>."
   }
+}
+
+run "public_url_is_empty_while_the_compute_is_off" {
+  command = plan
+
+  variables {
+    public_url = "http://api.example.com"
+  }
+
+  assert {
+    condition     = output.opsctl.alb_url == ""
+    error_message = "Nothing answers while the compute is off: alb_url is empty (ADR 0003)."
+  }
+}
+
+run "rejects_a_certificate_without_a_public_url" {
+  command = plan
+
+  variables {
+    certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+  }
+
+  expect_failures = [var.public_url]
+}
+
+run "rejects_a_certificate_with_a_plain_http_public_url" {
+  command = plan
+
+  variables {
+    certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    public_url      = "http://api.example.com"
+  }
+
+  expect_failures = [var.public_url]
+}
+
+run "rejects_a_public_url_with_a_path" {
+  command = plan
+
+  variables {
+    public_url = "https://example.com/api/"
+  }
+
+  expect_failures = [var.public_url]
+}
+
+run "rejects_a_public_url_that_is_not_http" {
+  command = plan
+
+  variables {
+    public_url = "ftp://api.example.com"
+  }
+
+  expect_failures = [var.public_url]
 }
 
 run "rejects_a_single_zone" {

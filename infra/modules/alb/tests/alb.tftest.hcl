@@ -17,10 +17,6 @@ mock_provider "aws" {
     target = data.aws_elb_service_account.current
     values = { arn = "arn:aws:iam::127311923021:root" }
   }
-  override_data {
-    target = data.aws_iam_policy_document.access_logs
-    values = { json = "{}" }
-  }
 }
 
 variables {
@@ -123,18 +119,42 @@ run "runbook_health_check_and_secure_defaults" {
     error_message = "The access-log bucket must be versioned."
   }
 
+  # The bucket policy as AWS receives it (the document is built with jsonencode, so it is known
+  # at plan time): what log delivery needs, and nothing more.
+  # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
   assert {
     condition = anytrue([
-      for s in data.aws_iam_policy_document.access_logs.statement : s.effect == "Deny" && anytrue([for c in s.condition : c.variable == "aws:SecureTransport" && toset(c.values) == toset(["false"])])
+      for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement :
+      s.Effect == "Allow" && try(s.Principal.AWS, "") == "arn:aws:iam::127311923021:root" &&
+      s.Action == "s3:PutObject" && s.Resource == "arn:aws:s3:::alb-logs-123456789012-us-east-1/AWSLogs/123456789012/*"
     ])
-    error_message = "The access-log bucket must refuse requests without TLS."
+    error_message = "The region's Elastic Load Balancing account may put objects under AWSLogs/<account>/ (regions opened before August 2022)."
   }
 
   assert {
     condition = anytrue([
-      for s in data.aws_iam_policy_document.access_logs.statement : toset(s.actions) == toset(["s3:PutObject"]) && toset(s.resources) == toset(["arn:aws:s3:::alb-logs-123456789012-us-east-1/AWSLogs/123456789012/*"])
+      for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement :
+      s.Effect == "Allow" && try(s.Principal.Service, "") == "logdelivery.elasticloadbalancing.amazonaws.com" &&
+      s.Action == "s3:PutObject" && s.Resource == "arn:aws:s3:::alb-logs-123456789012-us-east-1/AWSLogs/123456789012/*"
     ])
-    error_message = "Log delivery may only put objects under AWSLogs/<account>/."
+    error_message = "The log delivery service principal may put objects under AWSLogs/<account>/ (newer regions)."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement :
+      s.Effect == "Deny" || (s.Action == "s3:PutObject" && s.Resource == "arn:aws:s3:::alb-logs-123456789012-us-east-1/AWSLogs/123456789012/*")
+    ])
+    error_message = "The bucket policy allows nothing but log delivery under AWSLogs/<account>/."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement :
+      s.Effect == "Deny" && s.Principal == "*" && s.Action == "s3:*" && try(s.Condition.Bool["aws:SecureTransport"], "") == "false" &&
+      try(toset(s.Resource), toset([])) == toset(["arn:aws:s3:::alb-logs-123456789012-us-east-1", "arn:aws:s3:::alb-logs-123456789012-us-east-1/*"])
+    ])
+    error_message = "The access-log bucket must refuse requests without TLS."
   }
 }
 
@@ -185,6 +205,12 @@ run "load_balancer_off_keeps_the_free_parts" {
     load_balancer_enabled = false
   }
 
+  # No load balancer of this name exists (a new environment, or one already turned off).
+  override_data {
+    target = data.aws_lbs.existing[0]
+    values = { arns = [] }
+  }
+
   assert {
     condition     = length(aws_lb.this) == 0 && length(aws_lb_listener.http) == 0
     error_message = "With load_balancer_enabled = false there is no load balancer nor listener (ADR 0003)."
@@ -198,6 +224,97 @@ run "load_balancer_off_keeps_the_free_parts" {
   assert {
     condition     = output.url == ""
     error_message = "The URL is empty while there is no load balancer."
+  }
+}
+
+# Two environments in one account and region: runbook 4.1's name with the environment appended.
+run "access_log_bucket_name_with_a_suffix" {
+  command = plan
+
+  variables {
+    access_logs = { bucket_suffix = "prod" }
+  }
+
+  assert {
+    condition     = aws_s3_bucket.access_logs.bucket == "alb-logs-123456789012-us-east-1-prod" && aws_lb.this[0].access_logs[0].bucket == "alb-logs-123456789012-us-east-1-prod" # gitleaks:allow - a bucket name, not a key
+    error_message = "With bucket_suffix, the bucket is alb-logs-<account>-<region>-<suffix>."
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_s3_bucket_policy.access_logs.policy).Statement : s.Resource if s.Sid == "ElbLogDelivery"]) == "arn:aws:s3:::alb-logs-123456789012-us-east-1-prod/AWSLogs/123456789012/*"
+    error_message = "Log delivery is granted on the suffixed bucket."
+  }
+}
+
+run "rejects_a_bucket_name_longer_than_s3_allows" {
+  command = plan
+
+  # alb-logs-123456789012-ap-southeast-3- is 37 characters: a 30-character suffix makes 67.
+  override_data {
+    target = data.aws_region.current
+    values = { name = "ap-southeast-3" }
+  }
+
+  variables {
+    access_logs = { bucket_suffix = "a-thirty-character-suffix-1234" }
+  }
+
+  expect_failures = [aws_s3_bucket.access_logs]
+}
+
+run "rejects_an_invalid_bucket_suffix" {
+  command = plan
+
+  variables {
+    access_logs = { bucket_suffix = "Prod_1" }
+  }
+
+  expect_failures = [var.access_logs]
+}
+
+# ADR 0003: turning the compute off deletes the ECS service and the listeners before the load
+# balancer; with deletion protection on, AWS then refuses the last step and leaves the
+# environment half torn down. The plan refuses instead, before anything changes.
+run "refuses_to_turn_off_a_load_balancer_with_deletion_protection" {
+  command = plan
+
+  variables {
+    load_balancer_enabled = false
+  }
+
+  override_data {
+    target = data.aws_lbs.existing[0]
+    values = { arns = ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"] }
+  }
+
+  override_data {
+    target = data.aws_lb.existing["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"]
+    values = { enable_deletion_protection = true }
+  }
+
+  expect_failures = [aws_lb_target_group.this]
+}
+
+run "turns_off_a_load_balancer_whose_protection_is_off" {
+  command = plan
+
+  variables {
+    load_balancer_enabled = false
+  }
+
+  override_data {
+    target = data.aws_lbs.existing[0]
+    values = { arns = ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"] }
+  }
+
+  override_data {
+    target = data.aws_lb.existing["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"]
+    values = { enable_deletion_protection = false }
+  }
+
+  assert {
+    condition     = length(aws_lb.this) == 0
+    error_message = "An unprotected load balancer may be turned off."
   }
 }
 
@@ -231,14 +348,38 @@ run "rejects_invalid_port" {
   expect_failures = [var.target]
 }
 
-run "rejects_invalid_deregistration_delay" {
+# Issue 3: deregistration delay 30 to 60 s.
+run "rejects_deregistration_delay_below_30_seconds" {
   command = plan
 
   variables {
-    target = { deregistration_delay = 4000 }
+    target = { deregistration_delay = 0 }
   }
 
   expect_failures = [var.target]
+}
+
+run "rejects_deregistration_delay_above_60_seconds" {
+  command = plan
+
+  variables {
+    target = { deregistration_delay = 61 }
+  }
+
+  expect_failures = [var.target]
+}
+
+run "accepts_deregistration_delay_of_60_seconds" {
+  command = plan
+
+  variables {
+    target = { deregistration_delay = 60 }
+  }
+
+  assert {
+    condition     = aws_lb_target_group.this.deregistration_delay == "60"
+    error_message = "60 s is within the 30-60 s range."
+  }
 }
 
 run "rejects_relative_health_check_path" {
