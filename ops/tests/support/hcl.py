@@ -3,7 +3,8 @@
 It parses the whole file (blocks, attributes, expressions: templates, lists, objects, for
 expressions, references, function calls, conditionals, operators) into a tree, and evaluates
 the subset that an IAM policy document uses: string templates, lists, objects, references to
-``var``, ``local`` and ``each``, ``for`` expressions over maps and lists. Anything else raises
+``var``, ``local`` and ``each``, ``for`` expressions over maps and lists, and the pure string
+functions in :data:`FUNCTIONS`. Anything else raises
 :class:`HclError` naming the expression and its line, so a change to iam.tf this reader does
 not understand fails the tests loudly instead of passing them silently. A test with terraform
 (``test_deploy_policy.py``) checks that what it renders equals what terraform renders.
@@ -432,6 +433,21 @@ def _describe(node: Node) -> str:
     return f"line {node.line}: {node.kind} {node.value!r}"
 
 
+def _title(text: str) -> str:
+    # Terraform's title() upper-cases the first letter of each word and leaves the rest as is
+    # (https://developer.hashicorp.com/terraform/language/functions/title); str.title() would
+    # also lower-case letters after a digit.
+    return re.sub(r"(^|\s)(\S)", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+# The functions iam.tf calls, with Terraform's semantics for the arguments it passes.
+FUNCTIONS: Mapping[str, Callable[..., Any]] = {
+    "join": lambda sep, items: sep.join(items),
+    "split": lambda sep, text: text.split(sep),
+    "title": _title,
+}
+
+
 def evaluate(node: Node, scope: Mapping[str, Any]) -> Any:
     """Evaluate ``node``; ``scope`` maps root names (``var``, ``local``, ``each``, loop
     variables) to values (a ``local`` value may be a :class:`Lazy` mapping)."""
@@ -486,6 +502,8 @@ def evaluate(node: Node, scope: Mapping[str, Any]) -> Any:
             else:
                 as_map[str(evaluate(key_node, inner))] = evaluate(value_node, inner)
         return as_list if node.value == "]" else as_map
+    if node.kind == "call" and node.value in FUNCTIONS:
+        return FUNCTIONS[node.value](*(evaluate(arg, scope) for arg in node.items))
     raise HclError(f"{_describe(node)}: not supported by this reader")
 
 
