@@ -73,6 +73,7 @@ def test_other_media_types_get_415(client: TestClient, content_type: str | None)
         (b'{"data": 1, "expression": "a[?"}', 422, "expression-syntax", "position"),
         (b'{"data": 1, "expression": "frobnicate(@)"}', 422, "expression-evaluation", "function"),
         (b'{"data": "x", "expression": "abs(@)"}', 422, "expression-evaluation", "function"),
+        (b'{"data": [1, 2], "expression": "@[::0]"}', 422, "expression-evaluation", "detail"),
         (
             b'{"data": 1, "expression": "@", "schema": {"type": "nope"}}',
             422,
@@ -104,6 +105,11 @@ def test_bad_input_gets_a_problem(
 ) -> None:
     response = client.post("/process", content=body, headers={"content-type": "application/json"})
     assert member in problem(response, status, slug)
+
+
+def test_ordering_a_number_against_a_string_is_null_not_an_error(client: TestClient) -> None:
+    body = {"data": [1, "a", 3], "expression": "@[?@ > `1`]"}
+    assert client.post("/process", json=body).json() == {"result": [3]}
 
 
 def test_schema_violations_list_pointers(client: TestClient) -> None:
