@@ -75,6 +75,24 @@ def test_other_media_types_get_415(client: TestClient, content_type: str | None)
         (b'{"data": "x", "expression": "abs(@)"}', 422, "expression-evaluation", "function"),
         (b'{"data": [1, 2], "expression": "@[::0]"}', 422, "expression-evaluation", "detail"),
         (
+            b'{"data": [1e308, 1e308], "expression": "sum(@)"}',
+            422,
+            "result-not-representable",
+            "pointer",
+        ),
+        (
+            b'{"data": 1, "expression": "`{\\"a\\": 1e400}`"}',
+            422,
+            "result-not-representable",
+            "pointer",
+        ),
+        (
+            b'{"data": {"id": 12345678901234567890123}, "expression": "id"}',
+            422,
+            "number-out-of-range",
+            "errors",
+        ),
+        (
             b'{"data": 1, "expression": "@", "schema": {"type": "nope"}}',
             422,
             "invalid-schema",

@@ -65,5 +65,31 @@ def test_result_deeper_than_the_limit_is_refused() -> None:
 
 def test_an_integer_beyond_64_bits_is_not_representable() -> None:
     big = 2**62
-    with pytest.raises(ResultNotRepresentableError, match="64-bit"):
+    with pytest.raises(ResultNotRepresentableError, match="64 bits"):
         run({"data": [big, big, big, big], "expression": "sum(@)"})
+
+
+@pytest.mark.parametrize(
+    ("data", "expression", "where"),
+    [
+        # orjson writes inf and nan as null: the caller would get a wrong answer with a 200.
+        ([1e308, 1e308], "sum(@)", "/result"),
+        ([1e308, -1e308, 1e308, 1e308], "{total: avg(@)}", "/result/total"),
+        (None, '`{"a": 1e400}`', "/result/a"),
+        ({}, "[`1`, `NaN`]", "/result/1"),
+        ([2**63, 2**63, 2**63], "[`0`, sum(@)]", "/result/1"),
+        (None, "`123456789012345678901234567890`", "/result"),
+    ],
+)
+def test_a_number_json_cannot_carry_is_refused_with_its_pointer(
+    data: object, expression: str, where: str
+) -> None:
+    with pytest.raises(ResultNotRepresentableError) as caught:
+        run({"data": data, "expression": expression})
+    assert caught.value.extensions["pointer"] == where
+    assert where in caught.value.detail
+
+
+def test_large_finite_numbers_are_results_like_any_other() -> None:
+    values = [1e308, 2**64 - 1, -(2**63)]
+    assert orjson.loads(run({"data": values, "expression": "@"})) == values

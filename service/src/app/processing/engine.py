@@ -12,7 +12,15 @@ from app.processing.errors import (
     ResultTooLargeError,
 )
 from app.processing.expressions import ExpressionCache
-from app.processing.jsonvalues import JSONValue, ValueTooDeepError, ValueTooLargeError, bounded_size
+from app.processing.jsonvalues import (
+    JSONValue,
+    UnrepresentableNumberError,
+    ValueTooDeepError,
+    ValueTooLargeError,
+    bounded_size,
+    pointer,
+    unrepresentable_number_at,
+)
 from app.processing.limits import Limits
 from app.processing.request import ProcessRequest, decode
 from app.processing.schemas import SchemaCache
@@ -56,18 +64,27 @@ class Processor:
 
     def _encode(self, result: JSONValue) -> bytes:
         limit = self.limits.max_result_bytes
-        if isinstance(result, (list, dict)):
-            # Walk before encoding: a result may share sub-structures (see expressions.py), so
-            # its JSON can be astronomically larger than its memory; the walk stops at the limit.
-            try:
-                bounded_size(result, limit, self.limits.max_depth)
-            except ValueTooLargeError:
-                raise self._too_large() from None
-            except ValueTooDeepError:
-                raise NestingTooDeepError(
-                    f"The result nests deeper than {self.limits.max_depth} levels.",
-                    max_depth=self.limits.max_depth,
-                ) from None
+        # Walk before encoding: a result may share sub-structures (see expressions.py), so its
+        # JSON can be astronomically larger than its memory; the walk stops at the limit. It
+        # also stops at inf and nan, which orjson would write as null (a wrong answer with a
+        # 200), and at integers orjson cannot write.
+        try:
+            bounded_size(result, limit, self.limits.max_depth, exact_numbers=True)
+        except ValueTooLargeError:
+            raise self._too_large() from None
+        except ValueTooDeepError:
+            raise NestingTooDeepError(
+                f"The result nests deeper than {self.limits.max_depth} levels.",
+                max_depth=self.limits.max_depth,
+            ) from None
+        except UnrepresentableNumberError:
+            where = pointer(["result", *(unrepresentable_number_at(result) or [])])
+            raise ResultNotRepresentableError(
+                f"The result has a number JSON cannot carry at {where}: infinity or NaN (for "
+                "example a sum that overflowed) or an integer beyond 64 bits (outside "
+                "[-2**63, 2**64 - 1]).",
+                pointer=where,
+            ) from None
         try:
             encoded = orjson.dumps(result)
         except orjson.JSONEncodeError as error:
