@@ -144,6 +144,23 @@ class SchemaValidationFailedError(ProcessingError):
         self.violations = tuple(violations)
 
 
+class SchemaTooComplexError(ProcessingError):
+    """Validating `data` against `schema` ran out of the sandbox's time or memory budget (a schema
+    whose `$ref`s fan out exponentially, or schema x data far beyond any real document)."""
+
+    slug = "schema-too-complex"
+    title = "The schema is too costly to check against this data"
+
+
+class ServiceBusyError(ProcessingError):
+    """Every schema sandbox worker stayed busy for the whole budget (or none could start): a
+    server-side condition (503), worth retrying after `retry_after_seconds`."""
+
+    slug = "busy"
+    title = "The service is busy"
+    retry_after_seconds: ClassVar[int] = 1
+
+
 class ResultTooLargeError(ProcessingError):
     """The result (or a string built while evaluating) exceeds the result size limit."""
 
