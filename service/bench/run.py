@@ -67,6 +67,7 @@ class Server:
     port: int
     start_seconds: float
     idle_rss_mib: float
+    children_rss_mib: list[float]
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -111,19 +112,22 @@ def ensure_baseline_venv() -> dict[str, str]:
     return versions
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of `pid` plus its children (the server and its workers)."""
-    total_kib = 0
-    pids = [pid]
+def _rss_mib(pid: int) -> float:
     with contextlib.suppress(FileNotFoundError):
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    for one in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def rss_mib(pid: int) -> tuple[float, list[float]]:
+    """Resident memory of `pid` and of each of its children (the service's sandbox workers;
+    any thread may have started one)."""
+    children: list[int] = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
         with contextlib.suppress(FileNotFoundError):
-            for line in Path(f"/proc/{one}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kib += int(line.split()[1])
-    return total_kib / 1024
+            children += [int(c) for c in listing.read_text().split()]
+    return _rss_mib(pid), [_rss_mib(child) for child in sorted(set(children))]
 
 
 def _drain(stream: IO[bytes], log: Path, keep: int = 200) -> None:
@@ -163,7 +167,8 @@ def start(name: str, command: list[str], env: dict[str, str], port: int, log: Pa
         time.sleep(0.005)
     started = time.perf_counter() - began
     time.sleep(1.0)
-    return Server(name, process, port, started, rss_mib(process.pid))
+    own, children = rss_mib(process.pid)
+    return Server(name, process, port, started, own, children)
 
 
 def stop(server: Server) -> None:
@@ -317,6 +322,12 @@ def render(
     result_bytes: int,
     serve_command: list[str],
 ) -> str:
+    sandbox_rss = (
+        f"{len(ours.children_rss_mib)} x {max(ours.children_rss_mib):.1f} MiB"
+        if ours.children_rss_mib
+        else "none running"
+    )
+
     def row(endpoint: str) -> str:
         a, b = results[("service", endpoint)], results[("baseline", endpoint)]
         return (
@@ -376,7 +387,9 @@ def render(
         "|---|---:|---:|",
         f"| start to first 200 on /health | {ours.start_seconds * 1000:.0f} ms "
         f"| {base.start_seconds * 1000:.0f} ms |",
-        f"| idle RSS per worker | {ours.idle_rss_mib:.1f} MiB | {base.idle_rss_mib:.1f} MiB |",
+        f"| idle RSS per worker (server process) | {ours.idle_rss_mib:.1f} MiB "
+        f"| {base.idle_rss_mib:.1f} MiB |",
+        f"| idle RSS of its sandbox workers | {sandbox_rss} | none |",
         "",
         "| target | result |",
         "|---|---|",

@@ -1,7 +1,8 @@
 """Shared fixtures for the service tests.
 
-Layout: unit/ (the processing core and helpers, no I/O), api/ (the ASGI app through Starlette's
-TestClient), integration/ (the real `app-serve` command as a subprocess on a free port).
+Layout: unit/ (the processing core and helpers; test_sandbox starts its worker processes), api/
+(the ASGI app through Starlette's TestClient), integration/ (the real `app-serve` command as a
+subprocess on a free port).
 """
 
 from __future__ import annotations

@@ -23,7 +23,9 @@ from app.metrics import ProcessMetrics
 from app.middleware.body_limit import BodyLimitMiddleware, BodyTooLarge
 from app.middleware.context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
-from app.processing import ProcessingError, Processor
+from app.processing.engine import Processor
+from app.processing.errors import ProcessingError
+from app.processing.sandbox import Sandbox
 from app.settings import Settings
 
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
@@ -35,8 +37,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (read from the environment and `.env` when None)."""
     settings = settings if settings is not None else Settings()
 
+    limits = settings.limits()
+    processor = Processor(
+        limits,
+        Sandbox(
+            limits,
+            workers=settings.sandbox_workers,
+            schema_timeout=settings.schema_timeout_seconds,
+            memory_bytes=settings.sandbox_memory_mb * 1024 * 1024,
+        ),
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Started here rather than on the first costly request: the workers import their
+        # modules in the background meanwhile. Without a lifespan (a bare TestClient) they
+        # start on first use.
+        processor.sandbox.start()
         log.info(
             "service started",
             extra={
@@ -49,7 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 }
             },
         )
-        yield
+        try:
+            yield
+        finally:
+            processor.close()
         log.info("service stopped", extra={"fields": {"version": settings.version}})
 
     app = FastAPI(
@@ -62,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.processor = Processor(settings.limits())
+    app.state.processor = processor
     app.include_router(health.build_router(settings))
     app.include_router(process.router)
 

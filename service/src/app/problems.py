@@ -33,7 +33,10 @@ TYPE_PREFIX = "tag:aws-fastapi-devsecops,2026:problem/"
 
 #: HTTP status of each processing error; everything not listed is a 422 (well-formed request
 #: whose content cannot be processed: RFC 9110 section 15.5.21).
-_STATUS: dict[type[perr.ProcessingError], int] = {perr.MalformedJSONError: 400}
+_STATUS: dict[type[perr.ProcessingError], int] = {
+    perr.MalformedJSONError: 400,
+    perr.ServiceBusyError: 503,
+}
 
 
 class Problem(BaseModel):
@@ -138,11 +141,17 @@ def body_too_large_body(max_bytes: int) -> tuple[int, list[tuple[bytes, bytes]],
 
 
 async def processing_error_handler(request: Request, error: Exception) -> Response:
-    """ProcessingError -> 400/422 problem with the error's extension members."""
+    """ProcessingError -> 400/422/503 problem with the error's extension members."""
     if not isinstance(error, perr.ProcessingError):  # registered for this class only
         raise error
     status = _STATUS.get(type(error), 422)
-    return problem_response(status, error.slug, error.title, error.detail, dict(error.extensions))
+    headers = None
+    if isinstance(error, perr.ServiceBusyError):
+        # https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+        headers = {"Retry-After": str(error.retry_after_seconds)}
+    return problem_response(
+        status, error.slug, error.title, error.detail, dict(error.extensions), headers=headers
+    )
 
 
 async def http_problem_handler(request: Request, error: Exception) -> Response:

@@ -73,6 +73,25 @@ def test_other_media_types_get_415(client: TestClient, content_type: str | None)
         (b'{"data": 1, "expression": "a[?"}', 422, "expression-syntax", "position"),
         (b'{"data": 1, "expression": "frobnicate(@)"}', 422, "expression-evaluation", "function"),
         (b'{"data": "x", "expression": "abs(@)"}', 422, "expression-evaluation", "function"),
+        (b'{"data": [1, 2], "expression": "@[::0]"}', 422, "expression-evaluation", "detail"),
+        (
+            b'{"data": [1e308, 1e308], "expression": "sum(@)"}',
+            422,
+            "result-not-representable",
+            "pointer",
+        ),
+        (
+            b'{"data": 1, "expression": "`{\\"a\\": 1e400}`"}',
+            422,
+            "result-not-representable",
+            "pointer",
+        ),
+        (
+            b'{"data": {"id": 12345678901234567890123}, "expression": "id"}',
+            422,
+            "number-out-of-range",
+            "errors",
+        ),
         (
             b'{"data": 1, "expression": "@", "schema": {"type": "nope"}}',
             422,
@@ -104,6 +123,11 @@ def test_bad_input_gets_a_problem(
 ) -> None:
     response = client.post("/process", content=body, headers={"content-type": "application/json"})
     assert member in problem(response, status, slug)
+
+
+def test_ordering_a_number_against_a_string_is_null_not_an_error(client: TestClient) -> None:
+    body = {"data": [1, "a", 3], "expression": "@[?@ > `1`]"}
+    assert client.post("/process", json=body).json() == {"result": [3]}
 
 
 def test_schema_violations_list_pointers(client: TestClient) -> None:
@@ -201,7 +225,7 @@ def test_unknown_path_and_wrong_method_are_problems(client: TestClient) -> None:
 class _Broken:
     """Stands in for the processor to provoke an unexpected failure (test-only wiring)."""
 
-    def decode(self, body: bytes) -> object:
+    async def handle(self, body: bytes) -> object:
         raise RuntimeError("database password is hunter2")
 
 
@@ -229,3 +253,35 @@ def test_cached_expression_and_schema_give_the_same_answers(client: TestClient) 
     first = client.post("/process", json=REFERENCE).json()
     second = client.post("/process", json=REFERENCE).json()
     assert first == second == {"result": [1]}
+
+
+def _fan_out(levels: int) -> dict[str, Any]:
+    defs: dict[str, Any] = {
+        f"d{i}": {"allOf": [{"$ref": f"#/$defs/d{i + 1}"}, {"$ref": f"#/$defs/d{i + 1}"}]}
+        for i in range(levels)
+    }
+    defs[f"d{levels}"] = {"type": "integer"}
+    return {"$ref": "#/$defs/d0", "$defs": defs}
+
+
+def test_a_schema_too_costly_to_check_is_refused_at_its_deadline(
+    make_client: Callable[..., TestClient], log_lines: list[str]
+) -> None:
+    client = make_client(schema_timeout_seconds=0.3)
+    body = {"data": 0, "expression": "@", "schema": _fan_out(40)}  # 2**40 paths: hours
+    response = client.post("/process", json=body, headers={"X-Request-ID": "fan-out"})
+    assert problem(response, 422, "schema-too-complex")["timeout_seconds"] == 0.3
+    stopped = [orjson.loads(x) for x in log_lines if '"sandbox worker stopped"' in x]
+    assert [(line["request_id"], line["phase"]) for line in stopped] == [("fan-out", "validating")]
+    assert client.post("/process", json=REFERENCE).json() == {"result": [1]}
+
+
+def test_no_free_worker_is_a_503_with_retry_after(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.processing import sandbox
+
+    monkeypatch.setattr(sandbox, "QUEUE_SECONDS", -1.0)  # every wait is too long
+    response = client.post("/process", json=REFERENCE)
+    assert problem(response, 503, "busy")["retry_after_seconds"] == 1
+    assert response.headers["retry-after"] == "1"

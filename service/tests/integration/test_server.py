@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -273,3 +274,109 @@ def test_a_port_already_in_use_is_a_start_failure(tmp_path: Path) -> None:
         served = start(tmp_path, PORT=str(port))
         assert served.process.wait(timeout=20) != 0
     assert any(line["level"] == "ERROR" for line in served.read_lines())
+
+
+def _hostile_bodies() -> list[bytes]:
+    """Requests that each held the event loop for seconds before the sandbox (app.processing.
+    sandbox): violations listed eagerly (11 s for this 280 KB body), a schema that never
+    finishes on valid data (2**40 $ref paths), an evaluation using its whole step budget, and
+    1 MiB of lists nested 62 deep to decode."""
+    any_of = {"items": {"anyOf": [{"type": t} for t in ("string", "object", "array", "null")]}}
+    defs: dict[str, object] = {
+        f"d{i}": {"allOf": [{"$ref": f"#/$defs/d{i + 1}"}, {"$ref": f"#/$defs/d{i + 1}"}]}
+        for i in range(40)
+    }
+    defs["d40"] = {"type": "integer"}
+    chain = orjson.loads(b"[" * 62 + b"]" * 62)
+    documents = [
+        {"data": [0] * 140_000, "expression": "length(@)", "schema": any_of},
+        {"data": 0, "expression": "@", "schema": {"$ref": "#/$defs/d0", "$defs": defs}},
+        {"data": 1, "expression": "[@, @]" + " | [@, @]" * 60 + " | [][][][][][][][][][]"},
+        {"data": [chain] * 8000, "expression": "length(@)"},
+    ]
+    return [orjson.dumps(d) for d in documents]
+
+
+def _post_and_read(port: int, body: bytes) -> bytes:
+    head = (
+        "POST /process HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(head + body)
+        return _read_response(sock)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def test_health_answers_within_a_second_while_hostile_requests_run(tmp_path: Path) -> None:
+    served = start(tmp_path)
+    try:
+        assert httpx.get(served.url("/health"), timeout=10).status_code == 200
+        kinds = _hostile_bodies()
+        hostile = [(kind, body) for kind, body in enumerate(kinds) for _ in range(2)]  # 8
+        answers: list[tuple[int, int]] = []
+
+        def send(kind: int, body: bytes) -> None:
+            answer = _post_and_read(served.port, body)
+            answers.append((kind, int(answer.split(b" ", 2)[1])))
+
+        senders = [threading.Thread(target=send, args=job) for job in hostile]
+        for sender in senders:
+            sender.start()
+        slowest, probes = 0.0, 0
+        with httpx.Client(timeout=1.0) as client:  # a slower answer fails the test
+            while any(sender.is_alive() for sender in senders) or probes < 10:
+                started = time.perf_counter()
+                assert client.get(served.url("/health")).status_code == 200
+                slowest = max(slowest, time.perf_counter() - started)
+                probes += 1
+                time.sleep(0.05)
+        for sender in senders:
+            sender.join(timeout=60)
+        assert len(answers) == len(hostile)
+        # Each within its budget: 422 for the first three kinds, 200 for the valid nested lists;
+        # 503 only for a request that waited over 5 s for a worker on a very busy machine.
+        # Never a 500, never a hang.
+        expected = {0: {422, 503}, 1: {422, 503}, 2: {422, 503}, 3: {200, 503}}
+        assert all(status in expected[kind] for kind, status in answers), sorted(answers)
+        # The workers are not left computing: every hostile job was stopped or finished.
+        workers = _children(served.process.pid)
+        assert 1 <= len(workers) <= 2
+        before = _cpu_seconds(workers)
+        time.sleep(1)
+        assert _cpu_seconds(workers) - before < 0.3
+        reference = {"data": {"a": [1, 2]}, "expression": "a[-1]", "schema": {"type": "object"}}
+        assert httpx.post(served.url("/process"), json=reference, timeout=10).json() == {
+            "result": 2
+        }
+        print(f"/health: {probes} probes, slowest {slowest * 1000:.0f} ms")
+    finally:
+        try:
+            code = served.stop()
+        except subprocess.TimeoutExpired:  # a server stuck in a request: leave nothing behind
+            served.process.kill()
+            served.process.wait()
+            raise
+    assert code == 0

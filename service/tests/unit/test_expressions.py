@@ -210,3 +210,35 @@ def test_bounded_interpreter_agrees_with_jmespath(data: Any, expression: str) ->
         return  # the budget is ours alone
     assert failed is None, f"{expression!r} succeeded here but jmespath raised {failed}"
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "data", "expected"),
+    [
+        # JMESPath: an ordering comparison of anything but two numbers is null, so the filter
+        # drops the element (jmespath also orders two strings; kept: callers rely on it).
+        ("[?@ > `1`]", [1, "a", 3, None, True, [2], {"a": 2}], [3]),
+        ("[?@ < 'b']", ["a", 1, "c"], ["a"]),
+        ("a < b", {"a": "x", "b": 1}, None),
+        ("a >= b", {"a": 1, "b": "x"}, None),
+        ("a <= b", {"a": 2, "b": 2.5}, True),
+        ("a > b", {"a": True, "b": False}, None),
+    ],
+)
+def test_ordering_of_values_that_are_not_both_numbers_is_null(
+    expression: str, data: Any, expected: Any
+) -> None:
+    # https://jmespath.org/specification.html#comparison-operators
+    assert evaluate(expression, data) == expected
+
+
+def test_a_slice_step_of_zero_is_an_invalid_value_error_not_a_function_error() -> None:
+    # The specification makes step 0 an invalid-value error:
+    # https://jmespath.org/specification.html#slices
+    with pytest.raises(ExpressionEvaluationError) as caught:
+        evaluate("@[::0]", [1, 2])
+    assert "step" in caught.value.detail
+    assert "0" in caught.value.detail
+    assert "function" not in caught.value.detail
+    # Like every slice, it is null on anything but an array.
+    assert evaluate("a[::0]", {"a": "text"}) is None

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from app.processing.errors import InvalidRequestError, MalformedJSONError, NestingTooDeepError
+from app.processing.errors import (
+    InvalidRequestError,
+    MalformedJSONError,
+    NestingTooDeepError,
+    NumberOutOfRangeError,
+)
 from app.processing.limits import Limits
 from app.processing.request import ProcessRequestBody, decode
 
@@ -104,3 +109,41 @@ def test_the_documented_shape_matches_the_decoder() -> None:
     properties = ProcessRequestBody.model_json_schema(by_alias=True)["properties"]
     assert set(properties) == {"data", "expression", "schema"}
     assert ProcessRequestBody.model_json_schema()["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        # orjson reads integers outside [-2**63, 2**64 - 1] as floats: 1.2345678901234568e+22.
+        (b'{"data": {"id": 12345678901234567890123}, "expression": "id"}', "/data/id"),
+        (b'{"data": [0, 18446744073709551616], "expression": "@"}', "/data/1"),
+        (b'{"data": [-9223372036854775809], "expression": "@"}', "/data/0"),
+        (
+            b'{"data": 1, "expression": "@", "schema": {"maximum": 99999999999999999999}}',
+            "/schema/maximum",
+        ),
+        # Beyond the double range orjson refuses the number; still valid JSON: say where.
+        (b'{"data": {"a/b": [1, ' + b"9" * 5000 + b']}, "expression": "@"}', "/data/a~1b/1"),
+        (b'{"data": [1e400], "expression": "@"}', "/data/0"),
+    ],
+)
+def test_an_integer_that_would_lose_digits_is_refused_with_its_pointer(
+    body: bytes, where: str
+) -> None:
+    with pytest.raises(NumberOutOfRangeError) as caught:
+        decode(body, LIMITS)
+    assert caught.value.extensions["errors"][0]["pointer"] == where
+    assert where in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"data": [18446744073709551615, -9223372036854775808], "expression": "@"}',
+        b'{"data": ["12345678901234567890123", "x 12345678901234567890123"], "expression": "@"}',
+        b'{"data": [1.2345678901234567890123e22, 12345678901234567890.5], "expression": "@"}',
+        b'{"data": {"12345678901234567890123": 1}, "expression": "@"}',
+    ],
+)
+def test_64_bit_integers_floats_and_digits_in_strings_are_kept(body: bytes) -> None:
+    assert decode(body, LIMITS).data == orjson.loads(body)["data"]

@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.problems import HTTPProblem
-from app.processing import Processor
+from app.processing.engine import Processor
 
 
 async def get_processor(request: Request) -> Processor:
-    """The app's processor (holds the expression and schema caches)."""
+    """The app's processor (caches, sandbox)."""
     processor: Processor = request.app.state.processor
     return processor
 

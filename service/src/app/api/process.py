@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import JSONBody, ProcessorDep
 from app.problems import PROBLEM_CONTENT, PROBLEM_MEDIA_TYPE, TYPE_PREFIX
-from app.processing import ProcessRequestBody
-from app.processing.request import REFERENCE_EXAMPLE
+from app.processing.request import REFERENCE_EXAMPLE, ProcessRequestBody
 
 router = APIRouter(tags=["process"])
 
@@ -114,8 +113,13 @@ _PROBLEMS = {
         },
         422: {
             "description": "Unknown or missing fields, an invalid expression or schema, data "
-            "that violates the schema, nesting or sizes over the limits.",
+            "that violates the schema, nesting or sizes over the limits, a schema too costly "
+            "to check against this data.",
             "content": _PROBLEMS,
+        },
+        503: {
+            "description": "No sandbox worker became free in time (see the Retry-After header).",
+            "content": PROBLEM_CONTENT,
         },
     },
     openapi_extra={
@@ -133,9 +137,9 @@ _PROBLEMS = {
 async def process(body: JSONBody, processor: ProcessorDep) -> Response:
     """Apply `expression` (JMESPath) to `data`, after validating `data` against `schema`.
 
-    Runs on the event loop: the work is CPU-bound and bounded (size, depth and evaluation-step
-    limits), and a thread would only add a hand-off under the GIL.
+    Small requests run on the event loop; large or costly ones, and every schema, in sandbox
+    worker processes, so that no request holds the loop (and /health) for long
+    (app.processing.engine).
     """
-    request = processor.decode(body)
-    outcome = processor.process(request)
-    return Response(b'{"result":' + outcome.encoded + b"}", media_type="application/json")
+    encoded = await processor.handle(body)
+    return Response(b'{"result":' + encoded + b"}", media_type="application/json")

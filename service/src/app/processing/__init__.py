@@ -1,20 +1,7 @@
 """The transformation and validation core behind POST /process (no HTTP in this package).
 
-`Processor.decode` turns a request body into a `ProcessRequest`; `Processor.process` turns that
-into a `ProcessResult`. Every refusal is a `ProcessingError` subclass (see `errors`).
+`engine.Processor.handle` turns a request body into the compact JSON of its result, on the event
+loop or in a sandbox worker process (`sandbox`); the steps are in `core`; every refusal is an
+`errors.ProcessingError` subclass. Import the modules themselves: this file imports nothing, so
+that a sandbox worker (`sandbox_worker`) does not load the parent's side.
 """
-
-from app.processing.engine import Processor, ProcessResult
-from app.processing.errors import ProcessingError, Violation
-from app.processing.limits import Limits
-from app.processing.request import ProcessRequest, ProcessRequestBody
-
-__all__ = [
-    "Limits",
-    "ProcessRequest",
-    "ProcessRequestBody",
-    "ProcessResult",
-    "ProcessingError",
-    "Processor",
-    "Violation",
-]

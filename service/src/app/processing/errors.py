@@ -63,6 +63,19 @@ class InvalidRequestError(ProcessingError):
         self.violations = tuple(violations)
 
 
+class NumberOutOfRangeError(ProcessingError):
+    """A number in the body cannot be read exactly: an integer outside [-2**63, 2**64 - 1] (it
+    could only be read as a float, losing digits) or beyond the double range (`1e400`). Refused
+    rather than silently changed; each is listed with its pointer."""
+
+    slug = "number-out-of-range"
+    title = "A number in the body cannot be read exactly"
+
+    def __init__(self, detail: str, violations: Sequence[Violation]) -> None:
+        super().__init__(detail, errors=[v.as_dict() for v in violations])
+        self.violations = tuple(violations)
+
+
 class NestingTooDeepError(ProcessingError):
     """A JSON value nests deeper than the configured limit."""
 
@@ -131,6 +144,23 @@ class SchemaValidationFailedError(ProcessingError):
         self.violations = tuple(violations)
 
 
+class SchemaTooComplexError(ProcessingError):
+    """Validating `data` against `schema` ran out of the sandbox's time or memory budget (a schema
+    whose `$ref`s fan out exponentially, or schema x data far beyond any real document)."""
+
+    slug = "schema-too-complex"
+    title = "The schema is too costly to check against this data"
+
+
+class ServiceBusyError(ProcessingError):
+    """Every schema sandbox worker stayed busy for the whole budget (or none could start): a
+    server-side condition (503), worth retrying after `retry_after_seconds`."""
+
+    slug = "busy"
+    title = "The service is busy"
+    retry_after_seconds: ClassVar[int] = 1
+
+
 class ResultTooLargeError(ProcessingError):
     """The result (or a string built while evaluating) exceeds the result size limit."""
 
@@ -139,7 +169,9 @@ class ResultTooLargeError(ProcessingError):
 
 
 class ResultNotRepresentableError(ProcessingError):
-    """The result cannot be written as JSON (an integer beyond 64 bits, nesting too deep)."""
+    """The result holds a number JSON cannot carry: infinity or NaN (`sum()` overflowing, a
+    `1e400` literal) or an integer outside [-2**63, 2**64 - 1]. `pointer` locates it in the
+    response that would have been sent (`/result/...`)."""
 
     slug = "result-not-representable"
     title = "The result cannot be represented as JSON"

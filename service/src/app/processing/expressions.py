@@ -65,6 +65,9 @@ _JSON_TYPE_NAMES = {
 #: Functions whose `&expression` argument is evaluated once per array element.
 _EXPREF_FUNCTIONS = frozenset({"map", "sort_by", "min_by", "max_by"})
 
+#: Comparator node values that are not orderings.
+_EQUALITY_OPERATORS = frozenset({"eq", "ne"})
+
 #: One step stands for about one AST node evaluated on one value; byte-level work done in C
 #: (string joins, JSON encoding) is charged one step per this many bytes.
 _BYTES_PER_STEP = 16
@@ -182,6 +185,18 @@ class _BoundedFunctions(jp_functions.Functions):
                 f"{what} would walk a value nested too deeply."
             ) from None
         self._budget.charge(size // _BYTES_PER_STEP)
+
+
+def _orderable(left: object, right: object) -> bool:
+    """Whether `<` and friends apply: two numbers (booleans are not numbers) or two strings."""
+    if isinstance(left, str):
+        return isinstance(right, str)
+    return (
+        isinstance(left, int | float)
+        and not isinstance(left, bool)
+        and isinstance(right, int | float)
+        and not isinstance(right, bool)
+    )
 
 
 def _is_true(value: object) -> bool:
@@ -309,9 +324,34 @@ class BoundedInterpreter(jp_visitor.TreeInterpreter):
                 merged.append(element)
         return merged
 
+    def visit_comparator(self, node: Node, value: Any) -> Any:  # noqa: ANN401
+        """`==`/`!=` as the library does; `<`, `<=`, `>`, `>=` only between two numbers or two
+        strings, null otherwise.
+
+        The specification makes an ordering comparison of anything but numbers null
+        (https://jmespath.org/specification.html#comparison-operators); jmespath 1.1 also orders
+        two strings (kept: callers rely on it) but checks each side on its own, so a number
+        against a string reached Python's `<` and raised TypeError.
+        """
+        operator = node["value"]
+        left = self.visit(node["children"][0], value)
+        right = self.visit(node["children"][1], value)
+        if operator not in _EQUALITY_OPERATORS and not _orderable(left, right):
+            return None
+        return self.COMPARATOR_FUNC[operator](left, right)
+
     def visit_slice(self, node: Node, value: Any) -> Any:  # noqa: ANN401
-        if isinstance(value, list):
-            self._budget.charge(len(value) + 1)
+        if not isinstance(value, list):
+            return None
+        step: object = node["children"][2]  # a slice node's children: start, stop, step
+        if step == 0:
+            # https://jmespath.org/specification.html#slices: "If the given step is 0, an
+            # invalid-value error MUST be raised" (the library lets Python's slice() raise).
+            raise ExpressionEvaluationError(
+                "A slice step cannot be 0 (JMESPath's invalid-value error): use a positive step "
+                "to go forward or a negative one to go backward, e.g. [::1] or [::-1]."
+            )
+        self._budget.charge(len(value) + 1)
         return super().visit_slice(node, value)
 
 
@@ -356,11 +396,13 @@ class CompiledExpression:
                 "The expression nests too deeply to evaluate on this data."
             ) from None
         except (TypeError, ValueError, ArithmeticError) as error:
-            # A built-in function met a value its type checks let through (a gap in the
-            # library, like the variadic one closed above): the caller's data and expression
-            # caused it, so it is their error, not a 500.
+            # The library met a value its own checks let through (a gap like the variadic and
+            # comparison ones closed above): the caller's data and expression caused it, so it
+            # is their error, not a 500. Only the exception type is shown: Python's message may
+            # quote the data.
             raise ExpressionEvaluationError(
-                f"A function could not be applied to this data ({type(error).__name__})."
+                "The expression could not be evaluated on this data "
+                f"({type(error).__name__} in the JMESPath library)."
             ) from None
 
 

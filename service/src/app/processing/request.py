@@ -13,9 +13,17 @@ from app.processing.errors import (
     InvalidRequestError,
     MalformedJSONError,
     NestingTooDeepError,
+    NumberOutOfRangeError,
     Violation,
 )
-from app.processing.jsonvalues import JSONValue, clip, depth_validator, pointer, too_deep_at
+from app.processing.jsonvalues import (
+    JSONValue,
+    clip,
+    depth_validator,
+    inexact_numbers,
+    pointer,
+    too_deep_at,
+)
 from app.processing.limits import Limits
 
 REFERENCE_EXAMPLE: dict[str, object] = {
@@ -85,8 +93,10 @@ def decode(body: bytes, limits: Limits) -> ProcessRequest:
     """Parse and check a /process request body.
 
     Raises MalformedJSONError (not JSON; with its position), NestingTooDeepError (`data` or `schema`
-    nests deeper than `limits.max_depth`) or InvalidRequestError (unknown, missing or mistyped
-    fields; every one listed with its JSON pointer).
+    nests deeper than `limits.max_depth`), InvalidRequestError (unknown, missing or mistyped
+    fields; every one listed with its JSON pointer) or NumberOutOfRangeError (an integer orjson
+    would have read as a float, losing digits, or a number beyond the double range; each with
+    its pointer).
     """
     try:
         document = orjson.loads(body)
@@ -97,6 +107,11 @@ def decode(body: bytes, limits: Limits) -> ProcessRequest:
                 f"The body nests deeper than {limits.max_depth} levels.",
                 max_depth=limits.max_depth,
             ) from None
+        if reason.startswith("number is infinity"):
+            # Valid JSON (RFC 8259 sets no range) that no double holds: say which number.
+            inexact = inexact_numbers(body, limits.max_reported_violations, known_long=True)
+            if inexact:
+                raise _out_of_range(inexact) from None
         raise MalformedJSONError(
             f"The body is not valid JSON: {reason} at position {error.pos}.",
             position=error.pos,
@@ -126,7 +141,25 @@ def decode(body: bytes, limits: Limits) -> ProcessRequest:
             + "; ".join(f"{v.pointer}: {v.detail}" for v in violations),
             violations,
         ) from None
+    inexact = inexact_numbers(body, limits.max_reported_violations)
+    if inexact:
+        raise _out_of_range(inexact)
     return ProcessRequest(data=parsed.data, expression=parsed.expression, schema=parsed.schema_)
+
+
+def _out_of_range(paths: list[list[str | int]]) -> NumberOutOfRangeError:
+    where = [pointer(path) for path in paths]
+    more = f" and {len(where) - 1} more place(s)" if len(where) > 1 else ""
+    return NumberOutOfRangeError(
+        f"The body has a number that cannot be read exactly at {where[0]}{more}: an integer "
+        "beyond 64 bits (outside [-2**63, 2**64 - 1]) would be read as a float, losing digits; "
+        "a number beyond the double range (such as 1e400) cannot be read at all. Send it as a "
+        "string, or as a float (1.5e22) if an approximation is what you mean.",
+        [
+            Violation(pointer=w, detail="number outside the exactly representable range")
+            for w in where
+        ],
+    )
 
 
 def _violations(error: ValidationError) -> list[Violation]:
