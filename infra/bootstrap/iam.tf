@@ -18,7 +18,6 @@ locals {
       tasks_arn    = "arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${e.service_name}/*"
       repo_arn     = "arn:${local.partition}:ecr:${var.region}:${local.account_id}:repository/${e.service_name}"
       log_arn      = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/ecs/${e.service_name}"
-      alarms_arn   = "arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${e.service_name}-*"
       roles_arn    = "arn:${local.partition}:iam::${local.account_id}:role/${e.service_name}-*"
       state_prefix = "${name}/"
       subject      = "repo:${local.repo}:environment:${name}"
@@ -220,7 +219,19 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid       = "ReadTheImages"
-    actions   = ["ecr:DescribeImages"]
+    actions   = ["ecr:DescribeImages", "ecr:BatchGetImage"]
+    resources = [each.value.repo_arn]
+  }
+
+  statement {
+    sid = "TagTheImagesItDeploys"
+    # opsctl adds a deployed-<time> tag to the image it rolls out (BatchGetImage, then PutImage
+    # with the same manifest) so the ECR lifecycle policy never expires what a service runs
+    # (infra/modules/ecr/README.md). ECR has no condition key on the tag, and without
+    # ecr:InitiateLayerUpload this role cannot upload layers: it can only name manifests whose
+    # layers the repository already holds, and tags are immutable, so it cannot move one.
+    # https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-retag.html
+    actions   = ["ecr:PutImage"]
     resources = [each.value.repo_arn]
   }
 

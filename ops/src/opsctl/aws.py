@@ -397,6 +397,43 @@ class Aws:
             raise
         return images
 
+    def add_image_tag(
+        self, registry_id: str, region: str, repository: str, digest: str, tag: str
+    ) -> None:
+        """Give the image ``digest`` one more tag, without pulling or pushing layers.
+
+        ECR's documented retag: read the manifest (BatchGetImage) and put it back under the
+        new tag (PutImage); allowed on an immutable repository as long as the tag is new.
+        https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-retag.html
+        """
+        with _aws(f"reading the manifest of {repository}@{digest}"):
+            response = self.ecr(region).batch_get_image(
+                registryId=registry_id,
+                repositoryName=repository,
+                imageIds=[{"imageDigest": digest}],
+            )
+        images = response.get("images", [])
+        if not images or "imageManifest" not in images[0]:
+            failures = response.get("failures", [])
+            why = (
+                f"{failures[0].get('failureCode')}: {failures[0].get('failureReason')}"
+                if failures
+                else "no image returned"
+            )
+            raise NotFoundError(f"image {repository}@{digest} has no manifest in ECR ({why})")
+        params: dict[str, Any] = {
+            "registryId": registry_id,
+            "repositoryName": repository,
+            # Byte for byte as read: the digest is the hash of exactly this text.
+            "imageManifest": images[0]["imageManifest"],
+            "imageTag": tag,
+            "imageDigest": digest,
+        }
+        if images[0].get("imageManifestMediaType"):
+            params["imageManifestMediaType"] = images[0]["imageManifestMediaType"]
+        with _aws(f"tagging {repository}@{digest} {tag}"):
+            self.ecr(region).put_image(**params)
+
     # --- CloudWatch Logs and metrics ------------------------------------------------------
 
     def filter_log_events(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from opsctl.aws import Aws
 from opsctl.errors import NotFoundError, UsageError
@@ -18,6 +19,10 @@ _ECR_HOST = re.compile(
 )
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+#: Images with a tag starting with this are what deploys ran: the ECR module's lifecycle policy
+#: never expires them with CI's other builds (infra/modules/ecr, `protected_tag_prefix`).
+PROTECTED_TAG_PREFIX = "deployed-"
 
 
 @dataclass(frozen=True)
@@ -160,3 +165,28 @@ def check_exists(aws: Aws, image: str) -> tuple[ImageRef, Image | None, bool]:
         registry_id, region, reference.repository, tag=reference.tag, digest=reference.digest
     )
     return reference, found, True
+
+
+def protect(aws: Aws, image: str, now: datetime) -> str:
+    """Tag the image a rollout is about to run ``deployed-<UTC time>`` unless it has such a tag.
+
+    Returns a note saying what was done. Raises OpsctlError when the image cannot be tagged
+    (callers report that as a warning: bookkeeping never blocks a rollout).
+    """
+    reference = parse_image(image)
+    location = reference.ecr
+    if location is None:
+        return f"{reference.name} is not in ECR: no {PROTECTED_TAG_PREFIX}* tag added"
+    registry_id, region = location
+    found = aws.find_image(
+        registry_id, region, reference.repository, tag=reference.tag, digest=reference.digest
+    )
+    if found is None:
+        raise NotFoundError(f"image {image} does not exist in ECR")
+    kept = sorted(t for t in found.tags if t.startswith(PROTECTED_TAG_PREFIX))
+    short = f"{reference.repository}@{found.digest[:19]}"
+    if kept:
+        return f"{short} already carries {kept[0]}: ECR's lifecycle policy keeps it"
+    tag = PROTECTED_TAG_PREFIX + now.strftime("%Y%m%dT%H%M%SZ")
+    aws.add_image_tag(registry_id, region, reference.repository, found.digest, tag)
+    return f"tagged {short} {tag}: ECR's lifecycle policy keeps it"

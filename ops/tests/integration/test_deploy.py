@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 
@@ -203,6 +204,36 @@ def test_redeploy_forces_a_new_deployment_of_the_same_revision(make_scenario):
     assert doc["outcome"] == "succeeded"
     assert doc["deployment_id"] != before
     assert doc["from_revision"]["revision"] == doc["to_revision"]["revision"] == 1
+
+
+def _image_tags(s, digest):
+    ecr = s.client("ecr")
+    found = ecr.describe_images(
+        repositoryName=s.stack.repository_name, imageIds=[{"imageDigest": digest}]
+    )
+    return sorted(found["imageDetails"][0].get("imageTags", []))
+
+
+def test_rollouts_tag_the_image_they_run_so_ecr_keeps_it(make_scenario, iam_guard):
+    """infra/modules/ecr keeps images tagged deployed-*: deploy adds the tag, once."""
+    s = make_scenario()
+    digest = s.push("v2")
+    assert _image_tags(s, digest) == ["v2"]
+    run = s.opsctl("--output", "json", "deploy", "--image-tag", "v2")
+    assert run.returncode == 0, run
+    tags = _image_tags(s, digest)
+    (deployed,) = [t for t in tags if t != "v2"]
+    assert re.fullmatch(r"deployed-\d{8}T\d{6}Z", deployed), deployed
+    assert any(n.startswith("tagged ") and deployed in n for n in run.json["notes"]), run.json
+    assert run.json["warnings"] == []
+    # A redeploy of the same image finds the tag and adds no other.
+    again = s.opsctl("--output", "json", "redeploy")
+    assert again.returncode == 0, again
+    assert _image_tags(s, digest) == tags
+    assert any(f"already carries {deployed}" in n for n in again.json["notes"]), again.json
+    made = [c.operation for c in iam_guard.calls]
+    assert made.count("ecr:PutImage") == 1
+    assert iam_guard.refusals() == []
 
 
 def test_deploy_of_the_running_image_is_a_no_op(make_scenario):

@@ -64,6 +64,22 @@ def test_a_refused_tag_never_blocks_a_deploy_and_is_a_warning(make_scenario, iam
     assert {r.action for c in iam_guard.refusals() for r in c.refused} == {"ecs:TagResource"}
 
 
+def test_an_image_the_role_may_not_tag_is_still_deployed_with_a_warning(make_scenario, iam_guard):
+    s = make_scenario()
+    digest = s.push("v2")
+    _without(iam_guard, "ecr:PutImage")
+    run = s.opsctl("--output", "json", "deploy", "--image-tag", "v2")
+    assert run.returncode == 0, run
+    doc = run.json
+    assert doc["outcome"] == "succeeded"
+    (warning,) = doc["warnings"]
+    assert warning.startswith(f"could not tag {s.stack.repository_url}@{digest} deployed-*")
+    assert "AccessDenied" in warning
+    assert "infra/modules/ecr/README.md" in warning
+    assert s.service()["taskDefinition"].endswith(":2")
+    assert {r.action for c in iam_guard.refusals() for r in c.refused} == {"ecr:PutImage"}
+
+
 def test_status_without_permission_to_list_alarms_still_answers(make_scenario, iam_guard):
     s = make_scenario()
     _without(iam_guard, "cloudwatch:DescribeAlarms")

@@ -31,6 +31,8 @@ def test_rollback_returns_to_the_last_known_good_revision_after_a_failed_deploy(
     assert doc["from_revision"]["revision"] == 3
     assert doc["to_revision"]["revision"] == 2  # the last known good, which here is also N-1
     assert s.service()["taskDefinition"].endswith(":2")
+    # v2 was tagged deployed-* when it was deployed; the rollback found the tag.
+    assert any("already carries deployed-" in n for n in doc["notes"]), doc
     after = {r["revision"]: r for r in s.opsctl("--output", "json", "revisions").json["revisions"]}
     assert after[3]["verdict"] == "bad"
     assert after[3]["bad_reason"] == "rolled back"
@@ -94,3 +96,13 @@ def test_explicit_rollback_to_a_revision(make_scenario):
     assert run.returncode == 0, run
     assert run.json["to_revision"]["revision"] == 1
     assert run.json["verification"]["smoke_ok"] is True
+    # Revision 1 came from Terraform, its image never went through opsctl: the rollback tags
+    # it, so ECR's lifecycle policy keeps what the service runs again.
+    image = run.json["to_revision"]["image"]
+    digest = image.rsplit("@", 1)[-1]
+    found = s.client("ecr").describe_images(
+        repositoryName=s.stack.repository_name, imageIds=[{"imageDigest": digest}]
+    )
+    tags = found["imageDetails"][0].get("imageTags", [])
+    assert any(t.startswith("deployed-") for t in tags), tags
+    assert any(n.startswith("tagged ") for n in run.json["notes"]), run.json

@@ -125,7 +125,7 @@ def authorizations(
                 needed.append(Request("ecs:TagResource", (revision,), context))
             return tuple(needed)
         return None
-    if prefix == "ecr" and operation == "DescribeImages":
+    if prefix == "ecr" and operation in ("DescribeImages", "BatchGetImage", "PutImage"):
         registry = str(params.get("registryId") or ACCOUNT_ID)
         arn = f"arn:aws:ecr:{region}:{registry}:repository/{params['repositoryName']}"
         return (Request(action, (arn,)),)

@@ -4,8 +4,9 @@ its id, verify it, remember the verdict in the revision's tags, and build the re
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
-from opsctl import lkg
+from opsctl import images, lkg
 from opsctl.commands import Context, revision_of, target_health_info
 from opsctl.errors import AwsError, OpsctlError
 from opsctl.model import Service, TaskDefinition
@@ -96,8 +97,10 @@ def _outcome(verdict: Verdict, verification: Verification | None) -> Outcome:
 def start(
     ctx: Context, plan: Plan, *, task_definition: str | None, force: bool, options: RolloutOptions
 ) -> RolloutResult:
-    """UpdateService, then follow the PRIMARY deployment of its response."""
+    """Protect the image from expiry, UpdateService, then follow the PRIMARY deployment of its
+    response."""
     target = ctx.target
+    plan = _protect_image(ctx, plan)
     before = target.service
     service = ctx.aws.update_service(
         target.cluster, target.name, task_definition=task_definition, force=force
@@ -126,6 +129,28 @@ def start(
             rollout=RolloutInfo(primary.rollout_state, primary.rollout_reason, 0, None, None, None),
         )
     return follow(ctx, plan, primary.id, options, known_deployments, known_events)
+
+
+def _protect_image(ctx: Context, plan: Plan) -> Plan:
+    """Tag the image about to run before any task pulls it, so that ECR's lifecycle policy
+    never expires what a service runs (infra/modules/ecr/README.md, "Lifecycle")."""
+    image = plan.to_revision.image if plan.to_revision else None
+    if not image:
+        return plan
+    try:
+        note = images.protect(ctx.aws, image, datetime.now(UTC))
+    except OpsctlError as error:
+        return replace(
+            plan,
+            warnings=(
+                *plan.warnings,
+                f"could not tag {image} {images.PROTECTED_TAG_PREFIX}*: {error.message}; "
+                "ECR's lifecycle policy may expire it once enough newer images are pushed: "
+                "tag it by hand (infra/modules/ecr/README.md)",
+            ),
+        )
+    ctx.progress.note(f"{plan.command}: {note}")
+    return replace(plan, notes=(*plan.notes, note))
 
 
 def follow(
