@@ -1,11 +1,12 @@
 """Drill 6, runbook 4.2 "ALB returning 502/503": no healthy target.
 
-The running image disappears from ECR (a lifecycle rule or a clean-up script), then the only
-task dies (a host is retired). ECS cannot pull the image for its replacement, the target group
-is empty and the load balancer answers 503. ``opsctl diagnose`` names it (no healthy targets,
+The running image disappears from ECR (a clean-up script deletes it by digest: deleting one
+of its tags would only untag it, and opsctl's `deployed-*` tag keeps it from the lifecycle
+policy), then the only task dies (a host is retired). ECS cannot pull the image for its
+replacement, the target group is empty and the load balancer answers 503. ``opsctl diagnose`` names it (no healthy targets,
 the 503s it counted, and why the tasks cannot start); deploying an image that exists fixes it::
 
-    aws ecr batch-delete-image --repository-name fastapi-dev --image-ids imageTag=drill-06
+    aws ecr batch-delete-image --repository-name fastapi-dev --image-ids imageDigest=<digest>
     aws ecs stop-task --cluster fastapi-dev --task <arn> --reason "host retired"
     curl -i <ALB>/health                           # 503
     opsctl diagnose          # exit 20: no-healthy-targets, alb-5xx (503), image-not-found
@@ -21,13 +22,19 @@ pytestmark = pytest.mark.needs_terraform
 
 
 def test_diagnose_names_the_503(cloud: Operator) -> None:
-    cloud.push_image("drill-06")
+    digest = cloud.push_image("drill-06")
     deploy = cloud.opsctl("deploy", "--image-tag", "drill-06")
     expect(deploy.returncode == 0, "deploying drill-06 failed", deploy)
 
+    described = cloud.aws_json(
+        "ecr", "describe-images", "--repository-name", cloud.cloud.repository,
+        "--image-ids", f"imageDigest={digest}",
+    )  # fmt: skip
+    tags = described["imageDetails"][0]["imageTags"]
+    expect(any(t.startswith("deployed-") for t in tags), "deploy did not tag it deployed-*", tags)
     deleted = cloud.aws_json(
         "ecr", "batch-delete-image", "--repository-name", cloud.cloud.repository,
-        "--image-ids", "imageTag=drill-06",
+        "--image-ids", f"imageDigest={digest}",
     )  # fmt: skip
     expect(not deleted["failures"], "the image was not deleted", deleted)
     for task in cloud.tasks("RUNNING"):
