@@ -3,8 +3,9 @@
 The running image disappears from ECR (a clean-up script deletes it by digest: deleting one
 of its tags would only untag it, and opsctl's `deployed-*` tag keeps it from the lifecycle
 policy), then the only task dies (a host is retired). ECS cannot pull the image for its
-replacement, the target group is empty and the load balancer answers 503. ``opsctl diagnose`` names it (no healthy targets,
-the 503s it counted, and why the tasks cannot start); deploying an image that exists fixes it::
+replacement, the target group is empty and the load balancer answers 503. ``opsctl diagnose``
+names it (no healthy targets, the 503s it counted, and why the tasks cannot start); deploying
+an image that exists fixes it::
 
     aws ecr batch-delete-image --repository-name fastapi-dev --image-ids imageDigest=<digest>
     aws ecs stop-task --cluster fastapi-dev --task <arn> --reason "host retired"
