@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -101,24 +101,7 @@ class Cloud:
     seconds: Mapping[str, float]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "endpoint": self.endpoint,
-            "region": self.region,
-            "alb_url": self.alb_url,
-            "cluster": self.cluster,
-            "service": self.service,
-            "log_group": self.log_group,
-            "repository": self.repository,
-            "image_tags": list(self.image_tags),
-            "image_digest": self.image_digest,
-            "target_file": self.target_file,
-            "env_file": self.env_file,
-            "terraform_dir": self.terraform_dir,
-            "daemon_pid": self.daemon_pid,
-            "time_scale": self.time_scale,
-            "started_at": self.started_at,
-            "seconds": dict(self.seconds),
-        }
+        return asdict(self) | {"image_tags": list(self.image_tags)}
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> Cloud:
@@ -226,7 +209,7 @@ def up(options: UpOptions, say: Say) -> UpResult:
             raise StartError(str(error)) from error
         raise
     seconds["total"] = time.monotonic() - started
-    cloud = Cloud.from_json({**cloud.to_json(), "seconds": seconds})
+    cloud = replace(cloud, seconds=seconds)
     write_json(paths.cloud, cloud.to_json())
     return UpResult(cloud, already_running=False)
 
