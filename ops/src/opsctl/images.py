@@ -167,26 +167,19 @@ def check_exists(aws: Aws, image: str) -> tuple[ImageRef, Image | None, bool]:
     return reference, found, True
 
 
-def protect(aws: Aws, image: str, now: datetime) -> str:
+def protect(aws: Aws, found: ResolvedImage, now: datetime) -> str:
     """Tag the image a rollout is about to run ``deployed-<UTC time>`` unless it has such a tag.
 
-    Returns a note saying what was done. Raises OpsctlError when the image cannot be tagged
-    (callers report that as a warning: bookkeeping never blocks a rollout).
+    ``found`` is the image as the command looked it up in ECR before acting. Returns a note
+    saying what was done. Raises OpsctlError when the image cannot be tagged (callers report
+    that as a warning: bookkeeping never blocks a rollout).
     """
-    reference = parse_image(image)
-    location = reference.ecr
-    if location is None:
-        return f"{reference.name} is not in ECR: no {PROTECTED_TAG_PREFIX}* tag added"
-    registry_id, region = location
-    found = aws.find_image(
-        registry_id, region, reference.repository, tag=reference.tag, digest=reference.digest
-    )
-    if found is None:
-        raise NotFoundError(f"image {image} does not exist in ECR")
-    kept = sorted(t for t in found.tags if t.startswith(PROTECTED_TAG_PREFIX))
-    short = f"{reference.repository}@{found.digest[:19]}"
+    reference, image = found.reference, found.image
+    short = f"{reference.repository}@{image.digest[:19]}"
+    kept = sorted(t for t in image.tags if t.startswith(PROTECTED_TAG_PREFIX))
     if kept:
         return f"{short} already carries {kept[0]}: ECR's lifecycle policy keeps it"
+    registry_id, region = _ecr_of(reference)
     tag = PROTECTED_TAG_PREFIX + now.strftime("%Y%m%dT%H%M%SZ")
-    aws.add_image_tag(registry_id, region, reference.repository, found.digest, tag)
+    aws.add_image_tag(registry_id, region, reference.repository, image.digest, tag)
     return f"tagged {short} {tag}: ECR's lifecycle policy keeps it"

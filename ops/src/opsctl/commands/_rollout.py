@@ -47,6 +47,8 @@ class Plan:
     changes: tuple[ChangeInfo, ...] = ()
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    ecr_image: images.ResolvedImage | None = None
+    """The image the rollout runs, as looked up in ECR before acting (None outside ECR)."""
 
 
 def revision_ref(definition: TaskDefinition, container: str) -> RevisionRef:
@@ -134,19 +136,18 @@ def start(
 def _protect_image(ctx: Context, plan: Plan) -> Plan:
     """Tag the image about to run before any task pulls it, so that ECR's lifecycle policy
     never expires what a service runs (infra/modules/ecr/README.md, "Lifecycle")."""
-    image = plan.to_revision.image if plan.to_revision else None
-    if not image:
+    if plan.ecr_image is None:
         return plan
     try:
-        note = images.protect(ctx.aws, image, datetime.now(UTC))
+        note = images.protect(ctx.aws, plan.ecr_image, datetime.now(UTC))
     except OpsctlError as error:
         return replace(
             plan,
             warnings=(
                 *plan.warnings,
-                f"could not tag {image} {images.PROTECTED_TAG_PREFIX}*: {error.message}; "
-                "ECR's lifecycle policy may expire it once enough newer images are pushed: "
-                "tag it by hand (infra/modules/ecr/README.md)",
+                f"could not tag {plan.ecr_image.pinned} {images.PROTECTED_TAG_PREFIX}*: "
+                f"{error.message}; ECR's lifecycle policy may expire it once enough newer "
+                "images are pushed: tag it by hand (infra/modules/ecr/README.md)",
             ),
         )
     ctx.progress.note(f"{plan.command}: {note}")

@@ -4,6 +4,8 @@ image changed, pinned by digest; the service updated; the deployment followed an
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from opsctl import lkg
 from opsctl.commands import Context
 from opsctl.commands._rollout import (
@@ -59,6 +61,7 @@ def run(
             ChangeInfo(c.path, c.old, c.new) for c in changes(current.registration, registration)
         ),
         notes=(resolved.note,) if resolved.note else (),
+        ecr_image=resolved,
     )
     if container.image == resolved.pinned:
         return result(
@@ -94,14 +97,5 @@ def run(
     ctx.progress.note(
         f"deploy: registered {registered.family}:{registered.revision} with {resolved.pinned}"
     )
-    plan = Plan(
-        command=plan.command,
-        from_revision=plan.from_revision,
-        to_revision=revision_ref(registered, container.name),
-        image=plan.image,
-        diff=plan.diff,
-        changes=plan.changes,
-        notes=plan.notes,
-        warnings=warnings,
-    )
+    plan = replace(plan, to_revision=revision_ref(registered, container.name), warnings=warnings)
     return start(ctx, plan, task_definition=registered.arn, force=False, options=options)

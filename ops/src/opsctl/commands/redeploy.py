@@ -6,7 +6,7 @@ from __future__ import annotations
 from opsctl.commands import Context
 from opsctl.commands._rollout import Plan, RolloutOptions, result, revision_ref, start
 from opsctl.errors import ConflictError, NotFoundError
-from opsctl.images import check_exists
+from opsctl.images import ResolvedImage, check_exists
 from opsctl.results import Outcome, RolloutResult
 
 
@@ -24,7 +24,13 @@ def run(ctx: Context, *, dry_run: bool, force: bool, options: RolloutOptions) ->
         )
     notes = () if checked else (f"{reference.name} is not in ECR: its existence was not checked",)
     ref = revision_ref(current, container.name)
-    plan = Plan(command="redeploy", from_revision=ref, to_revision=ref, notes=notes)
+    plan = Plan(
+        command="redeploy",
+        from_revision=ref,
+        to_revision=ref,
+        notes=notes,
+        ecr_image=ResolvedImage(reference, image, container.image) if image else None,
+    )
     if dry_run:
         return result(ctx, plan, Outcome.DRY_RUN)
     busy = target.service.primary

@@ -10,7 +10,7 @@ from opsctl import lkg
 from opsctl.commands import Context
 from opsctl.commands._rollout import Plan, RolloutOptions, result, revision_ref, start
 from opsctl.errors import ConflictError, NotFoundError, OpsctlError
-from opsctl.images import check_exists
+from opsctl.images import ResolvedImage, check_exists
 from opsctl.results import ChangeInfo, Outcome, RolloutResult
 from opsctl.taskdef import changes, unified_diff
 
@@ -104,6 +104,7 @@ def run(
             for c in changes(current.registration, chosen.registration)
         ),
         notes=tuple(notes),
+        ecr_image=ResolvedImage(reference, image, container.image) if image else None,
     )
     if chosen.arn == current.arn:
         return result(
