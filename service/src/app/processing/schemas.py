@@ -147,6 +147,15 @@ def all_violations(
     return [_violation(error, limits) for error in found[:limit]], len(found) > limit
 
 
+def violations_error(
+    validator: jsonschema_rs.Validator, data: JSONValue, limits: Limits
+) -> SchemaValidationFailedError:
+    """The error listing the violations of `data`, known to be invalid (see `all_violations`
+    for what listing them costs)."""
+    violations, more = all_violations(validator, data, limits)
+    return validation_failed(violations, more, limits)
+
+
 def validation_failed(
     violations: list[Violation], more: bool, limits: Limits, *, cut_short: str | None = None
 ) -> SchemaValidationFailedError:
@@ -186,18 +195,9 @@ class SchemaCache:
         """
         return self._compile(canonical_schema(schema, self.limits))
 
-    def compiled(self, canonical: bytes) -> jsonschema_rs.Validator:
-        """The validator for a schema already in canonical form (see `canonical_schema`).
-
-        Raises InvalidSchemaError or SchemaReferenceRefusedError.
-        """
-        return self._compile(canonical)
-
     def validate(self, schema: JSONValue, data: JSONValue) -> None:
         """Check `data` against `schema`; raises SchemaValidationFailedError listing every violation
         (up to `limits.max_reported_violations`, with `truncated` set when there were more)."""
         validator = self.get(schema)
-        if validator.is_valid(data):  # the common case, and it stops at the first violation
-            return
-        violations, more = all_violations(validator, data, self.limits)
-        raise validation_failed(violations, more, self.limits)
+        if not validator.is_valid(data):  # the common case, and it stops at the first violation
+            raise violations_error(validator, data, self.limits)
