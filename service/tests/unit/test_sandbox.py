@@ -142,6 +142,34 @@ def test_a_request_that_cannot_get_a_worker_in_time_is_busy(
     assert waiting.extensions["retry_after_seconds"] == 1
 
 
+def test_the_wait_for_a_worker_is_bounded_while_the_running_job_is_not_yet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request queued behind a long job gets busy after QUEUE_SECONDS, not after the job."""
+    monkeypatch.setattr(sandbox_module, "QUEUE_SECONDS", 0.3)
+    box = Sandbox(LIMITS, workers=1, schema_timeout=5, memory_bytes=256 * MIB)
+
+    async def both() -> tuple[object, float]:
+        slow = asyncio.ensure_future(box.run(body(0, "@", fan_out(40))))  # 5 s budget
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        try:
+            await box.run(body(1))
+        except ServiceBusyError as error:
+            waited = time.monotonic() - started
+            slow.cancel()
+            return error, waited
+        raise AssertionError("the queued request ran")
+
+    try:
+        box.start()
+        error, waited = asyncio.run(both())
+        assert isinstance(error, ServiceBusyError)
+        assert waited < 3  # 0.3 s budget; before the fix it waited for the 5 s job
+    finally:
+        box.close()
+
+
 def test_workers_run_below_the_server_and_stop_on_close() -> None:
     box = Sandbox(LIMITS, workers=2, schema_timeout=1, memory_bytes=256 * MIB)
     box.start()

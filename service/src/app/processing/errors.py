@@ -160,6 +160,9 @@ class ServiceBusyError(ProcessingError):
     title = "The service is busy"
     retry_after_seconds: ClassVar[int] = 1
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, retry_after_seconds=self.retry_after_seconds)
+
 
 class ResultTooLargeError(ProcessingError):
     """The result (or a string built while evaluating) exceeds the result size limit."""

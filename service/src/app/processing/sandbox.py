@@ -299,20 +299,30 @@ class Sandbox:
         if self._closed:
             raise perr.ServiceBusyError(
                 "The service is shutting down.",
-                retry_after_seconds=perr.ServiceBusyError.retry_after_seconds,
             )
-        loop = asyncio.get_running_loop()
-        # run_in_executor does not carry context variables: copy them so that log lines written
-        # in the thread keep the request id.
+        # An executor does not carry context variables: copy them so that log lines written in
+        # the thread keep the request id.
         job = functools.partial(contextvars.copy_context().run, self._run, body, time.monotonic())
-        return await loop.run_in_executor(self._threads, job)
+        submitted = self._threads.submit(job)
+        answer = asyncio.wrap_future(submitted)
+        try:
+            # A job queued behind running ones would otherwise wait for them to finish (up to
+            # STEP_SECONDS each) before _run could see that it waited too long.
+            await asyncio.wait({answer}, timeout=QUEUE_SECONDS)
+        except asyncio.CancelledError:
+            answer.cancel()  # the client left: drop the job unless a thread already runs it
+            raise
+        if not answer.done() and submitted.cancel():  # still queued: no thread took it
+            raise perr.ServiceBusyError(
+                f"Every sandbox worker stayed busy for {QUEUE_SECONDS:g} s; retry shortly."
+            )
+        return await answer
 
     def _run(self, body: bytes, queued_at: float) -> bytes:
         waited = time.monotonic() - queued_at
         if waited > QUEUE_SECONDS:
             raise perr.ServiceBusyError(
                 f"Every sandbox worker stayed busy for {waited:.1f} s; retry shortly.",
-                retry_after_seconds=perr.ServiceBusyError.retry_after_seconds,
             )
         worker = self._checkout()
         job = _Job()
@@ -323,8 +333,10 @@ class Sandbox:
             log.error("sandbox worker failed to start", extra={"fields": {"reason": lost.reason}})
             raise perr.ServiceBusyError(
                 "Processing is unavailable: its worker process could not start.",
-                retry_after_seconds=perr.ServiceBusyError.retry_after_seconds,
             ) from None
+        except BaseException:
+            self._discard(worker)  # in an unknown state: never reuse it, never leave it running
+            raise
         try:
             result = worker.call(body, job, self.schema_timeout)
         except _WorkerLostError as lost:
@@ -332,6 +344,9 @@ class Sandbox:
             raise self._lost(lost, job) from None
         except perr.ProcessingError:
             self._idle.put(worker)
+            raise
+        except BaseException:
+            self._discard(worker)  # in an unknown state: never reuse it, never leave it running
             raise
         self._idle.put(worker)
         return result
@@ -350,7 +365,6 @@ class Sandbox:
             return perr.ServiceBusyError(
                 f"The service is overloaded: a step bounded by the request limits took over "
                 f"{STEP_SECONDS:g} s.",
-                retry_after_seconds=perr.ServiceBusyError.retry_after_seconds,
             )
         else:  # a crash: our bug, not the caller's; the log line above has the reason
             return RuntimeError(f"sandbox worker {lost.reason}")
@@ -367,8 +381,10 @@ class Sandbox:
         )
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._command)
-        with self._lock:
+        with self._lock:  # against close(): a worker started after it would never be killed
+            if self._closed:
+                raise perr.ServiceBusyError("The service is shutting down.")
+            worker = _Worker(self._command)
             self._workers.add(worker)
         return worker
 
@@ -391,9 +407,9 @@ class Sandbox:
     def close(self) -> None:
         """Stop every worker now. Called after the server has drained its requests (lifespan
         shutdown), so a job still running has nobody left to answer."""
-        self._closed = True
         self._threads.shutdown(wait=False, cancel_futures=True)
         with self._lock:
+            self._closed = True
             workers = list(self._workers)
             self._workers.clear()
         for worker in workers:
