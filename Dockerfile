@@ -10,13 +10,17 @@
 
 # The official image, pinned to the multi-platform index digest that `python:3.11-slim-bookworm`
 # and `python:3.11.17-slim-bookworm` both named in October 2026. The tag documents intent; the
-# digest decides the bytes. Override only to substitute a stand-in on machines without a registry
-# (`make image-smoke`); every image built that way carries the stand-in's label and is never pushed.
-ARG BASE_IMAGE=python:3.11.17-slim-bookworm@sha256:0a310eeecf4e1f5a0743f9a6520c90c88d089c903ca5fd283f501e3a805f5f89
-# checkov:skip=CKV_DOCKER_7: checkov does not resolve ARG defaults; BASE_IMAGE is pinned by digest above
+# digest decides the bytes. It stands on a FROM line of its own, not in an ARG default, because
+# FROM lines are all that Dependabot's docker updater reads
+# (https://github.com/dependabot/dependabot-core/issues/2057): it proposes tag and digest together.
+# Both stages below start from this one. Machines without a registry replace it with a stand-in
+# through a named build context, `--build-context base=docker-image://<stand-in>` (BuildKit and
+# buildah both let a named context override the stage of that name; `make image BASE_IMAGE=...`,
+# `make image-smoke`); every image built that way carries the stand-in's label and is never pushed.
+FROM python:3.11.17-slim-bookworm@sha256:0a310eeecf4e1f5a0743f9a6520c90c88d089c903ca5fd283f501e3a805f5f89 AS base
 
 # ---------------------------------------------------------------------------------------------
-FROM ${BASE_IMAGE} AS builder
+FROM base AS builder
 
 # PIP_CERT / UV_SYSTEM_CERTS: trust the OS certificate store (Debian's ca-certificates, shipped in
 # the base) instead of the bundles inside pip and uv, so a build behind a TLS-inspecting proxy
@@ -54,7 +58,7 @@ RUN /opt/uv/bin/uv sync --frozen --no-dev --package aws-fastapi-service --no-edi
     && rm -f /opt/app/.lock /opt/app/.gitignore /opt/app/CACHEDIR.TAG
 
 # ---------------------------------------------------------------------------------------------
-FROM ${BASE_IMAGE} AS runtime
+FROM base AS runtime
 
 # The base's own pip, setuptools and wheel are not used at run time (the service runs from its
 # venv, which has none of them); removing them removes their CVEs from the image's scan results.

@@ -3,8 +3,8 @@
 `make image-smoke` runs this. It needs podman and root (debootstrap), and no registry: the official
 base image cannot be pulled on machines that reach only PyPI and Debian (this repository's CI), so
 it builds a stand-in base from Debian packages (image/standin/Containerfile), caches it in podman
-storage under a tag keyed by a hash of its recipe, and substitutes it through the Dockerfile's
-BASE_IMAGE build argument. Nothing else about the Dockerfile changes.
+storage under a tag keyed by a hash of its recipe, and substitutes it for the Dockerfile's `base`
+stage through a named build context. Nothing else about the Dockerfile changes.
 
 The run itself mirrors ECS Fargate: read-only root filesystem with only /tmp writable, all
 capabilities dropped, no-new-privileges, the image's own USER, SIGTERM then SIGKILL after 30 s.
@@ -316,7 +316,8 @@ def build_image(base: str, info: BuildInfo) -> float:
     """Build the repository's Dockerfile with ``base`` substituted; return the seconds taken."""
     argv = [
         "build", "--format", "docker", "--network", "host", "--pull=never",
-        "--build-arg", f"BASE_IMAGE={base}",
+        # The stand-in replaces the Dockerfile's `base` stage (its digest-pinned official image).
+        "--build-context", f"base=docker-image://{base}",
         "--build-arg", f"VERSION={info.version}",
         "--build-arg", f"REVISION={info.revision}",
         "--build-arg", f"SOURCE={info.source}",

@@ -5,6 +5,7 @@
 IMAGE ?= aws-fastapi-service:dev
 # Empty: the Dockerfile's digest-pinned official base. Set it only to substitute a local base
 # where no registry answers (`make image-standin` prints one); such images are never pushed.
+# It replaces the Dockerfile's `base` stage as a named build context (docker BuildKit and podman).
 BASE_IMAGE ?=
 # docker where an engine answers, podman otherwise (recursive: probed only when used).
 CONTAINER_ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
@@ -32,7 +33,7 @@ image: ## Build the image: make image IMAGE=<name:tag> [BASE_IMAGE=<local base>]
 	    build="podman build --format docker $(if $(BASE_IMAGE),--pull=never)" ;; \
 	  *) echo "make image: neither a docker engine nor podman answers" >&2; exit 2 ;; \
 	esac; \
-	set -x; $$build --platform "$(IMAGE_PLATFORM)" $(IMAGE_BUILD_FLAGS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE="$(BASE_IMAGE)") \
+	set -x; $$build --platform "$(IMAGE_PLATFORM)" $(IMAGE_BUILD_FLAGS) $(if $(BASE_IMAGE),--build-context base=docker-image://"$(BASE_IMAGE)") \
 	  --build-arg VERSION="$(or $(IMAGE_VERSION),0.0.0+unknown)" \
 	  --build-arg REVISION="$(IMAGE_REVISION)" \
 	  --build-arg SOURCE="$(or $(IMAGE_SOURCE),unknown)" \
