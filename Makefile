@@ -10,7 +10,10 @@ SHELL := /usr/bin/env bash
 MAKEFLAGS += --no-print-directory
 
 PYTHON ?= python3
-UV_VERSION := 0.13.9
+# uv's version is the one image/uv-requirements.txt pins with PyPI's hashes (the image's builder
+# installs it from there), so that the Makefile, the image and Dependabot's updates of that file
+# never disagree. A different one by hand: `make image-uv-pins UV_VERSION=<x.y.z>`.
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\) .*/\1/p' image/uv-requirements.txt)
 TOOLS_DIR := .tools
 UV := $(TOOLS_DIR)/bin/uv
 # Use the interpreter we were given, never a downloaded one; trust the system's CA store

@@ -50,7 +50,7 @@ image-standin: install ## Build (or find cached) the podman stand-in base; print
 image-push: ## Push IMAGE to its registry (logs in to ECR): make image-push IMAGE=<registry>/<repo>:<tag>
 	$(PYTHON) image/push.py --engine "$(CONTAINER_ENGINE)" "$(IMAGE)"
 
-image-uv-pins: install ## Re-pin the image's uv to the Makefile's UV_VERSION with PyPI's hashes
+image-uv-pins: install ## Re-pin the image's (and make's) uv with PyPI's hashes: make image-uv-pins UV_VERSION=<x.y.z>
 	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --generate-hashes --no-header --no-annotate \
 		--index-url https://pypi.org/simple --quiet \
 		| { sed -n '1,2p' image/uv-requirements.txt; cat; } > image/uv-requirements.txt.new
