@@ -43,9 +43,11 @@ $(SYNCED): uv.lock pyproject.toml service/pyproject.toml ops/pyproject.toml loca
 
 install: $(SYNCED) ## Install the locked Python dependencies into .venv
 
-lint: install ## ruff (lint and format check) and mypy --strict
-	$(RUN) ruff check .
-	$(RUN) ruff format --check .
+# The git hooks (.pre-commit-config.yaml: ruff check and format, terraform fmt, detect-secrets,
+# actionlint, zizmor, hadolint, large files, merge markers) on every file git tracks, then mypy.
+# mk/hooks.mk adds the scanners the hooks need as prerequisites and `make hooks`.
+lint: install ## The git hooks on every tracked file (ruff, terraform fmt, secrets, workflow/Dockerfile linters), then mypy --strict
+	$(RUN) pre-commit run --all-files
 	$(RUN) mypy
 
 fmt: install ## Format the Python code
