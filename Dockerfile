@@ -75,8 +75,9 @@ COPY --from=builder /opt/app /opt/app
 COPY image/healthcheck.py /opt/healthcheck.py
 
 # Build metadata: OCI labels for registries and scanners, and the same values as environment
-# variables the service reports on GET /health (contract 1). `make image` passes the service's
-# version, the git commit and the git remote.
+# variables the service reports on GET /health (the image contract:
+# docs/architecture.md#contracts). `make image` passes the service's version, the git commit
+# and the git remote.
 ARG VERSION=0.0.0+unknown
 ARG REVISION=unknown
 ARG SOURCE=unknown

@@ -628,7 +628,7 @@ def _service(raw: Mapping[str, Any]) -> Service:
         deployments=tuple(
             Deployment(
                 id=str(d.get("id", "")),
-                status=str(d.get("status", "")),
+                status=d.get("status", ""),
                 task_definition=str(d.get("taskDefinition", "")),
                 desired=int(d.get("desiredCount", 0)),
                 running=int(d.get("runningCount", 0)),

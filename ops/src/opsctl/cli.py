@@ -20,7 +20,14 @@ import typer
 from opsctl import __version__
 from opsctl.errors import ExitCode, OpsctlError
 from opsctl.output import OutputFormat, render, render_log_event
-from opsctl.results import DiagnoseResult, ErrorInfo, ErrorResult, Result, RolloutResult
+from opsctl.results import (
+    DiagnoseResult,
+    ErrorInfo,
+    ErrorResult,
+    Result,
+    RolloutResult,
+    document_name,
+)
 
 if TYPE_CHECKING:  # imported lazily at run time: `opsctl --help` must not load boto3
     from opsctl.commands import Context
@@ -424,8 +431,8 @@ def schema(
     command: Annotated[str, typer.Argument(help=f"one of: {', '.join((*COMMANDS, 'error'))}")],
 ) -> None:
     """Print the JSON Schema of a command's --output json document."""
-    name = "rollout" if command in ("deploy", "rollback", "redeploy", "watch") else command
-    if name not in ("status", "rollout", "revisions", "logs", "diagnose", "error"):
+    name = document_name(command)
+    if name is None:
         print(f"opsctl schema: unknown command {command!r}", file=sys.stderr)
         raise typer.Exit(int(ExitCode.USAGE))
     text = (

@@ -3,7 +3,7 @@
 Every way opsctl can end has exactly one exit code, documented here and in docs/opsctl.md.
 Commands raise an :class:`OpsctlError` subclass for anything that stops them; outcomes that
 are results (a rolled-back deployment, problems found by diagnose) map to an exit code through
-:func:`opsctl.model.Outcome` and the command's result instead.
+:class:`opsctl.results.Outcome` and the command's result instead.
 """
 
 from __future__ import annotations
@@ -94,3 +94,11 @@ class Interrupted(OpsctlError):  # noqa: N818 - it is a user action, not an erro
     """The user pressed Ctrl-C while opsctl was waiting; nothing was changed by that."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+def _hierarchy(cls: type[OpsctlError]) -> list[type[OpsctlError]]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _hierarchy(sub))]
+
+
+ERROR_EXIT_CODES = tuple(sorted({int(cls.exit_code) for cls in _hierarchy(OpsctlError)}))
+"""The exit codes of a command that stopped with an error (its ``error`` JSON document)."""

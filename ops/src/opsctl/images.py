@@ -1,7 +1,8 @@
 """Container image references: parse them, resolve tags to digests, check they exist in ECR.
 
 Deploys pin images by digest (``repo@sha256:...``): a tag can be moved or deleted, a digest
-names exactly the bytes that were tested (../shared/notes/anchors.md, "mutable tags").
+names exactly the bytes that were tested (ADR 0007, "Mutable references"; how ECS resolves tags:
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html#deployment-container-image-stability).
 """
 
 from __future__ import annotations

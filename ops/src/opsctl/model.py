@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+# The values ECS documents for a deployment's status and rolloutState
+# (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html).
+DeploymentStatus = Literal["PRIMARY", "ACTIVE", "INACTIVE"]
+RolloutState = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
 
 
 @dataclass(frozen=True)
@@ -17,14 +22,14 @@ class Deployment:
     """One entry of ``services[].deployments``."""
 
     id: str
-    status: str
+    status: DeploymentStatus
     """PRIMARY (the newest), ACTIVE (older, still draining) or INACTIVE."""
     task_definition: str
     desired: int
     running: int
     pending: int
     failed_tasks: int
-    rollout_state: str | None
+    rollout_state: RolloutState | None
     """IN_PROGRESS, COMPLETED or FAILED (None for services without rolling updates)."""
     rollout_reason: str | None
     created_at: datetime | None
@@ -155,10 +160,16 @@ class Task:
 
 @dataclass(frozen=True)
 class TargetHealth:
+    """One target of a target group and its health, as DescribeTargetHealth reports it
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html)."""
+
     id: str
+    """The target: a task's IP address for Fargate (target type ``ip``)."""
     port: int | None
     state: str
+    """initial, healthy, unhealthy, unused, draining or unavailable."""
     reason: str | None
+    """Why it is not healthy, e.g. ``Target.Timeout`` (None when healthy)."""
     description: str | None
 
 

@@ -1,5 +1,6 @@
 """Rendering results: text (rich tables for people), json (one stable document for machines,
-described by opsctl/schemas/<command>.schema.json) and markdown (GitHub job summaries).
+described by opsctl/schemas/<name>.schema.json, generated from opsctl.results) and markdown
+(GitHub job summaries).
 
 Every format comes from :class:`OutputFormat`; :func:`render` handles each member, and mypy
 checks the match is exhaustive.
@@ -40,12 +41,10 @@ class OutputFormat(StrEnum):
 
 
 def jsonable(value: object) -> Any:  # noqa: ANN401 - JSON is untyped
-    """Dataclasses to dicts, enums to values, datetimes to ISO 8601 UTC, tuples to lists."""
+    """Dataclasses to dicts of all their fields, enums to values, datetimes to ISO 8601 UTC,
+    tuples to lists (what opsctl.schemagen describes: every field required, no other key)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, DiagnoseResult):
-            out["healthy"] = value.healthy
-        return out
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):

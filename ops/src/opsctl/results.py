@@ -1,18 +1,63 @@
 """The results commands return: frozen dataclasses, rendered by output.py.
 
-Their JSON form (``--output json``) is documented by the JSON Schemas in ``opsctl/schemas``
-(one per command, checked in tests); field names are the dataclass fields.
+They are the one definition of opsctl's JSON documents (``--output json``): a document is
+``schema_version`` followed by the result's fields, every field always present (``None`` as
+``null``), datetimes in ISO 8601 UTC. The JSON Schemas in ``opsctl/schemas`` are generated from
+these classes (``make schemas``, :mod:`opsctl.schemagen`); a test fails when the shipped files
+differ. Attribute docstrings become the schemas' descriptions; :class:`JsonSchema` adds what a
+Python type cannot say (a pattern, the exit codes a result can carry).
+
+A result uses opsctl's model class where it shows all of it (:class:`~opsctl.model.TargetHealth`),
+a subclass where it adds to it (:class:`DeploymentInfo`), and a class of its own only where it
+shows less or derives values (:class:`EventInfo` leaves out ECS's event id).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
-from opsctl.errors import ExitCode
+from opsctl.errors import ERROR_EXIT_CODES, ExitCode
+from opsctl.model import Deployment, TargetHealth
+
+if TYPE_CHECKING:  # pydantic is imported only where schemas are generated (opsctl.schemagen)
+    from pydantic import GetJsonSchemaHandler
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
 
 SCHEMA_VERSION = 1
+
+
+class JsonSchema:
+    """JSON Schema keywords for a type, beyond what the type says (``Annotated[str,
+    JsonSchema(pattern=...)]``).
+
+    Read only when schemas are generated, through pydantic's ``__get_pydantic_json_schema__``
+    hook (https://docs.pydantic.dev/latest/concepts/json_schema/); nothing checks values at run
+    time, so opsctl never imports pydantic to run a command.
+    """
+
+    __slots__ = ("keywords",)
+
+    def __init__(self, **keywords: object) -> None:
+        self.keywords = keywords
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(core_schema), **self.keywords}
+
+    def __repr__(self) -> str:
+        return f"JsonSchema({self.keywords!r})"
+
+
+Digest = Annotated[str, JsonSchema(pattern=r"^sha256:[0-9a-f]{64}$")]
+"""An image digest as ECR and ECS report it."""
+Scalar = str | int | float | bool | None
+RolloutCommand = Literal["deploy", "rollback", "redeploy", "watch"]
+RevisionVerdict = Literal["good", "bad", "unknown"]
 
 
 class Outcome(StrEnum):
@@ -51,10 +96,14 @@ _OUTCOME_EXIT = {
     Outcome.UNVERIFIED: ExitCode.UNVERIFIED,
     Outcome.SUPERSEDED: ExitCode.SUPERSEDED,
 }
+ROLLOUT_EXIT_CODES = tuple(sorted({int(code) for code in _OUTCOME_EXIT.values()}))
+"""The exit codes of deploy, rollback, redeploy and watch when they produce a result."""
 
 
 @dataclass(frozen=True)
 class TargetInfo:
+    """The service acted on."""
+
     cluster: str
     service: str
     region: str
@@ -63,47 +112,38 @@ class TargetInfo:
 
 
 @dataclass(frozen=True)
-class DeploymentInfo:
-    id: str
-    status: str
-    rollout_state: str | None
-    rollout_reason: str | None
+class DeploymentInfo(Deployment):
+    """An ECS deployment with the revision number and the image of its task definition."""
+
     revision: int | None
-    task_definition: str
+    """The task definition's revision number (None when its ARN has none)."""
     image: str | None
-    desired: int
-    running: int
-    pending: int
-    failed_tasks: int
-    created_at: datetime | None
-    updated_at: datetime | None
+    """The container's image in that revision (None when it could not be read)."""
 
 
 @dataclass(frozen=True)
 class EventInfo:
+    """A service event (ECS's ``services[].events``, without its id)."""
+
     created_at: datetime
     message: str
 
 
 @dataclass(frozen=True)
-class TargetHealthInfo:
-    id: str
-    port: int | None
-    state: str
-    reason: str | None
-    description: str | None
-
-
-@dataclass(frozen=True)
 class AlarmInfo:
+    """A CloudWatch alarm in ALARM that concerns the service."""
+
     name: str
     reason: str
     metric: str | None
+    """``<namespace>/<metric name>`` (None for alarms on metric math)."""
     updated_at: datetime | None
 
 
 @dataclass(frozen=True)
 class StoppedTaskInfo:
+    """A task of the deployment that stopped, and why."""
+
     task_id: str
     revision: int | None
     stop_code: str | None
@@ -122,7 +162,7 @@ class StatusResult:
     revision: int
     task_definition: str
     image: str
-    image_digest: str | None
+    image_digest: Digest | None
     """The digest the running tasks report (or the pinned one)."""
     grace_period: int | None
     circuit_breaker: bool
@@ -130,15 +170,19 @@ class StatusResult:
     target_group_arn: str | None
     deployments: tuple[DeploymentInfo, ...]
     events: tuple[EventInfo, ...]
-    targets: tuple[TargetHealthInfo, ...]
+    """Newest first."""
+    targets: tuple[TargetHealth, ...]
     alarms: tuple[AlarmInfo, ...]
     alarms_error: str | None = None
-    """Why the alarms could not be read (best effort: status still answers)."""
-    command: str = "status"
+    """Why the alarms could not be read (then ``alarms`` is empty); status itself still
+    succeeds."""
+    command: Literal["status"] = "status"
 
 
 @dataclass(frozen=True)
 class RevisionRef:
+    """A task-definition revision and the image it runs."""
+
     revision: int | None
     """``None`` before the revision is registered (--dry-run)."""
     task_definition: str | None
@@ -147,23 +191,33 @@ class RevisionRef:
 
 @dataclass(frozen=True)
 class ImageInfo:
+    """The image deployed, as found in ECR."""
+
     requested: str
+    """The tag or digest asked for."""
     repository: str
-    digest: str
+    digest: Digest
     tags: tuple[str, ...]
     pushed_at: datetime | None
     note: str | None
 
 
 @dataclass(frozen=True)
-class ChangeInfo:
+class Change:
+    """One leaf of the task definition that differs between two revisions."""
+
     path: str
-    old: str | int | float | bool | None
-    new: str | int | float | bool | None
+    """Its JSON path, e.g. ``containerDefinitions[0].image``."""
+    old: Scalar
+    """The value before (None: absent)."""
+    new: Scalar
+    """The value after (None: absent)."""
 
 
 @dataclass(frozen=True)
 class RolloutInfo:
+    """How ECS rolled the deployment out, and the circuit breaker's rollback if there was one."""
+
     state: str | None
     reason: str | None
     failed_tasks: int
@@ -173,39 +227,51 @@ class RolloutInfo:
 
 
 @dataclass(frozen=True)
-class VerificationInfo:
+class Verification:
+    """The post-deploy gate (opsctl.verify): the new deployment's targets and ``/health``
+    through the load balancer."""
+
     targets_healthy: bool | None
     """``None`` when the service has no load balancer."""
-    targets: tuple[TargetHealthInfo, ...]
+    targets: tuple[TargetHealth, ...]
     smoke_url: str | None
     smoke_status: int | None
     smoke_ok: bool | None
     """``None`` when the smoke test was skipped (``detail`` says why)."""
     version: str | None
+    """The version ``/health`` reported."""
     commit: str | None
+    """The commit ``/health`` reported."""
     detail: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.targets_healthy is not False and self.smoke_ok is not False
 
 
 @dataclass(frozen=True)
 class RolloutResult:
     """The result of deploy, rollback, redeploy and watch."""
 
-    command: str
+    command: RolloutCommand
     outcome: Outcome
-    exit_code: int
+    exit_code: Annotated[int, JsonSchema(enum=list(ROLLOUT_EXIT_CODES))]
+    """The process's exit code (docs/opsctl.md, "Exit codes")."""
     target: TargetInfo
     deployment_id: str | None
     from_revision: RevisionRef | None
     to_revision: RevisionRef | None
     image: ImageInfo | None
     diff: str | None
-    changes: tuple[ChangeInfo, ...]
+    """A unified diff of the task definition (dry run, unchanged)."""
+    changes: tuple[Change, ...]
     rollout: RolloutInfo | None
-    verification: VerificationInfo | None
+    verification: Verification | None
     stopped_tasks: tuple[StoppedTaskInfo, ...]
     events: tuple[EventInfo, ...]
+    """Service events seen while following, oldest first."""
     explanation: tuple[str, ...]
-    elapsed_seconds: float
+    elapsed_seconds: Annotated[float, JsonSchema(minimum=0)]
     resume_command: str | None
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -215,6 +281,8 @@ class RolloutResult:
 
 @dataclass(frozen=True)
 class RevisionInfo:
+    """A revision of the task family and opsctl's verdict on it."""
+
     revision: int
     task_definition: str
     image: str
@@ -222,7 +290,7 @@ class RevisionInfo:
     running: bool
     """A deployment of the service uses it right now."""
     last_known_good: bool
-    verdict: str
+    verdict: RevisionVerdict
     """``good`` (verified or COMPLETED), ``bad`` (failed, rolled back) or ``unknown``."""
     good_since: datetime | None
     bad_since: datetime | None
@@ -238,14 +306,17 @@ class RevisionsResult:
     revisions: tuple[RevisionInfo, ...]
     scanned: int
     """How many revisions were inspected for last-known-good marks."""
-    command: str = "revisions"
+    command: Literal["revisions"] = "revisions"
 
 
 @dataclass(frozen=True)
 class LogEventInfo:
+    """One log event; ``logs --follow --output json`` prints one of these per line (NDJSON)."""
+
     timestamp: datetime
     stream: str
     task_id: str | None
+    """The task that wrote it (from the stream name ``<prefix>/<container>/<task id>``)."""
     message: str
 
 
@@ -257,7 +328,7 @@ class LogsResult:
     filter: str | None
     task_id: str | None
     events: tuple[LogEventInfo, ...]
-    command: str = "logs"
+    command: Literal["logs"] = "logs"
 
 
 class Severity(StrEnum):
@@ -269,10 +340,12 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
+    """A problem diagnose found, with the evidence for it and what to do."""
+
     rule: str
     severity: Severity
     title: str
-    evidence: tuple[str, ...]
+    evidence: Annotated[tuple[str, ...], JsonSchema(minItems=1)]
     likely_cause: str
     runbook: str
     """The runbook section the finding belongs to (e.g. "4.2 Task stuck in PENDING")."""
@@ -284,25 +357,51 @@ class DiagnoseResult:
     target: TargetInfo
     findings: tuple[Finding, ...]
     rules_checked: tuple[str, ...]
-    command: str = "diagnose"
+    command: Literal["diagnose"] = "diagnose"
+    healthy: bool = field(init=False, default=True)
+    """No finding: diagnose printed nothing and exits 0."""
 
-    @property
-    def healthy(self) -> bool:
-        return not self.findings
+    def __post_init__(self) -> None:
+        # A field derived from findings rather than a property, so that the JSON document and
+        # its schema both carry it (pydantic leaves a field without a default out of schemas).
+        object.__setattr__(self, "healthy", not self.findings)
 
 
 @dataclass(frozen=True)
 class ErrorInfo:
+    """Why the command stopped."""
+
     type: str
+    """The error's class, e.g. ``NotFoundError``."""
     message: str
     hint: str | None
-    exit_code: int
+    exit_code: Annotated[int, JsonSchema(enum=list(ERROR_EXIT_CODES))]
 
 
 @dataclass(frozen=True)
 class ErrorResult:
+    """What a command prints on stdout when it fails (``--output json``, ``markdown``)."""
+
     command: str
     error: ErrorInfo
 
 
 Result = StatusResult | RolloutResult | RevisionsResult | LogsResult | DiagnoseResult | ErrorResult
+
+DOCUMENTS: dict[str, type[Result]] = {
+    "status": StatusResult,
+    "rollout": RolloutResult,
+    "revisions": RevisionsResult,
+    "logs": LogsResult,
+    "diagnose": DiagnoseResult,
+    "error": ErrorResult,
+}
+"""Each JSON document opsctl prints, by the name of its schema (``schemas/<name>.schema.json``,
+``opsctl schema <name>``)."""
+
+
+def document_name(command: str) -> str | None:
+    """The schema name for a command's JSON document (``error`` for any failure)."""
+    if command in get_args(RolloutCommand):
+        return "rollout"
+    return command if command in DOCUMENTS else None

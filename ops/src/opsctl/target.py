@@ -1,6 +1,7 @@
 """Which service opsctl acts on, and what it discovers from that service.
 
-Sources (contract 2 in the repository's common brief), the first that gives a value wins:
+Sources, the first that gives a value wins (the env root's ``opsctl`` output is defined in
+docs/architecture.md, "Contracts"):
 
 1. ``--cluster`` / ``--service`` on the command line;
 2. ``--target-file FILE`` (the JSON of an env root's ``opsctl`` output) or ``--tf-dir DIR``

@@ -6,10 +6,10 @@ import copy
 import difflib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from opsctl.model import TaskDefinition
+from opsctl.results import Change
 
 OPSCTL_TAG_PREFIX = "opsctl:"
 
@@ -27,13 +27,6 @@ def with_image(current: TaskDefinition, container: str, image: str) -> dict[str,
 def inherited_tags(current: TaskDefinition) -> dict[str, str]:
     """The revision's own tags minus opsctl's bookkeeping (which describes that revision only)."""
     return {k: v for k, v in current.tags.items() if not k.startswith(OPSCTL_TAG_PREFIX)}
-
-
-@dataclass(frozen=True)
-class Change:
-    path: str
-    old: Any
-    new: Any
 
 
 def _flatten(value: object, prefix: str = "") -> dict[str, Any]:

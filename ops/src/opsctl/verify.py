@@ -7,27 +7,11 @@ import json
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
 from opsctl.aws import Aws
 from opsctl.model import TargetHealth
 from opsctl.progress import Progress
-
-
-@dataclass(frozen=True)
-class Verification:
-    targets_healthy: bool | None
-    targets: tuple[TargetHealth, ...]
-    smoke_url: str | None
-    smoke_status: int | None
-    smoke_ok: bool | None
-    version: str | None
-    commit: str | None
-    detail: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.targets_healthy is not False and self.smoke_ok is not False
+from opsctl.results import Verification
 
 
 def deployment_targets(

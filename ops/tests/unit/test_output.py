@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 from opsctl.errors import ExitCode
+from opsctl.model import TargetHealth
 from opsctl.output import OutputFormat, render, render_log_event
 from opsctl.results import (
     AlarmInfo,
-    ChangeInfo,
+    Change,
     DeploymentInfo,
     DiagnoseResult,
     ErrorInfo,
@@ -31,9 +32,8 @@ from opsctl.results import (
     Severity,
     StatusResult,
     StoppedTaskInfo,
-    TargetHealthInfo,
     TargetInfo,
-    VerificationInfo,
+    Verification,
 )
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -55,7 +55,7 @@ def rollout(outcome: Outcome) -> RolloutResult:
             "v2", "123456789012.dkr.ecr.us-east-1.amazonaws.com/api", DIGEST, ("v2",), NOW, None
         ),
         diff="--- a\n+++ b\n-  old\n+  new",
-        changes=(ChangeInfo("containerDefinitions[0].image", "old", "new"),),
+        changes=(Change("containerDefinitions[0].image", "old", "new"),),
         rollout=RolloutInfo(
             "FAILED",
             "ECS deployment circuit breaker: tasks failed to start.",
@@ -64,9 +64,9 @@ def rollout(outcome: Outcome) -> RolloutResult:
             1,
             "COMPLETED",
         ),
-        verification=VerificationInfo(
+        verification=Verification(
             True,
-            (TargetHealthInfo("10.0.0.5", 8000, "healthy", None, None),),
+            (TargetHealth("10.0.0.5", 8000, "healthy", None, None),),
             "http://x/health",
             200,
             True,
@@ -105,24 +105,24 @@ RESULTS = [
         target_group_arn="arn:tg",
         deployments=(
             DeploymentInfo(
-                "ecs-svc/1",
-                "PRIMARY",
-                "COMPLETED",
-                "done",
-                1,
-                "arn:td:1",
-                IMAGE,
-                2,
-                2,
-                0,
-                0,
-                NOW,
-                NOW,
+                id="ecs-svc/1",
+                status="PRIMARY",
+                rollout_state="COMPLETED",
+                rollout_reason="done",
+                revision=1,
+                task_definition="arn:td:1",
+                image=IMAGE,
+                desired=2,
+                running=2,
+                pending=0,
+                failed_tasks=0,
+                created_at=NOW,
+                updated_at=NOW,
             ),
         ),
         events=(EventInfo(NOW, "(service api) has reached a steady state."),),
         targets=(
-            TargetHealthInfo("10.0.0.5", 8000, "unhealthy", "Target.Timeout", "Request timed out"),
+            TargetHealth("10.0.0.5", 8000, "unhealthy", "Target.Timeout", "Request timed out"),
         ),
         alarms=(
             AlarmInfo(
@@ -248,7 +248,7 @@ def test_errors_render_for_job_summaries_and_text():
 
 
 def test_warnings_and_a_skipped_smoke_test_are_shown_in_every_format():
-    skipped = VerificationInfo(True, (), None, None, None, None, None, "no URL (HTTPS only)")
+    skipped = Verification(True, (), None, None, None, None, None, "no URL (HTTPS only)")
     result = replace(
         rollout(Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST),
         rollout=None,

@@ -3,13 +3,13 @@ prints data itself (cli.py renders it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 
 from opsctl.aws import Aws
-from opsctl.model import Deployment, TargetHealth, TaskDefinition
+from opsctl.model import Deployment, TaskDefinition
 from opsctl.progress import Progress, make_progress
-from opsctl.results import DeploymentInfo, TargetHealthInfo, TargetInfo
+from opsctl.results import DeploymentInfo, TargetInfo
 from opsctl.target import Target, TargetSpec, discover
 
 
@@ -62,21 +62,5 @@ def deployment_info(
         except KeyError:
             image = None
     return DeploymentInfo(
-        id=deployment.id,
-        status=deployment.status,
-        rollout_state=deployment.rollout_state,
-        rollout_reason=deployment.rollout_reason,
-        revision=revision_of(deployment.task_definition),
-        task_definition=deployment.task_definition,
-        image=image,
-        desired=deployment.desired,
-        running=deployment.running,
-        pending=deployment.pending,
-        failed_tasks=deployment.failed_tasks,
-        created_at=deployment.created_at,
-        updated_at=deployment.updated_at,
+        **asdict(deployment), revision=revision_of(deployment.task_definition), image=image
     )
-
-
-def target_health_info(target: TargetHealth) -> TargetHealthInfo:
-    return TargetHealthInfo(target.id, target.port, target.state, target.reason, target.description)

@@ -7,23 +7,24 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from opsctl import images, lkg
-from opsctl.commands import Context, revision_of, target_health_info
+from opsctl.commands import Context, revision_of
 from opsctl.errors import AwsError, OpsctlError
 from opsctl.model import Service, TaskDefinition
 from opsctl.results import (
-    ChangeInfo,
+    Change,
     EventInfo,
     ImageInfo,
     Outcome,
     RevisionRef,
+    RolloutCommand,
     RolloutInfo,
     RolloutResult,
     StoppedTaskInfo,
-    VerificationInfo,
+    Verification,
 )
 from opsctl.rollout import Follower, FollowResult, Verdict
 from opsctl.target import smoke_target
-from opsctl.verify import Verification, verify
+from opsctl.verify import verify
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,12 @@ class RolloutOptions:
 class Plan:
     """What a command is about to do (the parts of its result known before acting)."""
 
-    command: str
+    command: RolloutCommand
     from_revision: RevisionRef | None
     to_revision: RevisionRef | None
     image: ImageInfo | None = None
     diff: str | None = None
-    changes: tuple[ChangeInfo, ...] = ()
+    changes: tuple[Change, ...] = ()
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     ecr_image: images.ResolvedImage | None = None
@@ -230,7 +231,7 @@ def follow(
         outcome,
         deployment_id=deployment_id,
         rollout=_rollout_info(followed),
-        verification=_verification_info(verification),
+        verification=verification,
         stopped_tasks=tuple(
             StoppedTaskInfo(
                 task_id=t.id,
@@ -267,21 +268,6 @@ def _rollout_info(followed: FollowResult) -> RolloutInfo:
         rollback_deployment_id=rollback.id if rollback else None,
         rollback_revision=revision_of(rollback.task_definition) if rollback else None,
         rollback_state=rollback.rollout_state if rollback else None,
-    )
-
-
-def _verification_info(verification: Verification | None) -> VerificationInfo | None:
-    if verification is None:
-        return None
-    return VerificationInfo(
-        targets_healthy=verification.targets_healthy,
-        targets=tuple(target_health_info(t) for t in verification.targets),
-        smoke_url=verification.smoke_url,
-        smoke_status=verification.smoke_status,
-        smoke_ok=verification.smoke_ok,
-        version=verification.version,
-        commit=verification.commit,
-        detail=verification.detail,
     )
 
 

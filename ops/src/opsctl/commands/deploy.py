@@ -18,7 +18,7 @@ from opsctl.commands._rollout import (
 )
 from opsctl.errors import ConflictError, OpsctlError
 from opsctl.images import parse_image, resolve_tag
-from opsctl.results import ChangeInfo, ImageInfo, Outcome, RevisionRef, RolloutResult
+from opsctl.results import ImageInfo, Outcome, RevisionRef, RolloutResult
 from opsctl.taskdef import changes, inherited_tags, unified_diff, with_image
 
 
@@ -57,9 +57,7 @@ def run(
         to_revision=RevisionRef(None, None, resolved.pinned),
         image=image,
         diff=diff or None,
-        changes=tuple(
-            ChangeInfo(c.path, c.old, c.new) for c in changes(current.registration, registration)
-        ),
+        changes=changes(current.registration, registration),
         notes=(resolved.note,) if resolved.note else (),
         ecr_image=resolved,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from opsctl import lkg
 from opsctl.commands import Context
-from opsctl.results import RevisionInfo, RevisionsResult
+from opsctl.results import RevisionInfo, RevisionsResult, RevisionVerdict
 
 
 def run(ctx: Context, *, limit: int = 10) -> RevisionsResult:
@@ -21,7 +21,9 @@ def run(ctx: Context, *, limit: int = 10) -> RevisionsResult:
     revisions = []
     for definition in definitions[:limit]:
         verdict = verdicts[definition.arn]
-        state = "good" if verdict.good else ("bad" if verdict.bad_since else "unknown")
+        state: RevisionVerdict = (
+            "good" if verdict.good else ("bad" if verdict.bad_since else "unknown")
+        )
         try:
             image = definition.container(target.container_name).image
         except KeyError:

@@ -11,7 +11,7 @@ from opsctl.commands import Context
 from opsctl.commands._rollout import Plan, RolloutOptions, result, revision_ref, start
 from opsctl.errors import ConflictError, NotFoundError, OpsctlError
 from opsctl.images import ResolvedImage, check_exists
-from opsctl.results import ChangeInfo, Outcome, RolloutResult
+from opsctl.results import Outcome, RolloutResult
 from opsctl.taskdef import changes, unified_diff
 
 
@@ -99,10 +99,7 @@ def run(
         from_revision=revision_ref(current, target.container_name),
         to_revision=revision_ref(chosen, target.container_name),
         diff=diff or None,
-        changes=tuple(
-            ChangeInfo(c.path, c.old, c.new)
-            for c in changes(current.registration, chosen.registration)
-        ),
+        changes=changes(current.registration, chosen.registration),
         notes=tuple(notes),
         ecr_image=ResolvedImage(reference, image, container.image) if image else None,
     )

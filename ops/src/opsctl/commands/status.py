@@ -5,7 +5,7 @@ latest service events, target health with reason codes, alarms in ALARM (runbook
 from __future__ import annotations
 
 from opsctl.aws import concurrently
-from opsctl.commands import Context, deployment_info, revision_of, target_health_info
+from opsctl.commands import Context, deployment_info, revision_of
 from opsctl.errors import AwsError
 from opsctl.images import parse_image
 from opsctl.model import Alarm, TargetHealth, Task, TaskDefinition
@@ -85,7 +85,7 @@ def run(ctx: Context, *, events: int = 10) -> StatusResult:
             for d in service.deployments
         ),
         events=tuple(EventInfo(e.created_at, e.message) for e in service.events[:events]),
-        targets=tuple(target_health_info(t) for t in targets),
+        targets=tuple(targets),
         alarms=tuple(
             AlarmInfo(
                 a.name, a.reason, f"{a.namespace}/{a.metric}" if a.metric else None, a.updated_at
