@@ -196,7 +196,7 @@ def test_sigterm_finishes_the_in_flight_request_then_exits_0(server: Served) -> 
 
 
 def test_several_workers_also_stop_cleanly(tmp_path: Path) -> None:
-    served = start(tmp_path, APP_WORKERS="2")
+    served = start(tmp_path, APP_WORKERS="2", APP_TASK_MEMORY_MB="1024")
     deadline = time.monotonic() + 20
     # The workers import the app after the supervisor binds the socket, one after the other: one
     # answering /health says nothing of the other, so wait until both say they started.
@@ -265,6 +265,17 @@ def test_invalid_settings_stop_it_at_start_with_one_clear_line(
     (error,) = line["errors"]  # type: ignore[misc]
     assert str(error).startswith(f"{variable}: ")  # the variable the operator must fix, exactly
     assert line["message"].startswith("invalid settings")  # type: ignore[union-attr]
+
+
+def test_workers_that_cannot_fit_the_task_stop_it_at_start_with_the_arithmetic(
+    tmp_path: Path,
+) -> None:
+    served = start(tmp_path, APP_WORKERS="2")  # 2 x (64 + 2 x 192) MiB in the default 512 MiB
+    assert served.process.wait(timeout=20) == 2
+    (line,) = served.read_lines()
+    (error,) = line["errors"]  # type: ignore[misc]
+    assert "= 896 MiB > APP_TASK_MEMORY_MB=512" in str(error)
+    assert not str(error).startswith("APP_?")
 
 
 def test_a_port_already_in_use_is_a_start_failure(tmp_path: Path) -> None:
