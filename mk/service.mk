@@ -1,5 +1,5 @@
 # The service (service/): run, serve, test, benchmark.
-.PHONY: run serve test-service bench bench-servers
+.PHONY: run serve test-service bench bench-servers docs-assets
 
 SERVICE_TESTS ?= service/tests
 BENCH_ARGS ?=
@@ -24,3 +24,7 @@ test: test-service
 
 bench-servers: install ## Compare uvicorn+uvloop+httptools with granian on this app (ADR 0005 figures)
 	$(RUN) python service/bench/servers.py $(BENCH_ARGS)
+
+# The interactive docs' assets (Swagger UI, ReDoc) are vendored: /docs and /redoc work offline.
+docs-assets: install ## Re-vendor Swagger UI and ReDoc from npm (versions and hashes in service/docs-assets.json)
+	$(RUN) python service/scripts/docs_assets.py

@@ -28,7 +28,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "service"))
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
-_TOOL_MARKERS = {"needs_wrk": "wrk", "needs_podman": "podman", "needs_terraform": "terraform"}
+_TOOL_MARKERS = {
+    "needs_wrk": "wrk",
+    "needs_podman": "podman",
+    "needs_terraform": "terraform",
+    "needs_chromium": "chromium",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
