@@ -1,13 +1,13 @@
 """`make docs-assets`: vendor Swagger UI and ReDoc from npm, checked against pinned hashes.
 
-Reads service/docs-assets.json (package -> version, sha512 integrity, files to copy), runs
+Reads service/docs-assets.toml (package -> version, sha512 integrity, files to copy), runs
 `npm pack <name>@<version>` for each, refuses a tarball whose sha512 differs from the pinned
 integrity (the npm registry's `dist.integrity`, the same hash package-lock.json records), copies
-the listed files into service/src/app/docs_assets/ and writes MANIFEST.json there: each file's
-sha256, package and version. The service's tests check the vendored files against that
-manifest, so a file changed by hand fails them.
+the listed files into service/src/app/docs_assets/ and writes SHA256SUMS there (each file's
+sha256, package@version and name, the `sha256sum` layout plus the package). The service's tests
+check the vendored files against it, so a file changed by hand fails them.
 
-`--check` only verifies the vendored files against MANIFEST.json and docs-assets.json (no
+`--check` only verifies the vendored files against SHA256SUMS and docs-assets.toml (no
 network). Exit codes: 0 done, 1 a hash or file does not match, 2 npm failed.
 """
 
@@ -22,12 +22,27 @@ import subprocess  # nosec B404 - runs npm with a fixed argument list
 import sys
 import tarfile
 import tempfile
+import tomllib
 from pathlib import Path
 
 SERVICE = Path(__file__).resolve().parents[1]
-PINS = SERVICE / "docs-assets.json"
+PINS = SERVICE / "docs-assets.toml"
 TARGET = SERVICE / "src" / "app" / "docs_assets"
-MANIFEST = TARGET / "MANIFEST.json"
+MANIFEST = TARGET / "SHA256SUMS"
+
+
+def pins() -> dict[str, dict[str, object]]:
+    packages: dict[str, dict[str, object]] = tomllib.loads(PINS.read_text())["packages"]
+    return packages
+
+
+def read_manifest() -> dict[str, dict[str, str]]:
+    entries = {}
+    for line in MANIFEST.read_text().splitlines():
+        digest, spec, name = line.split()
+        package, _, version = spec.rpartition("@")
+        entries[name] = {"sha256": digest, "package": package, "version": version}
+    return entries
 
 
 def sha256(path: Path) -> str:
@@ -82,13 +97,12 @@ def fetch(name: str, pin: dict[str, object], workdir: Path) -> dict[str, dict[st
 
 def check() -> list[str]:
     """What does not match: every pinned file present with its recorded hash, nothing else."""
-    pins = json.loads(PINS.read_text())["packages"]
-    manifest = json.loads(MANIFEST.read_text())
+    manifest = read_manifest()
     problems = []
     expected = {
-        target: (name, pin["version"])
-        for name, pin in pins.items()
-        for target in pin["files"].values()
+        target: (name, str(pin["version"]))
+        for name, pin in pins().items()
+        for target in pin["files"].values()  # type: ignore[attr-defined]
     }
     for target, (name, version) in expected.items():
         entry = manifest.get(target)
@@ -106,15 +120,19 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="verify only (no network)")
     args = parser.parse_args()
     if not args.check:
-        pins = json.loads(PINS.read_text())["packages"]
         TARGET.mkdir(parents=True, exist_ok=True)
         for stale in TARGET.iterdir():
             stale.unlink()
         manifest: dict[str, dict[str, str]] = {}
         with tempfile.TemporaryDirectory() as workdir:
-            for name, pin in pins.items():
+            for name, pin in pins().items():
                 manifest.update(fetch(name, pin, Path(workdir)))
-        MANIFEST.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        MANIFEST.write_text(
+            "".join(
+                f"{entry['sha256']}  {entry['package']}@{entry['version']}  {name}\n"
+                for name, entry in sorted(manifest.items())
+            )
+        )
     problems = check()
     for problem in problems:
         print(f"docs-assets: {problem}", file=sys.stderr)

@@ -118,7 +118,7 @@ def test_the_swagger_page_csp_allows_its_inline_script_by_hash(
 
 def test_the_vendored_assets_are_those_pinned() -> None:
     """Every file under app/docs_assets is the one `make docs-assets` took from the pinned npm
-    tarball (its sha256 in MANIFEST.json, its package and version in docs-assets.json)."""
+    tarball (its sha256 in SHA256SUMS, its package and version in docs-assets.toml)."""
     script = Path(__file__).resolve().parents[2] / "scripts" / "docs_assets.py"
     spec = importlib.util.spec_from_file_location("docs_assets", script)
     assert spec is not None

@@ -5,7 +5,7 @@ blank where the service has no internet access (a private subnet without NAT, a 
 and they cannot carry a strict Content-Security-Policy. Here the pages are FastAPI's own
 (`get_swagger_ui_html`, `get_redoc_html`) pointed at copies served from `/docs/assets/`: the
 npm packages `swagger-ui-dist` and `redoc`, pinned with their integrity hashes in
-`service/docs-assets.json` and refreshed by `make docs-assets`, which checks them.
+`service/docs-assets.toml` and refreshed by `make docs-assets`, which checks them.
 
 Each page gets a CSP that allows exactly what it needs (measured in headless Chromium with
 the CSP on and no violation reported, `service/tests/integration/test_docs_browser.py`):
@@ -28,7 +28,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
-#: The vendored files (written by `make docs-assets`; MANIFEST.json lists their hashes).
+#: The vendored files (written by `make docs-assets`; SHA256SUMS lists their hashes).
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "docs_assets"
 ASSETS_PATH = "/docs/assets"
 
