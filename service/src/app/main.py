@@ -1,7 +1,8 @@
 """The application factory: `create_app(settings)` builds the whole ASGI app.
 
-Request path, outermost first: SecurityHeaders -> RequestContext (request id, access line,
-last-resort 500) -> BodyLimit (413 before buffering) -> FastAPI's exception handling -> routers.
+Request path, outermost first: Health (GET|HEAD /health, answered there) -> SecurityHeaders ->
+RequestContext (request id, access line, last-resort 500) -> BodyLimit (413 before buffering) ->
+FastAPI's exception handling -> routers.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import problems
+from app import logs, problems
 from app.api import docs, health, process
 from app.metrics import ProcessMetrics
 from app.middleware.body_limit import BodyLimitMiddleware, BodyTooLarge
 from app.middleware.context import RequestContextMiddleware
+from app.middleware.health import HealthMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.processing.engine import Processor
 from app.processing.errors import ProcessingError
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else Settings()
 
     limits = settings.limits()
+    access = logs.AccessLog()
     processor = Processor(
         limits,
         Sandbox(
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             processor.close()
+            access.flush()
         log.info("service stopped", extra={"fields": {"version": settings.version}})
 
     app = FastAPI(
@@ -102,8 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.metrics_enabled
         else None
     )
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(RequestContextMiddleware, access=access, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HealthMiddleware, document=health.document(settings), access=access)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

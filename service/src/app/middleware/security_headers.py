@@ -21,7 +21,8 @@ _COMMON: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
 )
 _CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
-_HEADERS = (*_COMMON, _CSP)
+#: Every response's security headers (also sent by `app.middleware.health`).
+HEADERS = (*_COMMON, _CSP)
 
 
 class SecurityHeadersMiddleware:
@@ -34,7 +35,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = _HEADERS
+        extra = HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
