@@ -1,5 +1,5 @@
 # The service (service/): run, serve, test, benchmark.
-.PHONY: run serve test-service bench bench-servers docs-assets schemathesis-pin
+.PHONY: run serve test-service bench bench-servers docs-assets schemathesis-pin bench-pin
 
 SERVICE_TESTS ?= service/tests
 BENCH_ARGS ?=
@@ -24,6 +24,10 @@ $(SCHEMATHESIS_DIR)/.installed: $(SCHEMATHESIS_REQS) | $(UV)
 	$(UV) pip install --quiet --require-hashes --python $(SCHEMATHESIS_DIR)/bin/python -r $<
 	@touch $@
 
+bench-pin: | $(UV) ## Re-pin the fair baseline of make bench (service/bench/requirements-fair.in) with hashes
+	cd service/bench && $(abspath $(UV)) pip compile requirements-fair.in --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --quiet -o requirements-fair.txt
+
 schemathesis-pin: | $(UV) ## Re-pin schemathesis (service/tests/schemathesis/requirements.in) with hashes
 	cd service/tests/schemathesis && $(abspath $(UV)) pip compile requirements.in --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --quiet -o requirements.txt
@@ -31,7 +35,7 @@ schemathesis-pin: | $(UV) ## Re-pin schemathesis (service/tests/schemathesis/req
 test-service: install $(SCHEMATHESIS_DIR)/.installed ## Run the service's tests (unit, API, the real server, schemathesis, Chromium)
 	SCHEMATHESIS=$(abspath $(SCHEMATHESIS_DIR))/bin/schemathesis $(RUN) pytest $(SERVICE_TESTS)
 
-bench: install ## Benchmark app-serve against a naive FastAPI baseline with wrk (see docs/performance.md)
+bench: install ## Benchmark app-serve against `fastapi run` (fastapi[standard]) and a raw-ASGI floor with wrk (docs/performance.md)
 	$(RUN) python service/bench/run.py $(BENCH_ARGS)
 
 test: test-service
