@@ -1,1 +1,1 @@
-"""`make bench`: the service against a naive FastAPI baseline, loaded with wrk on loopback."""
+"""`make bench`: the service against `fastapi run` and a raw-ASGI floor, with wrk on loopback."""

@@ -28,7 +28,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "service"))
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
-_TOOL_MARKERS = {"needs_wrk": "wrk", "needs_podman": "podman", "needs_terraform": "terraform"}
+_TOOL_MARKERS = {
+    "needs_wrk": "wrk",
+    "needs_podman": "podman",
+    "needs_terraform": "terraform",
+    "needs_chromium": "chromium",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -93,10 +98,27 @@ class LineCollector(logging.Handler):
         self.lines.append(self.format(record))
 
 
+class _AccessCollector:
+    """Stands for stdout for `app.logs.AccessLog` (which writes without the logging module)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def write(self, data: bytes) -> int:
+        self.lines.extend(data.decode().splitlines())
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
 @pytest.fixture
-def log_lines() -> Iterator[list[str]]:
+def log_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """JSON lines written to the app's loggers during the test (access, errors, lifecycle)."""
+    import app.logs
+
     collector = LineCollector()
+    monkeypatch.setattr(app.logs, "access_stream", lambda: _AccessCollector(collector.lines))
     loggers = [logging.getLogger(name) for name in ("app", "app.access", "app.errors")]
     saved = [(lg.level, lg.propagate) for lg in loggers]
     for lg in loggers:

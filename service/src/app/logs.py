@@ -8,10 +8,13 @@ logged deep in a handler can be found from the access line). Exceptions add `err
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
+import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -67,3 +70,72 @@ def logging_config(level: str) -> dict[str, Any]:
             ACCESS_LOGGER: {"handlers": ["stdout"], "level": "INFO", "propagate": False},
         },
     }
+
+
+#: Writes of at most this many bytes to a pipe are atomic (POSIX PIPE_BUF on Linux): several
+#: server processes (APP_WORKERS) share one stdout pipe, and a line must never be cut by another
+#: process's write. https://man7.org/linux/man-pages/man7/pipe.7.html
+PIPE_BUF = 4096
+
+
+def access_stream() -> BinaryIO:
+    """Where access lines go: the process's stdout (what awslogs collects)."""
+    return sys.stdout.buffer
+
+
+class AccessLog:
+    """The access line, one JSON object per request, written without the `logging` module.
+
+    The line has the fields every log line has (`time`, `level` "INFO", `logger` "app.access",
+    `message` "request", `request_id`, `trace_id`) and the request's own (see
+    `app.middleware.context`). A `logging` record per request (record, handler lock, formatter,
+    a datetime) cost about as much as the whole /health handler; here a line is one orjson call
+    appended to a buffer. The buffer is written when the event loop has run the callbacks ready
+    now (so the lines of one loop iteration go out in one write, at once) and before it would
+    pass `PIPE_BUF`, so every write holds whole lines and stays atomic on a pipe.
+    """
+
+    def __init__(self, stream: BinaryIO | None = None) -> None:
+        """Lines go to `stream`, or when None to `access_stream()`, looked up at each write."""
+        self._stream = stream
+        self._buffer = bytearray()
+        self._scheduled = False
+
+    def write(self, request_id: str, trace_id: str | None, fields: dict[str, Any]) -> None:
+        """Write one access line (buffered; see the class docstring)."""
+        now = time.time()
+        line = orjson.dumps(
+            {
+                "time": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds"),
+                "level": "INFO",
+                "logger": ACCESS_LOGGER,
+                "message": "request",
+                "request_id": request_id,
+                "trace_id": trace_id,
+                **fields,
+            },
+            default=str,
+            option=orjson.OPT_APPEND_NEWLINE,
+        )
+        if len(self._buffer) + len(line) > PIPE_BUF:
+            self.flush()
+        self._buffer += line
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on an event loop: nothing will flush later
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write what is buffered now."""
+        self._scheduled = False
+        if self._buffer:
+            data = bytes(self._buffer)
+            self._buffer.clear()
+            stream = self._stream if self._stream is not None else access_stream()
+            stream.write(data)
+            stream.flush()

@@ -1,7 +1,8 @@
 """The application factory: `create_app(settings)` builds the whole ASGI app.
 
-Request path, outermost first: SecurityHeaders -> RequestContext (request id, access line,
-last-resort 500) -> BodyLimit (413 before buffering) -> FastAPI's exception handling -> routers.
+Request path, outermost first: Health (GET|HEAD /health, answered there) -> SecurityHeaders ->
+RequestContext (request id, access line, last-resort 500) -> BodyLimit (413 before buffering) ->
+FastAPI's exception handling -> routers.
 """
 
 from __future__ import annotations
@@ -17,18 +18,17 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import problems
-from app.api import health, process
+from app import logs, problems
+from app.api import docs, health, process
 from app.metrics import ProcessMetrics
 from app.middleware.body_limit import BodyLimitMiddleware, BodyTooLarge
 from app.middleware.context import RequestContextMiddleware
+from app.middleware.health import HealthMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.processing.engine import Processor
 from app.processing.errors import ProcessingError
 from app.processing.sandbox import Sandbox
 from app.settings import Settings
-
-DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
 log = logging.getLogger("app")
 
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else Settings()
 
     limits = settings.limits()
+    access = logs.AccessLog()
     processor = Processor(
         limits,
         Sandbox(
@@ -70,14 +71,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             processor.close()
+            access.flush()
         log.info("service stopped", extra={"fields": {"version": settings.version}})
 
     app = FastAPI(
         title="aws-fastapi-service",
         summary="Validate and transform JSON with JMESPath and JSON Schema.",
         version=settings.version,
-        docs_url="/docs" if settings.docs else None,
-        redoc_url="/redoc" if settings.docs else None,
+        # FastAPI's own docs pages load their scripts from a CDN: app.api.docs serves them.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,
         lifespan=lifespan,
     )
@@ -85,6 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.processor = processor
     app.include_router(health.build_router(settings))
     app.include_router(process.router)
+    if settings.docs:
+        app.include_router(docs.build_router(app.title, "/openapi.json"))
+        app.mount(docs.ASSETS_PATH, docs.assets(), name="docs-assets")
 
     app.add_exception_handler(ProcessingError, problems.processing_error_handler)
     app.add_exception_handler(problems.HTTPProblem, problems.http_problem_handler)
@@ -100,8 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.metrics_enabled
         else None
     )
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=DOCS_PATHS if settings.docs else ())
+    app.add_middleware(RequestContextMiddleware, access=access, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HealthMiddleware, document=health.document(settings), access=access)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

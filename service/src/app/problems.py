@@ -26,10 +26,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.logs import request_id_var
 from app.processing import errors as perr
-from app.processing.jsonvalues import pointer
+from app.processing.jsonvalues import clip, pointer
+from app.processing.limits import Limits
+
+#: The cap on FastAPI's own validation errors (query and path parameters), the same as the
+#: processing core's.
+MAX_LISTED_ERRORS = Limits().max_reported_violations
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "tag:aws-fastapi-devsecops,2026:problem/"
+
+#: No problem document is larger than this: an answer to a bad request must never amplify it
+#: (a body of 60,000 unknown fields once got a 9.9 MB answer). The error lists are capped where
+#: they are found (`Limits.max_reported_violations`); this is the last guard, for every problem.
+MAX_PROBLEM_BYTES = 64 * 1024
+#: Longest string member kept when a document must be shrunk to fit `MAX_PROBLEM_BYTES`.
+_SHRUNK_STRING_CHARS = 1024
 
 #: HTTP status of each processing error; everything not listed is a 422 (well-formed request
 #: whose content cannot be processed: RFC 9110 section 15.5.21).
@@ -85,7 +97,29 @@ def problem_body(
     }
     if extensions:
         document.update(extensions)
-    return orjson.dumps(document)
+    encoded = orjson.dumps(document)
+    return encoded if len(encoded) <= MAX_PROBLEM_BYTES else _shrunk(document)
+
+
+def _shrunk(document: dict[str, Any]) -> bytes:
+    """`document` cut to fit `MAX_PROBLEM_BYTES`: long strings clipped, then the `errors` list
+    halved until it fits (`truncated` set; `error_count` still tells how many there were)."""
+    for name, value in document.items():
+        if isinstance(value, str) and len(value) > _SHRUNK_STRING_CHARS:
+            document[name] = value[: _SHRUNK_STRING_CHARS - 1] + "…"
+    errors = document.get("errors")
+    while True:
+        encoded = orjson.dumps(document)
+        if len(encoded) <= MAX_PROBLEM_BYTES:
+            return encoded
+        if isinstance(errors, list) and errors:
+            errors = errors[: len(errors) // 2]
+            document["errors"] = errors
+            document["truncated"] = True
+            continue
+        # Nothing left to cut but members no code path makes this large: keep the core members.
+        core = ("type", "title", "status", "detail", "request_id")
+        return orjson.dumps({name: document[name] for name in core if name in document})
 
 
 def problem_response(
@@ -170,11 +204,12 @@ async def http_exception_handler(request: Request, error: Exception) -> Response
     except ValueError:
         title = "Error"
     detail = error.detail if isinstance(error.detail, str) else title
+    path = clip(request.url.path, 200)
     if error.status_code == 404:
-        detail = f"No endpoint at {request.url.path}. Endpoints: GET /health, POST /process."
+        detail = f"No endpoint at {path}. Endpoints: GET /health, POST /process."
     elif error.status_code == 405:
         allowed = (error.headers or {}).get("Allow", "")
-        detail = f"{request.method} is not allowed on {request.url.path} (allowed: {allowed})."
+        detail = f"{clip(request.method, 20)} is not allowed on {path} (allowed: {allowed})."
     return problem_response(
         error.status_code, None, title, detail, headers=dict(error.headers or {})
     )
@@ -184,16 +219,17 @@ async def request_validation_handler(request: Request, error: Exception) -> Resp
     """FastAPI's own request validation (query/path parameters) -> invalid-request problem."""
     if not isinstance(error, RequestValidationError):  # registered for this class only
         raise error
+    items = error.errors()
     violations = [
-        perr.Violation(pointer=pointer(item["loc"]), detail=str(item["msg"])).as_dict()
-        for item in error.errors()
+        perr.Violation(pointer=pointer(item["loc"]), detail=clip(str(item["msg"]), 300))
+        for item in items[:MAX_LISTED_ERRORS]
     ]
     return problem_response(
         422,
         perr.InvalidRequestError.slug,
         perr.InvalidRequestError.title,
         "The request is not valid; see errors.",
-        {"errors": violations},
+        perr.error_members(violations, len(items)),
     )
 
 

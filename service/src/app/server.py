@@ -45,7 +45,8 @@ def _settings_error_line(error: ValidationError) -> str:
         # HOST and PORT are read through their validation aliases, so pydantic reports them
         # by that alias ("PORT"); every other field is reported by name and read as APP_<NAME>.
         variable = name.upper() if name.lower() in {"host", "port"} else f"APP_{name.upper()}"
-        problems.append(f"{variable}: {item['msg']}")
+        # A check across several settings (the task's memory) has no single location.
+        problems.append(f"{variable}: {item['msg']}" if item["loc"] else str(item["msg"]))
     return orjson.dumps(
         {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),

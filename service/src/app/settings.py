@@ -19,6 +19,10 @@ from app.processing.limits import ORJSON_MAX_DEPTH, Limits
 Environment = Literal["development", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
+#: Memory one server process may use, MiB: uvicorn, the app and its caches (56 to 58 MiB
+#: resident when idle, measured by `make bench`) and the request bodies it holds at once.
+SERVER_PROCESS_MIB = 64
+
 #: ECS sends SIGTERM, waits `stopTimeout` (default 30 s, at most 120 s) and then SIGKILLs:
 #: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_timeout
 ECS_MAX_STOP_TIMEOUT_SECONDS = 120
@@ -83,7 +87,15 @@ class Settings(BaseSettings):
     )
     workers: Annotated[int, Field(ge=1, le=64)] = Field(
         default=1,
-        description="Server processes. On Fargate scale with tasks; one worker per vCPU at most.",
+        description="Server processes. On Fargate scale with tasks; one worker per vCPU at most. "
+        "Each has its own sandbox workers: see task_memory_mb.",
+    )
+    task_memory_mb: Annotated[int, Field(ge=128, le=122_880)] = Field(
+        default=512,
+        description="Memory of the ECS task (or container) the service runs in, MiB. The "
+        "service refuses to start when its processes could need more: workers x (64 MiB per "
+        "server process + sandbox_workers x sandbox_memory_mb). The default is the ecs_service "
+        "module's default task size.",
     )
     keep_alive_seconds: Annotated[int, Field(ge=1, le=4000)] = Field(
         default=75,
@@ -119,7 +131,7 @@ class Settings(BaseSettings):
         description="Address-space limit of each sandbox worker; a request needing more ends "
         "the worker (422) instead of pressing on the task's memory. The costliest valid 1 MiB "
         "requests measured peak at 82 MiB resident; 2 workers x 192 MiB plus the server's "
-        "60 MiB fit the default 512 MiB task.",
+        "64 MiB fit the default 512 MiB task (see task_memory_mb).",
     )
 
     @field_validator("log_level", mode="before")
@@ -132,6 +144,26 @@ class Settings(BaseSettings):
         if self.docs_enabled is None:
             object.__setattr__(self, "docs_enabled", self.environment == "development")
         return self
+
+    @model_validator(mode="after")
+    def _fits_the_task(self) -> Settings:
+        if self.memory_needed_mb() > self.task_memory_mb:
+            msg = (
+                f"the processes could need more memory than the task has: APP_WORKERS="
+                f"{self.workers} x ({SERVER_PROCESS_MIB} MiB per server process + "
+                f"APP_SANDBOX_WORKERS={self.sandbox_workers} x APP_SANDBOX_MEMORY_MB="
+                f"{self.sandbox_memory_mb}) = {self.memory_needed_mb()} MiB > "
+                f"APP_TASK_MEMORY_MB={self.task_memory_mb}. Lower one of the first three, or "
+                "give the task more memory and set APP_TASK_MEMORY_MB to it (each server "
+                "process starts its own sandbox workers)"
+            )
+            raise ValueError(msg)
+        return self
+
+    def memory_needed_mb(self) -> int:
+        """The most memory the service's processes can take, MiB: each server process plus its
+        sandbox workers at their address-space limit (a bound on their resident memory)."""
+        return self.workers * (SERVER_PROCESS_MIB + self.sandbox_workers * self.sandbox_memory_mb)
 
     @property
     def docs(self) -> bool:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,8 +22,15 @@ def test_docs_are_on_in_development(make_client: Callable[..., TestClient], path
     response = make_client(environment="development").get(path)
     assert response.status_code == 200
     if path != "/openapi.json":
-        # Swagger UI and ReDoc load scripts from their CDN: no CSP on those two pages.
-        assert "content-security-policy" not in response.headers
+        # Swagger UI and ReDoc are served by the service itself: each page has a CSP that
+        # allows this origin and nothing else (app.api.docs; rendered in Chromium by
+        # integration/test_docs_browser.py).
+        csp = response.headers["content-security-policy"]
+        assert csp.startswith("default-src 'none'; script-src 'self'")
+        assert "http" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert "http://" not in response.text
+        assert "https://" not in response.text  # no CDN: the pages work offline
 
 
 def test_docs_can_be_forced_on_in_production(make_client: Callable[..., TestClient]) -> None:
@@ -69,3 +80,49 @@ def test_the_documented_examples_really_work(make_client: Callable[..., TestClie
         ).json()
         == process["responses"]["200"]["content"]["application/json"]["example"]
     )
+
+
+@pytest.mark.parametrize(
+    ("asset", "media_type"),
+    [
+        ("swagger-ui-bundle.js", "javascript"),
+        ("swagger-ui.css", "text/css"),
+        ("redoc.standalone.js", "javascript"),
+        ("favicon-32x32.png", "image/png"),
+    ],
+)
+def test_the_docs_assets_are_served_by_the_service(
+    make_client: Callable[..., TestClient], asset: str, media_type: str
+) -> None:
+    client = make_client(environment="development")
+    response = client.get(f"/docs/assets/{asset}")
+    assert response.status_code == 200
+    assert media_type in response.headers["content-type"]
+    assert len(response.content) > 500
+    assert client.get(f"/docs/assets/{asset}x").status_code == 404
+
+
+def test_the_docs_assets_are_not_served_in_production(client: TestClient) -> None:
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 404
+
+
+def test_the_swagger_page_csp_allows_its_inline_script_by_hash(
+    make_client: Callable[..., TestClient],
+) -> None:
+    page = make_client(environment="development").get("/docs")
+    script = page.text.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in page.headers["content-security-policy"]
+    assert "unsafe-inline" not in page.headers["content-security-policy"]
+
+
+def test_the_vendored_assets_are_those_pinned() -> None:
+    """Every file under app/docs_assets is the one `make docs-assets` took from the pinned npm
+    tarball (its sha256 in SHA256SUMS, its package and version in docs-assets.toml)."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "docs_assets.py"
+    spec = importlib.util.spec_from_file_location("docs_assets", script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.check() == []

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,7 +196,7 @@ def test_sigterm_finishes_the_in_flight_request_then_exits_0(server: Served) -> 
 
 
 def test_several_workers_also_stop_cleanly(tmp_path: Path) -> None:
-    served = start(tmp_path, APP_WORKERS="2")
+    served = start(tmp_path, APP_WORKERS="2", APP_TASK_MEMORY_MB="1024")
     deadline = time.monotonic() + 20
     # The workers import the app after the supervisor binds the socket, one after the other: one
     # answering /health says nothing of the other, so wait until both say they started.
@@ -264,6 +265,17 @@ def test_invalid_settings_stop_it_at_start_with_one_clear_line(
     (error,) = line["errors"]  # type: ignore[misc]
     assert str(error).startswith(f"{variable}: ")  # the variable the operator must fix, exactly
     assert line["message"].startswith("invalid settings")  # type: ignore[union-attr]
+
+
+def test_workers_that_cannot_fit_the_task_stop_it_at_start_with_the_arithmetic(
+    tmp_path: Path,
+) -> None:
+    served = start(tmp_path, APP_WORKERS="2")  # 2 x (64 + 2 x 192) MiB in the default 512 MiB
+    assert served.process.wait(timeout=20) == 2
+    (line,) = served.read_lines()
+    (error,) = line["errors"]  # type: ignore[misc]
+    assert "= 896 MiB > APP_TASK_MEMORY_MB=512" in str(error)
+    assert not str(error).startswith("APP_?")
 
 
 def test_a_port_already_in_use_is_a_start_failure(tmp_path: Path) -> None:
@@ -380,3 +392,57 @@ def test_health_answers_within_a_second_while_hostile_requests_run(tmp_path: Pat
             served.process.wait()
             raise
     assert code == 0
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _hostile_error_lists() -> list[tuple[str, bytes, int]]:
+    """(problem slug, body, how many errors it holds): the bodies that once got a 9.9 MB 422 or
+    a 500 (the worker died serializing the error under its memory limit)."""
+    unknown: dict[str, object] = {"data": 1, "expression": "@"}
+    unknown.update({f"k{i:06d}": 0 for i in range(60_000)})
+    violations = {"data": [0] * 100_000, "expression": "@", "schema": {"items": {"type": "string"}}}
+    numbers = b'{"expression": "@", "data": [' + b",".join([b"1e400"] * 1_000_000) + b"]}"
+    return [
+        ("invalid-request", orjson.dumps(unknown), 60_000),
+        ("schema-validation", orjson.dumps(violations), 100_000),
+        ("number-out-of-range", numbers, 1_000_000),
+    ]
+
+
+def test_hostile_error_lists_get_a_bounded_4xx_every_time(tmp_path: Path) -> None:
+    """Each body 20 times, two at a time (one per sandbox worker): every answer a 422 no larger
+    than 64 KiB with the first errors listed and all of them counted, and the server's memory
+    stays flat (30 such clients once took it from 80 to 249 MiB)."""
+    # 8 MiB bodies: a million out-of-range numbers (`1e400,`) take 6 MB.
+    served = start(tmp_path, APP_MAX_BODY_BYTES=str(8 * 1024 * 1024))
+    try:
+        with httpx.Client(timeout=60) as client:
+
+            def post(body: bytes) -> httpx.Response:
+                headers = {"content-type": "application/json"}
+                return client.post(served.url("/process"), content=body, headers=headers)
+
+            for slug, body, count in _hostile_error_lists():
+                with ThreadPoolExecutor(2) as pool:
+                    answers = list(pool.map(post, [body] * 20))
+                for answer in answers:
+                    assert answer.status_code == 422, answer.content[:300]
+                    assert len(answer.content) <= 64 * 1024
+                    problem = answer.json()
+                    assert problem["type"].endswith("/" + slug)
+                    assert problem["truncated"] is True
+                    # Listing 100,000 schema violations may run out of its 1 s budget on a busy
+                    # machine: then only the first is listed and the count is unknown (null).
+                    assert problem["error_count"] in ({count, None} if slug[0] == "s" else {count})
+                    assert 1 <= len(problem["errors"]) <= 100
+            assert _rss_mib(served.process.pid) < 150
+    finally:
+        assert served.stop() == 0
+    statuses = [line["status"] for line in served.read_lines() if line["logger"] == "app.access"]
+    assert statuses == [422] * 60

@@ -10,6 +10,7 @@ from app.processing.jsonvalues import (
     bounded_size,
     clip,
     depth_validator,
+    inexact_numbers,
     pointer,
     too_deep_at,
 )
@@ -65,3 +66,11 @@ def test_bounded_size_stops_at_the_limit_on_shared_structures() -> None:
         bounded_size(value, 1_000_000, 200)
     with pytest.raises(ValueTooDeepError):
         bounded_size(value, 10**30, 50)
+
+
+def test_inexact_numbers_counts_all_and_lists_the_first_in_document_order() -> None:
+    body = b'{"a": [1, 123456789012345678901, {"b": 1e400}], "c": 99999999999999999999}'
+    assert inexact_numbers(body, 2) == ([["a", 1], ["a", 2, "b"]], 3)
+    assert inexact_numbers(body, 10) == ([["a", 1], ["a", 2, "b"], ["c"]], 3)
+    assert inexact_numbers(b"123456789012345678901", 10) == ([[]], 1)
+    assert inexact_numbers(b'{"a": 12345678901234567890}', 10) == ([], 0)  # fits in u64

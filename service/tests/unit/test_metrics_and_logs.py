@@ -70,3 +70,52 @@ def test_exceptions_are_kept_in_the_line() -> None:
     parsed = orjson.loads(JSONFormatter().format(record))
     assert parsed["error_type"] == "ValueError"
     assert "boom" in parsed["traceback"]
+
+
+class _Writes:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.writes.append(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_access_lines_are_batched_per_loop_iteration_in_whole_line_writes_under_pipe_buf() -> None:
+    import asyncio
+
+    from app.logs import PIPE_BUF, AccessLog
+
+    sink = _Writes()
+    access = AccessLog(sink)  # type: ignore[arg-type]
+
+    async def burst() -> int:
+        for n in range(200):
+            access.write(f"r{n}", None, {"path": "/health", "status": 200, "n": n})
+        written_during_the_burst = len(sink.writes)
+        await asyncio.sleep(0)  # the loop runs the scheduled flush
+        await asyncio.sleep(0)
+        return written_during_the_burst
+
+    during = asyncio.run(burst())
+    assert 0 < during < len(sink.writes) < 200  # batched, the rest flushed by the loop
+    lines = [line for data in sink.writes for line in data.split(b"\n") if line]
+    assert [orjson.loads(line)["n"] for line in lines] == list(range(200))
+    for data in sink.writes:
+        assert len(data) <= PIPE_BUF
+        assert data.endswith(b"\n")  # whole lines only: atomic on a pipe shared by workers
+    first = orjson.loads(lines[0])
+    assert (first["logger"], first["level"], first["message"]) == ("app.access", "INFO", "request")
+    assert first["request_id"] == "r0"
+
+
+def test_an_access_line_off_the_event_loop_is_written_at_once() -> None:
+    from app.logs import AccessLog
+
+    sink = _Writes()
+    AccessLog(sink).write("r", "t", {"status": 200})  # type: ignore[arg-type]
+    assert len(sink.writes) == 1
+    assert orjson.loads(sink.writes[0])["trace_id"] == "t"

@@ -147,3 +147,53 @@ def test_an_integer_that_would_lose_digits_is_refused_with_its_pointer(
 )
 def test_64_bit_integers_floats_and_digits_in_strings_are_kept(body: bytes) -> None:
     assert decode(body, LIMITS).data == orjson.loads(body)["data"]
+
+
+def test_60000_unknown_fields_are_counted_and_only_the_first_are_listed() -> None:
+    document: dict[str, object] = {"data": 1, "expression": "@"}
+    document.update({f"k{i:06d}": 0 for i in range(60_000)})
+    with pytest.raises(InvalidRequestError) as caught:
+        decode(orjson.dumps(document), LIMITS)
+    members = caught.value.extensions
+    assert members["error_count"] == 60_000
+    assert members["truncated"] is True
+    assert len(members["errors"]) == LIMITS.max_reported_violations  # type: ignore[arg-type]
+    assert members["errors"][0] == {  # type: ignore[index]
+        "pointer": "/k000000",
+        "detail": "unknown field; the allowed fields are data, expression, schema",
+    }
+    assert len(caught.value.detail) < 500
+    assert "and 59997 more" in caught.value.detail
+
+
+def test_unknown_and_missing_fields_are_listed_together() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        decode(b'{"data": 1, "query": "x"}', LIMITS)
+    listed = {e["pointer"] for e in caught.value.extensions["errors"]}  # type: ignore[attr-defined]
+    assert listed == {"/expression", "/query"}
+    assert caught.value.extensions["error_count"] == 2
+    assert caught.value.extensions["truncated"] is False
+
+
+def test_a_long_unknown_field_name_is_not_echoed_whole() -> None:
+    name = "x" * 500_000
+    with pytest.raises(InvalidRequestError) as caught:
+        decode(orjson.dumps({"data": 1, "expression": "@", name: 1}), LIMITS)
+    (error,) = caught.value.extensions["errors"]  # type: ignore[misc]
+    assert len(error["pointer"]) == 256
+    assert error["pointer"].endswith("…")
+    assert len(caught.value.detail) < 500
+
+
+def test_numbers_out_of_range_are_all_counted_and_the_first_listed() -> None:
+    body = b'{"data": [' + b",".join([b"1e400", b"1", b"123456789012345678901"] * 1000) + b"]"
+    body += b', "expression": "@"}'
+    with pytest.raises(NumberOutOfRangeError) as caught:
+        decode(body, LIMITS)
+    members = caught.value.extensions
+    assert members["error_count"] == 2000
+    assert members["truncated"] is True
+    pointers = [e["pointer"] for e in members["errors"]]  # type: ignore[attr-defined]
+    assert pointers[:4] == ["/data/0", "/data/2", "/data/3", "/data/5"]
+    assert len(pointers) == LIMITS.max_reported_violations
+    assert "and 1999 more place(s)" in caught.value.detail

@@ -20,6 +20,7 @@ from app.processing import sandbox as sandbox_module
 from app.processing.errors import (
     ExpressionSyntaxError,
     InvalidSchemaError,
+    RequestTooComplexError,
     SchemaReferenceRefusedError,
     SchemaTooComplexError,
     SchemaValidationFailedError,
@@ -27,6 +28,7 @@ from app.processing.errors import (
 )
 from app.processing.limits import Limits
 from app.processing.sandbox import Sandbox
+from app.processing.sandbox_worker import out_of_memory
 
 MIB = 1024 * 1024
 LIMITS = Limits()
@@ -88,12 +90,19 @@ def test_answers_are_those_of_the_processing_steps(sandbox: Sandbox) -> None:
 
 
 def test_a_schema_that_never_finishes_is_stopped_at_its_deadline(sandbox: Sandbox) -> None:
+    sandbox.start()
+    (pid,) = sandbox.worker_pids()
     started = time.monotonic()
     with pytest.raises(SchemaTooComplexError, match=r"longer than 0\.5 s"):
         run(sandbox, body(0, "@", fan_out(40)))
     assert time.monotonic() - started < 10  # 0.5 s budget; the rest is a busy machine
-    assert sandbox.worker_pids() == []  # killed, not left computing for hours
+    assert pid not in sandbox.worker_pids()  # killed, not left computing for hours
+    assert not Path(f"/proc/{pid}").exists()
+    # Its replacement started at once, before any request asked for it.
+    (successor,) = sandbox.worker_pids()
+    assert successor != pid
     assert run(sandbox, body(0, "@", {"type": "integer"})) == b"0"  # a new worker took over
+    assert sandbox.worker_pids() == [successor]
 
 
 def test_violations_too_costly_to_list_give_the_first_one(sandbox: Sandbox) -> None:
@@ -124,6 +133,45 @@ def test_a_worker_over_its_memory_limit_ends_and_the_request_is_refused() -> Non
         assert str(128 * MIB) in line
     finally:
         box.close()
+
+
+def test_a_body_too_costly_to_parse_in_the_memory_limit_is_refused_not_a_500() -> None:
+    # 2.8 million empty lists: 8 MB of text, about 180 MB as Python objects.
+    box = Sandbox(LIMITS, workers=1, schema_timeout=30, memory_bytes=128 * MIB)
+    try:
+        with pytest.raises(RequestTooComplexError, match="needed more than the 128 MiB") as caught:
+            run(box, b'{"expression": "@", "data": [' + b",".join([b"[]"] * 2_800_000) + b"]}")
+        assert caught.value.extensions["max_memory_mib"] == 128
+        assert run(box, body(1)) == b"1"
+    finally:
+        box.close()
+
+
+def test_a_worker_killed_by_a_signal_is_busy_not_a_500(sandbox: Sandbox) -> None:
+    """The kernel's OOM killer (the task's memory ran out) or an operator: 503 with Retry-After,
+    and the next request gets a new worker."""
+    sandbox.start()
+    (pid,) = sandbox.worker_pids()
+
+    async def killed_mid_job() -> object:
+        job = asyncio.ensure_future(sandbox.run(body(0, "@", fan_out(40))))  # 0.5 s budget
+        await asyncio.sleep(0.2)
+        os.kill(pid, signal.SIGKILL)
+        return await asyncio.gather(job, return_exceptions=True)
+
+    (outcome,) = asyncio.run(killed_mid_job())  # type: ignore[misc]
+    assert isinstance(outcome, ServiceBusyError), outcome
+    assert outcome.extensions["retry_after_seconds"] == 1
+    assert run(sandbox, body(2)) == b"2"
+
+
+def test_allocation_failures_in_disguise_count_as_out_of_memory() -> None:
+    assert out_of_memory(MemoryError())
+    assert out_of_memory(ValueError("Not enough memory to allocate buffer for parsing"))
+    outer = RuntimeError("wrapped")
+    outer.__cause__ = MemoryError()
+    assert out_of_memory(outer)
+    assert not out_of_memory(KeyError("data"))
 
 
 def test_a_request_that_cannot_get_a_worker_in_time_is_busy(
@@ -199,6 +247,7 @@ _ORPHAN_SCRIPT = """
 import asyncio, sys, orjson
 from app.processing.limits import Limits
 from app.processing.sandbox import Sandbox
+from app.processing.sandbox_worker import out_of_memory
 box = Sandbox(Limits(), workers=1, schema_timeout=3600, memory_bytes=256 * 1024 * 1024)
 box.start()
 print(box.worker_pids()[0], flush=True)

@@ -102,3 +102,25 @@ def test_every_setting_is_documented_in_env_example() -> None:
         variable = name.upper() if name in {"host", "port"} else f"APP_{name.upper()}"
         assert f"{variable}=" in example, f"{variable} is missing from .env.example"
         del field
+
+
+def test_workers_that_cannot_fit_the_task_memory_are_refused_with_the_arithmetic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("APP_WORKERS", "2")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert "APP_WORKERS=2 x (64 MiB per server process + APP_SANDBOX_WORKERS=2 x" in message
+    assert "APP_SANDBOX_MEMORY_MB=192) = 896 MiB > APP_TASK_MEMORY_MB=512" in message
+    # Either fix works: a bigger task, or fewer sandbox workers per server process.
+    monkeypatch.setenv("APP_TASK_MEMORY_MB", "1024")
+    assert Settings().memory_needed_mb() == 896
+    monkeypatch.setenv("APP_TASK_MEMORY_MB", "512")
+    monkeypatch.setenv("APP_SANDBOX_WORKERS", "1")
+    assert Settings().memory_needed_mb() == 2 * (64 + 192)
+
+
+def test_the_defaults_fit_the_default_task() -> None:
+    settings = Settings()
+    assert settings.memory_needed_mb() == 64 + 2 * 192 <= settings.task_memory_mb == 512

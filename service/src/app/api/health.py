@@ -25,9 +25,15 @@ class Health(BaseModel):
     commit: str = Field(examples=["9f3c2a1"])
 
 
+def document(settings: Settings) -> bytes:
+    """The encoded health document (also what `app.middleware.health` sends)."""
+    return orjson.dumps(Health(version=settings.version, commit=settings.commit).model_dump())
+
+
 def build_router(settings: Settings) -> APIRouter:
-    """The /health router for one app: the document is encoded here, once."""
-    document = orjson.dumps(Health(version=settings.version, commit=settings.commit).model_dump())
+    """The /health router for one app: the document is encoded here, once. In the app,
+    `app.middleware.health` answers first; this route documents it in OpenAPI."""
+    encoded = document(settings)
     router = APIRouter(tags=["health"])
 
     @router.head("/health", operation_id="health_head", response_model=Health)
@@ -48,6 +54,6 @@ def build_router(settings: Settings) -> APIRouter:
     )
     async def health() -> Response:
         """200 `{"status": "ok", "version": ..., "commit": ...}`, from memory."""
-        return Response(document, media_type="application/json")
+        return Response(encoded, media_type="application/json")
 
     return router

@@ -6,10 +6,10 @@ For every HTTP request this middleware:
   makes one (32 hex digits), and echoes it in the `X-Request-ID` response header;
 * records the ALB's `X-Amzn-Trace-Id`
   (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-request-tracing.html);
-* writes exactly one JSON access line when the response is done: `message` "request",
-  `request_id`, `trace_id`, `method`, `path`, `status`, `duration_ms`, `response_bytes`,
-  `user_agent` (plus the CloudWatch EMF members for /process, see `app.metrics`). Bodies and
-  query strings are never logged;
+* writes exactly one JSON access line when the response is done (`app.logs.AccessLog`):
+  `message` "request", `request_id`, `trace_id`, `method`, `path`, `status`, `duration_ms`,
+  `response_bytes`, `user_agent` (plus the CloudWatch EMF members for /process, see
+  `app.metrics`). Bodies and query strings are never logged;
 * turns any exception that escaped the app into a generic 500 problem (no internals) and logs
   it once, with its traceback and the request id.
 """
@@ -24,14 +24,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.logs import ACCESS_LOGGER, request_id_var, trace_id_var
+from app.logs import AccessLog, request_id_var, trace_id_var
 from app.metrics import ProcessMetrics
 from app.problems import internal_error_body
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _TRACE_ID = re.compile(r"[A-Za-z0-9=;:._-]{1,256}")
 
-access_log = logging.getLogger(ACCESS_LOGGER)
 error_log = logging.getLogger("app.errors")
 
 
@@ -42,11 +41,31 @@ def _accepted(raw: bytes | None, pattern: re.Pattern[str]) -> str | None:
     return text if pattern.fullmatch(text) else None
 
 
+def identify(scope: Scope) -> tuple[str, str | None, str | None]:
+    """The request id (the caller's when plausible, else a new one), the ALB trace id and the
+    user agent (cut to 256 characters) of an HTTP request."""
+    raw_request_id = raw_trace_id = user_agent = None
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            raw_request_id = value
+        elif name == b"x-amzn-trace-id":
+            raw_trace_id = value
+        elif name == b"user-agent":
+            user_agent = value
+    request_id = _accepted(raw_request_id, _REQUEST_ID) or secrets.token_hex(16)
+    trace_id = _accepted(raw_trace_id, _TRACE_ID)
+    agent = user_agent.decode("latin-1")[:256] if user_agent else None
+    return request_id, trace_id, agent
+
+
 class RequestContextMiddleware:
     """See the module docstring."""
 
-    def __init__(self, app: ASGIApp, metrics: ProcessMetrics | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, access: AccessLog, metrics: ProcessMetrics | None = None
+    ) -> None:
         self.app = app
+        self.access = access
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,16 +73,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started_at = time.perf_counter()
-        raw_request_id = raw_trace_id = user_agent = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                raw_request_id = value
-            elif name == b"x-amzn-trace-id":
-                raw_trace_id = value
-            elif name == b"user-agent":
-                user_agent = value
-        request_id = _accepted(raw_request_id, _REQUEST_ID) or secrets.token_hex(16)
-        trace_id = _accepted(raw_trace_id, _TRACE_ID)
+        request_id, trace_id, user_agent = identify(scope)
         request_token = request_id_var.set(request_id)
         trace_token = trace_id_var.set(trace_id)
         id_header = (b"x-request-id", request_id.encode("ascii"))
@@ -101,26 +111,12 @@ class RequestContextMiddleware:
                 "status": state["status"],
                 "duration_ms": duration_ms,
                 "response_bytes": 0 if scope["method"] == "HEAD" else state["bytes"],
-                "user_agent": user_agent.decode("latin-1")[:256] if user_agent else None,
+                "user_agent": user_agent,
             }
             if self.metrics is not None:
                 emf = self.metrics.fields(path, state["status"], duration_ms)
                 if emf is not None:
                     fields.update(emf)
-            # makeRecord + handle: an access line per request is hot, and Logger.info would also
-            # walk the stack to find the caller (findCaller), which nothing here uses.
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.handle(
-                    access_log.makeRecord(
-                        ACCESS_LOGGER,
-                        logging.INFO,
-                        __file__,
-                        0,
-                        "request",
-                        (),
-                        None,
-                        extra={"fields": fields},
-                    )
-                )
+            self.access.write(request_id, trace_id, fields)
             request_id_var.reset(request_token)
             trace_id_var.reset(trace_token)

@@ -5,14 +5,12 @@
   or proxies.
 * `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'`, `X-Frame-Options:
   DENY`, `Referrer-Policy: no-referrer`: a JSON API has nothing to load, embed or refer. The
-  interactive docs pages (development only by default) load Swagger UI from its CDN, so they
-  get no CSP.
+  interactive docs pages (development only by default) set their own, exact
+  policy (`app.api.docs`), which is left as it is.
 See https://cheatsheetseries.owasp.org/cheatsheets/REST_Security_Cheat_Sheet.html#security-headers
 """
 
 from __future__ import annotations
-
-from collections.abc import Collection
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,20 +21,21 @@ _COMMON: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
 )
 _CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+#: Every response's security headers (also sent by `app.middleware.health`).
+HEADERS = (*_COMMON, _CSP)
 
 
 class SecurityHeadersMiddleware:
     """See the module docstring. Headers the app already set are left as they are."""
 
-    def __init__(self, app: ASGIApp, docs_paths: Collection[str] = ()) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.docs_paths = frozenset(docs_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = _COMMON if scope["path"] in self.docs_paths else (*_COMMON, _CSP)
+        extra = HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -12,6 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+#: Pointers longer than this are cut (and end with "…"): a key can be as long as the body, and
+#: an error list must never echo the body back many times over.
+MAX_POINTER_CHARS = 256
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
@@ -26,11 +34,24 @@ class Violation:
     schema_pointer: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        """The JSON form used in problem details' `errors` member."""
-        out = {"pointer": self.pointer, "detail": self.detail}
+        """The JSON form used in problem details' `errors` member (pointers over
+        `MAX_POINTER_CHARS` cut, ending with "…")."""
+        out = {"pointer": _clip(self.pointer, MAX_POINTER_CHARS), "detail": self.detail}
         if self.schema_pointer is not None:
-            out["schema_pointer"] = self.schema_pointer
+            out["schema_pointer"] = _clip(self.schema_pointer, MAX_POINTER_CHARS)
         return out
+
+
+def error_members(violations: Sequence[Violation], total: int | None) -> dict[str, object]:
+    """The members every problem with an error list carries: `errors` (the listed `violations`,
+    already capped by whoever found them), `error_count` (how many there were in all; None when
+    the search stopped on a time or memory budget before it could count them) and `truncated`
+    (true when `errors` is not all of them)."""
+    return {
+        "errors": [v.as_dict() for v in violations],
+        "truncated": total is None or total > len(violations),
+        "error_count": total,
+    }
 
 
 class ProcessingError(Exception):
@@ -58,8 +79,11 @@ class InvalidRequestError(ProcessingError):
     slug = "invalid-request"
     title = "The request does not match the /process request format"
 
-    def __init__(self, detail: str, violations: Sequence[Violation]) -> None:
-        super().__init__(detail, errors=[v.as_dict() for v in violations])
+    def __init__(
+        self, detail: str, violations: Sequence[Violation], total: int | None = None
+    ) -> None:
+        total = len(violations) if total is None else total
+        super().__init__(detail, **error_members(violations, total))
         self.violations = tuple(violations)
 
 
@@ -71,8 +95,11 @@ class NumberOutOfRangeError(ProcessingError):
     slug = "number-out-of-range"
     title = "A number in the body cannot be read exactly"
 
-    def __init__(self, detail: str, violations: Sequence[Violation]) -> None:
-        super().__init__(detail, errors=[v.as_dict() for v in violations])
+    def __init__(
+        self, detail: str, violations: Sequence[Violation], total: int | None = None
+    ) -> None:
+        total = len(violations) if total is None else total
+        super().__init__(detail, **error_members(violations, total))
         self.violations = tuple(violations)
 
 
@@ -139,9 +166,17 @@ class SchemaValidationFailedError(ProcessingError):
     slug = "schema-validation"
     title = "The data does not match the schema"
 
-    def __init__(self, detail: str, violations: Sequence[Violation], truncated: bool) -> None:
-        super().__init__(detail, errors=[v.as_dict() for v in violations], truncated=truncated)
+    def __init__(self, detail: str, violations: Sequence[Violation], total: int | None) -> None:
+        super().__init__(detail, **error_members(violations, total))
         self.violations = tuple(violations)
+
+
+class RequestTooComplexError(ProcessingError):
+    """Reading the body (parsing it, checking its shape) needed more memory than one request may
+    use: a body whose values expand far beyond its size once parsed."""
+
+    slug = "request-too-complex"
+    title = "The request is too costly to read"
 
 
 class SchemaTooComplexError(ProcessingError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TypeAlias
 
 import jsonschema_rs
@@ -79,49 +79,86 @@ _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN_DIGITS = b"0" * 19
 
 
-def _parse_int(text: str) -> object:
-    if len(text) < 19:
-        return 0  # in range whatever its value; the value itself is not needed
-    # Checked by length first: int() refuses strings over 4,300 digits (CVE-2020-10735 limit).
-    if len(text.lstrip("-")) > 20:
-        return _OUT_OF_RANGE
-    value = int(text)
-    return value if MIN_INTEGER <= value <= MAX_INTEGER else _OUT_OF_RANGE
+class _Literals:
+    """`json.loads` hooks that stand each number literal orjson cannot hold exactly in for
+    `_OUT_OF_RANGE`, counting them."""
+
+    __slots__ = ("out_of_range",)
+
+    def __init__(self) -> None:
+        self.out_of_range = 0
+
+    def parse_int(self, text: str) -> object:
+        if len(text) < 19:
+            return 0  # in range whatever its value; the value itself is not needed
+        # Checked by length first: int() refuses strings over 4,300 digits (CVE-2020-10735).
+        if len(text.lstrip("-")) > 20 or not MIN_INTEGER <= int(text) <= MAX_INTEGER:
+            self.out_of_range += 1
+            return _OUT_OF_RANGE
+        return 0
+
+    def parse_float(self, text: str) -> object:
+        value = float(text)
+        if value - value != 0.0:  # beyond the double range: inf
+            self.out_of_range += 1
+            return _OUT_OF_RANGE
+        return 0.0
 
 
-def _parse_float(text: str) -> object:
-    value = float(text)
-    return _OUT_OF_RANGE if value - value != 0.0 else 0.0  # beyond the double range: inf
-
-
-def inexact_numbers(body: bytes, limit: int, *, known_long: bool = False) -> list[list[str | int]]:
-    """Paths (at most `limit`) of the number literals in the JSON `body` that orjson cannot hold
-    exactly: integers outside [-2**63, 2**64 - 1], which it reads as floats, dropping digits
-    (`12345678901234567890123` becomes `1.2345678901234568e+22`), and numbers beyond the double
-    range (`1e400`), which it refuses.
+def inexact_numbers(
+    body: bytes, limit: int, *, known_long: bool = False
+) -> tuple[list[list[str | int]], int]:
+    """The paths (at most `limit`) of the number literals in the JSON `body` that orjson cannot
+    hold exactly, and how many there are in all: integers outside [-2**63, 2**64 - 1], which it
+    reads as floats, dropping digits (`12345678901234567890123` becomes
+    `1.2345678901234568e+22`), and numbers beyond the double range (`1e400`), which it refuses.
 
     Without `known_long`, a body with no 19-digit run costs one pass at memory speed (orjson
     parsed it, so it holds no such number); the others are parsed again by the standard library,
-    which hands every literal over as text. A body that is not JSON gives [].
+    which hands every literal over as text. A body that is not JSON gives ([], 0).
     """
     if not known_long and (
         _NINETEEN_DIGITS not in body.translate(_DIGITS_TO_ZERO) or not _LONG_INTEGER.search(body)
     ):
-        return []
+        return [], 0
+    literals = _Literals()
     try:
-        document = json.loads(body, parse_int=_parse_int, parse_float=_parse_float)
+        document = json.loads(body, parse_int=literals.parse_int, parse_float=literals.parse_float)
     except (ValueError, RecursionError):
+        return [], 0
+    total = literals.out_of_range
+    return _paths_to_out_of_range(document, min(limit, total)), total
+
+
+def _members(node: dict[str, object] | list[object]) -> Iterator[tuple[str | int, object]]:
+    return iter(node.items()) if isinstance(node, dict) else enumerate(node)
+
+
+def _paths_to_out_of_range(document: object, wanted: int) -> list[list[str | int]]:
+    """The first `wanted` paths to `_OUT_OF_RANGE`, in document order. Walks with one iterator
+    per open container, so a list of a million numbers costs no million paths."""
+    if wanted <= 0:
+        return []
+    if document is _OUT_OF_RANGE:
+        return [[]]
+    if not isinstance(document, dict | list):
         return []
     found: list[list[str | int]] = []
-    stack: list[tuple[object, list[str | int]]] = [(document, [])]
-    while stack and len(found) < limit:
-        node, path = stack.pop()
-        if node is _OUT_OF_RANGE:
-            found.append(path)
-        elif isinstance(node, dict):
-            stack.extend((child, [*path, key]) for key, child in reversed(node.items()))
-        elif isinstance(node, list):
-            stack.extend((child, [*path, i]) for i, child in reversed(list(enumerate(node))))
+    stack: list[tuple[Iterator[tuple[str | int, object]], list[str | int]]] = [
+        (_members(document), [])
+    ]
+    while stack and len(found) < wanted:
+        members, path = stack[-1]
+        for key, child in members:
+            if child is _OUT_OF_RANGE:
+                found.append([*path, key])
+                if len(found) >= wanted:
+                    break
+            elif isinstance(child, dict | list) and child:
+                stack.append((_members(child), [*path, key]))
+                break
+        else:
+            stack.pop()
     return found
 
 

@@ -74,7 +74,11 @@ class ProcessRequestBody(BaseModel):
     )
 
 
-_FIELDS = ", ".join(sorted(f.alias or name for name, f in ProcessRequestBody.model_fields.items()))
+_ALLOWED = frozenset(f.alias or name for name, f in ProcessRequestBody.model_fields.items())
+_FIELDS = ", ".join(sorted(_ALLOWED))
+_UNKNOWN_FIELD = f"unknown field; the allowed fields are {_FIELDS}"
+#: How many violations the `detail` sentence names (all of them are in `errors`, up to the cap).
+_NAMED_IN_DETAIL = 3
 
 
 _depth_validator = functools.lru_cache(maxsize=4)(depth_validator)
@@ -102,6 +106,10 @@ def decode(body: bytes, limits: Limits) -> ProcessRequest:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         reason = str(error).split(":", 1)[0]
+        if reason.startswith("Not enough memory"):
+            # Not the caller's syntax: the parser could not allocate (in a sandbox worker, its
+            # address-space limit; the worker ends and the parent answers request-too-complex).
+            raise MemoryError(reason) from None
         if reason.startswith("depth limit"):
             raise NestingTooDeepError(
                 f"The body nests deeper than {limits.max_depth} levels.",
@@ -109,9 +117,9 @@ def decode(body: bytes, limits: Limits) -> ProcessRequest:
             ) from None
         if reason.startswith("number is infinity"):
             # Valid JSON (RFC 8259 sets no range) that no double holds: say which number.
-            inexact = inexact_numbers(body, limits.max_reported_violations, known_long=True)
+            inexact, total = inexact_numbers(body, limits.max_reported_violations, known_long=True)
             if inexact:
-                raise _out_of_range(inexact) from None
+                raise _out_of_range(inexact, total) from None
         raise MalformedJSONError(
             f"The body is not valid JSON: {reason} at position {error.pos}.",
             position=error.pos,
@@ -132,33 +140,46 @@ def decode(body: bytes, limits: Limits) -> ProcessRequest:
             max_depth=limits.max_depth,
             pointer=where,
         )
+    # Unknown fields are counted here rather than by pydantic, which would build one error per
+    # field (60,000 in a 700 KB body) before any could be capped.
+    unknown = [key for key in document if key not in _ALLOWED]
+    known = {key: value for key, value in document.items() if key in _ALLOWED}
+    field_violations: list[Violation] = []
     try:
-        parsed = ProcessRequestBody.model_validate(document)
+        parsed = ProcessRequestBody.model_validate(known)
     except ValidationError as error:
-        violations = _violations(error)
-        raise InvalidRequestError(
-            "The body is not a valid /process request: "
-            + "; ".join(f"{v.pointer}: {v.detail}" for v in violations),
-            violations,
-        ) from None
-    inexact = inexact_numbers(body, limits.max_reported_violations)
+        field_violations = _violations(error)
+    if field_violations or unknown:
+        cap = limits.max_reported_violations
+        shown = [Violation(pointer=pointer([key]), detail=_UNKNOWN_FIELD) for key in unknown[:cap]]
+        listed = (field_violations + shown)[:cap]
+        total = len(field_violations) + len(unknown)
+        raise InvalidRequestError(_invalid_detail(listed, total), listed, total)
+    inexact, total = inexact_numbers(body, limits.max_reported_violations)
     if inexact:
-        raise _out_of_range(inexact)
+        raise _out_of_range(inexact, total)
     return ProcessRequest(data=parsed.data, expression=parsed.expression, schema=parsed.schema_)
 
 
-def _out_of_range(paths: list[list[str | int]]) -> NumberOutOfRangeError:
+def _invalid_detail(violations: list[Violation], total: int) -> str:
+    named = "; ".join(f"{clip(v.pointer, 100)}: {v.detail}" for v in violations[:_NAMED_IN_DETAIL])
+    more = f" (and {total - _NAMED_IN_DETAIL} more; see errors)" if total > _NAMED_IN_DETAIL else ""
+    return f"The body is not a valid /process request: {named}{more}"
+
+
+def _out_of_range(paths: list[list[str | int]], total: int) -> NumberOutOfRangeError:
     where = [pointer(path) for path in paths]
-    more = f" and {len(where) - 1} more place(s)" if len(where) > 1 else ""
+    more = f" and {total - 1} more place(s)" if total > 1 else ""
     return NumberOutOfRangeError(
-        f"The body has a number that cannot be read exactly at {where[0]}{more}: an integer "
-        "beyond 64 bits (outside [-2**63, 2**64 - 1]) would be read as a float, losing digits; "
-        "a number beyond the double range (such as 1e400) cannot be read at all. Send it as a "
-        "string, or as a float (1.5e22) if an approximation is what you mean.",
+        f"The body has a number that cannot be read exactly at {clip(where[0], 100)}{more}: an "
+        "integer beyond 64 bits (outside [-2**63, 2**64 - 1]) would be read as a float, losing "
+        "digits; a number beyond the double range (such as 1e400) cannot be read at all. Send "
+        "it as a string, or as a float (1.5e22) if an approximation is what you mean.",
         [
             Violation(pointer=w, detail="number outside the exactly representable range")
             for w in where
         ],
+        total,
     )
 
 

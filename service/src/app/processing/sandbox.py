@@ -352,27 +352,50 @@ class Sandbox:
         return result
 
     def _lost(self, lost: _WorkerLostError, job: _Job) -> Exception:
-        log.warning(
-            "sandbox worker stopped",
-            extra={"fields": {"reason": lost.reason, "phase": job.phase}},
-        )
+        """The answer to a request whose worker had to be stopped or ended: never a 500 for a
+        worker stopped on a budget or by a signal (only a Python exception the worker reported,
+        a bug of ours, stays one)."""
         mib = self._memory_bytes // (1024 * 1024)
         if lost.reason == "timeout" and job.phase == "validating":
             cost = f"took longer than {self.schema_timeout:g} s"
         elif lost.reason in _OUT_OF_MEMORY:
-            cost = f"needed more than the {mib} MiB allowed"
+            cost = f"needed more than the {mib} MiB of memory one request may use"
         elif lost.reason == "timeout":
+            log.warning("sandbox worker stopped", extra={"fields": {"reason": lost.reason}})
             return perr.ServiceBusyError(
                 f"The service is overloaded: a step bounded by the request limits took over "
                 f"{STEP_SECONDS:g} s.",
             )
-        else:  # a crash: our bug, not the caller's; the log line above has the reason
+        elif lost.reason.startswith("crashed:"):  # an exception in our code: a bug, logged
+            log.error(
+                "sandbox worker crashed",
+                extra={"fields": {"reason": lost.reason, "phase": job.phase}},
+            )
             return RuntimeError(f"sandbox worker {lost.reason}")
+        else:
+            # Ended by a signal we did not send (the kernel's OOM killer when the task's memory
+            # runs out, an operator), or it closed its pipe: nothing says the request caused it.
+            log.error(
+                "sandbox worker ended",
+                extra={"fields": {"reason": lost.reason, "phase": job.phase}},
+            )
+            return perr.ServiceBusyError(
+                "The worker processing this request ended unexpectedly; retry shortly."
+            )
+        log.warning(
+            "sandbox worker stopped",
+            extra={"fields": {"reason": lost.reason, "phase": job.phase}},
+        )
+        if job.phase == "decoding":
+            return perr.RequestTooComplexError(
+                f"Reading this body {cost}: its values take far more room parsed than as text. "
+                "Send less data.",
+                max_memory_mib=mib,
+            )
         if job.phase != "validating":
             return perr.ExpressionTooComplexError(f"Evaluating the expression on this data {cost}.")
         if job.first is not None:
-            first = perr.Violation(**job.first)
-            return validation_failed([first], True, self.limits, cut_short=cost)
+            return validation_failed([perr.Violation(**job.first)], None, cut_short=cost)
         return perr.SchemaTooComplexError(
             f"The schema is too costly for this data: checking the data against it {cost}. "
             "Simplify the schema (for example $refs that branch into other $refs) or send "
@@ -400,9 +423,14 @@ class Sandbox:
             self._discard(worker)
 
     def _discard(self, worker: _Worker) -> None:
+        """Kill `worker` and start its replacement now, in the background, so that the next
+        request finds a warm worker (the calling thread held this one: the count stays within
+        the capacity)."""
         worker.kill()
         with self._lock:
             self._workers.discard(worker)
+        with contextlib.suppress(perr.ServiceBusyError):  # closed meanwhile: no replacement
+            self._idle.put(self._spawn())
 
     def close(self) -> None:
         """Stop every worker now. Called after the server has drained its requests (lifespan

@@ -114,8 +114,23 @@ def serve(core: Core, jobs: BinaryIO, replies: BinaryIO) -> None:
         except MemoryError:
             sys.exit(EXIT_OUT_OF_MEMORY)
         except Exception as error:  # reported to the parent, then this worker ends
+            if out_of_memory(error):
+                sys.exit(EXIT_OUT_OF_MEMORY)
             _send(replies, _message(crash=f"{type(error).__name__}: {error}"[:500]))
             sys.exit(EXIT_CRASHED)
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """Whether `error` is an allocation failure in disguise. Under the address-space limit,
+    C and Rust extensions report a failed allocation with their own exception types: orjson
+    raises `JSONEncodeError`/`JSONDecodeError` saying "Not enough memory ..."; others raise
+    MemoryError from deep inside and chain it."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, MemoryError) or "memory" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _die_with_parent() -> None:
