@@ -25,6 +25,12 @@ export UV_SYSTEM_CERTS := 1
 # PYTHONDONTWRITEBYTECODE (docs/performance.md).
 export UV_COMPILE_BYTECODE := 1
 RUN := $(UV) run --frozen --no-sync
+# Each pinned scanner lives in its own venv (mk/scan.mk): $(call scanner,<name>) is the directory
+# of its executables, $(call scanner_ready,<name>) the file that says it is installed. Defined
+# here because every mk/*.mk may name them in a prerequisite list, expanded when it is read.
+SCANNERS_DIR := .tools/scanners
+scanner = $(SCANNERS_DIR)/$(1)/bin
+scanner_ready = $(SCANNERS_DIR)/$(1)/.installed
 SYNCED := .venv/.synced
 
 .PHONY: help install lint fmt test clean

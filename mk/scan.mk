@@ -19,11 +19,9 @@
 	scan-secrets scan-gitleaks scan-trivy scan-checkov scan-rules-test test-pipelines \
 	audit audit-deps audit-actions image-scan sbom ci-tf-backend
 
-SCANNERS_DIR := .tools/scanners
 SCANNER_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/scanners/*/requirements.txt))))
-# $(call scanner,<name>): the directory holding one scanner's executables.
-scanner = $(SCANNERS_DIR)/$(1)/bin
-scanner_ready = $(SCANNERS_DIR)/$(1)/.installed
+# SCANNERS_DIR, $(call scanner,<name>) and $(call scanner_ready,<name>) are defined in the
+# Makefile: mk/hooks.mk, included before this file, needs them at parse time.
 
 # The order `make scan` runs them in: quick ones first.
 SCAN_STEPS := actionlint zizmor hadolint bandit semgrep secrets gitleaks trivy checkov
