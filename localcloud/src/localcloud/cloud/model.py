@@ -1,0 +1,99 @@
+"""What a local cloud is, as ``cloud.json`` records it, and the options and results of
+``localcloud up`` / ``down``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localcloud.emulator import Endpoint
+
+DEFAULT_PORT = 5100
+"""The emulator's port on 127.0.0.1 (not moto's 5000, which macOS's AirPlay receiver holds)."""
+DEFAULT_ALB_PORT = 8100
+"""The local listener playing the load balancer."""
+
+ENV_ROOT = "envs/dev"
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    repo: Path
+    """The checkout: ``infra/`` is applied from it."""
+    state_dir: Path
+    port: int = DEFAULT_PORT
+    alb_port: int = DEFAULT_ALB_PORT
+    time_scale: float = 0.1
+    bin_dir: Path = field(default_factory=lambda: Path(sys.executable).parent)
+    """Where ``app-serve`` and ``opsctl`` live (this virtual environment's ``bin``)."""
+    start_timeout: float = 60.0
+    deploy_timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """A running local cloud, as ``cloud.json`` records it."""
+
+    endpoint: str
+    region: str
+    alb_url: str
+    cluster: str
+    service: str
+    log_group: str
+    repository: str
+    image_tags: tuple[str, ...]
+    image_digest: str
+    target_file: str
+    env_file: str
+    terraform_dir: str
+    daemon_pid: int
+    time_scale: float
+    started_at: str
+    seconds: Mapping[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"image_tags": list(self.image_tags)}
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> Cloud:
+        return cls(
+            endpoint=str(document["endpoint"]),
+            region=str(document["region"]),
+            alb_url=str(document["alb_url"]),
+            cluster=str(document["cluster"]),
+            service=str(document["service"]),
+            log_group=str(document["log_group"]),
+            repository=str(document["repository"]),
+            image_tags=tuple(str(t) for t in document["image_tags"]),
+            image_digest=str(document["image_digest"]),
+            target_file=str(document["target_file"]),
+            env_file=str(document["env_file"]),
+            terraform_dir=str(document["terraform_dir"]),
+            daemon_pid=int(document["daemon_pid"]),
+            time_scale=float(document["time_scale"]),
+            started_at=str(document["started_at"]),
+            seconds={str(k): float(v) for k, v in document["seconds"].items()},
+        )
+
+    @property
+    def endpoint_obj(self) -> Endpoint:
+        return Endpoint(url=self.endpoint, region=self.region)
+
+
+@dataclass(frozen=True)
+class UpResult:
+    cloud: Cloud
+    already_running: bool
+
+
+@dataclass(frozen=True)
+class DownResult:
+    daemon: int | None
+    """The daemon's pid, if one was running."""
+    tasks_killed: int
+    """Task processes a crashed daemon had left behind, killed by ``down``."""
