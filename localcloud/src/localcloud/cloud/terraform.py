@@ -43,16 +43,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeAlias
 
+from localcloud.cloud.terraform_tools import (
+    PLUGIN_MIRROR_ENV,
+    TerraformError,
+    TerraformNotFoundError,
+    cli_config,
+    find_plugin_mirror,
+    find_terraform,
+    write_cli_config,
+)
 from localcloud.emulator import Endpoint
 
+__all__ = [
+    "PLUGIN_MIRROR_ENV",
+    "Backend",
+    "LocalBackend",
+    "Plan",
+    "ResourceChange",
+    "S3Backend",
+    "Step",
+    "TerraformCommandError",
+    "TerraformError",
+    "TerraformNotFoundError",
+    "TerraformRoot",
+    "TerraformTimeoutError",
+    "cli_config",
+    "find_plugin_mirror",
+    "find_terraform",
+]
+
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
-
-PLUGIN_MIRROR_ENV = "TF_PLUGIN_MIRROR"
-"""Environment variable naming a provider filesystem mirror (the folder holding
-registry.terraform.io/)."""
-
-DEFAULT_PLUGIN_MIRRORS = (Path("/opt/tf-plugins"),)
-"""Where a mirror is looked for when ``TF_PLUGIN_MIRROR`` is unset."""
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 """Longest a single Terraform command may run before it is killed."""
@@ -68,14 +88,6 @@ _COPY_IGNORE = shutil.ignore_patterns(
     "backend.hcl",
     "crash.log",
 )
-
-
-class TerraformError(Exception):
-    """Base of every error this module raises."""
-
-
-class TerraformNotFoundError(TerraformError):
-    """The terraform binary is not on PATH."""
 
 
 class TerraformCommandError(TerraformError):
@@ -180,60 +192,6 @@ class S3Backend:
 
 
 Backend: TypeAlias = LocalBackend | S3Backend
-
-
-def find_terraform(environ: Mapping[str, str] | None = None) -> str:
-    """Path of the terraform binary on PATH; raises :class:`TerraformNotFoundError`."""
-    env = os.environ if environ is None else environ
-    found = shutil.which("terraform", path=env.get("PATH"))
-    if found is None:
-        raise TerraformNotFoundError(
-            "terraform is not on PATH (https://developer.hashicorp.com/terraform/install)"
-        )
-    return found
-
-
-def find_plugin_mirror(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The provider mirror to install from: ``TF_PLUGIN_MIRROR`` if set, else a default that exists.
-
-    A mirror is a folder holding ``registry.terraform.io/``. ``TF_PLUGIN_MIRROR`` set to a folder
-    without it is an error (a typo must not silently fall back to downloading).
-    """
-    env = os.environ if environ is None else environ
-    configured = env.get(PLUGIN_MIRROR_ENV)
-    if configured:
-        mirror = Path(configured)
-        if not (mirror / "registry.terraform.io").is_dir():
-            raise TerraformError(
-                f"{PLUGIN_MIRROR_ENV}={configured} holds no registry.terraform.io/ folder"
-            )
-        return mirror
-    for candidate in DEFAULT_PLUGIN_MIRRORS:
-        if (candidate / "registry.terraform.io").is_dir():
-            return candidate
-    return None
-
-
-def cli_config(mirror: Path) -> str:
-    """CLI configuration installing every registry.terraform.io provider from ``mirror``."""
-    return (
-        "provider_installation {\n"
-        "  filesystem_mirror {\n"
-        f"    path    = {json.dumps(str(mirror))}\n"
-        '    include = ["registry.terraform.io/*/*"]\n'
-        "  }\n"
-        "  direct {\n"
-        '    exclude = ["registry.terraform.io/*/*"]\n'
-        "  }\n"
-        "}\n"
-    )
-
-
-def write_cli_config(path: Path, mirror: Path) -> Path:
-    """Write :func:`cli_config` to ``path`` (parents created) and return it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(cli_config(mirror), encoding="utf-8")
-    return path
 
 
 class TerraformRoot:
