@@ -40,10 +40,11 @@ $(SYNCED): uv.lock pyproject.toml service/pyproject.toml ops/pyproject.toml loca
 
 install: $(SYNCED) ## Install the locked Python dependencies into .venv
 
-lint: install ## ruff (lint and format check) and mypy --strict
+lint: install ## ruff (lint and format check), mypy --strict, and no import cycle (import-linter)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) lint-imports --no-cache
 
 fmt: install ## Format the Python code
 	$(RUN) ruff check --fix .
