@@ -23,9 +23,10 @@ local-cloud-status: install ## Is the local cloud running, where, and does /heal
 
 # Two pytest processes: only one ECS simulator may be active in a process, and tests/cloud start
 # their own (real processes) while tests/ecs share one (localcloud's pytest plugin, `harness`).
-# tests/unit (the scheduler and health checker without HTTP) start none.
-test-localcloud: install ## The local cloud's own tests: the ECS simulator (unit and through the API), image records, the real-process runtime, the daemon
-	$(RUN) pytest localcloud/tests/unit localcloud/tests/cloud
+# tests/unit (the scheduler and health checker without HTTP) start none; tests/architecture runs
+# the pinned semgrep over a tree laid out like localcloud's (the layer rules' scoping).
+test-localcloud: install .tools/scanners/semgrep/.installed ## The local cloud's own tests: its layers, the ECS simulator (unit and through the API), image records, the real-process runtime, the daemon
+	$(RUN) pytest localcloud/tests/architecture localcloud/tests/unit localcloud/tests/cloud
 	$(RUN) pytest localcloud/tests/ecs
 
 # One local cloud for all drills (Terraform applies once); the first test also waits for
