@@ -2,10 +2,11 @@
 target group its listener forwards to, as a :class:`Routing` (the ECS simulator) reports them.
 
 It follows the load balancer's first listener's default action (forward or fixed-response;
-any other action answers 503), answers as an ALB does when it cannot forward (503 with no routable target, 502 when
-the connection fails, 504 when the target does not answer in time), and records the ALB's
-metrics (RequestCount, HTTPCode_Target_nXX_Count, HTTPCode_ELB_5XX_Count and 502/503/504) in the
-emulated CloudWatch under AWS/ApplicationELB with the LoadBalancer dimension.
+any other action answers 503), answers as an ALB does when it cannot forward (503 with no
+routable target, 502 when the connection fails, 504 when the target does not answer in time),
+and records the ALB's metrics (RequestCount, HTTPCode_Target_nXX_Count, HTTPCode_ELB_5XX_Count
+and 502/503/504) in the emulated CloudWatch under AWS/ApplicationELB with the LoadBalancer
+dimension.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -61,24 +61,17 @@ class Cloud:
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> Cloud:
-        return cls(
-            endpoint=str(document["endpoint"]),
-            region=str(document["region"]),
-            alb_url=str(document["alb_url"]),
-            cluster=str(document["cluster"]),
-            service=str(document["service"]),
-            log_group=str(document["log_group"]),
-            repository=str(document["repository"]),
-            image_tags=tuple(str(t) for t in document["image_tags"]),
-            image_digest=str(document["image_digest"]),
-            target_file=str(document["target_file"]),
-            env_file=str(document["env_file"]),
-            terraform_dir=str(document["terraform_dir"]),
-            daemon_pid=int(document["daemon_pid"]),
-            time_scale=float(document["time_scale"]),
-            started_at=str(document["started_at"]),
-            seconds={str(k): float(v) for k, v in document["seconds"].items()},
-        )
+        """The cloud ``document`` (``cloud.json``) records; raises ``KeyError``, ``TypeError``
+        or ``ValueError`` when a field is missing or of the wrong kind."""
+        scalars = {"str": str, "int": int, "float": float}
+        values: dict[str, Any] = {
+            f.name: scalars[str(f.type)](document[f.name])
+            for f in fields(cls)
+            if str(f.type) in scalars
+        }
+        values["image_tags"] = tuple(str(t) for t in document["image_tags"])
+        values["seconds"] = {str(k): float(v) for k, v in document["seconds"].items()}
+        return cls(**values)
 
     @property
     def endpoint_obj(self) -> Endpoint:
