@@ -70,7 +70,10 @@ class Cloud:
             if str(f.type) in scalars
         }
         values["image_tags"] = tuple(str(t) for t in document["image_tags"])
-        values["seconds"] = {str(k): float(v) for k, v in document["seconds"].items()}
+        seconds = document["seconds"]
+        if not isinstance(seconds, Mapping):
+            raise TypeError(f"seconds is not an object: {seconds!r}")
+        values["seconds"] = {str(k): float(v) for k, v in seconds.items()}
         return cls(**values)
 
     @property
