@@ -4,7 +4,7 @@ with no ``-p`` flag and no ``sys.path`` edit.
 
 Loading it also imports the real ``localcloud`` package first. That matters with
 ``--import-mode=importlib`` (the root pyproject.toml): pytest names a test module after its path
-(``localcloud/tests/sim/test_x.py`` becomes ``localcloud.tests.sim.test_x``) and, when no
+(``localcloud/tests/ecs/test_x.py`` becomes ``localcloud.tests.ecs.test_x``) and, when no
 ``localcloud`` module is loaded yet, creates an empty one for the folder ``localcloud/``, which
 would shadow the package. With the package loaded, the test folders become its harmless
 ``localcloud.tests``/``localcloud.drills`` children: no module of the package has those names.
