@@ -50,11 +50,12 @@ $(SYNCED): uv.lock pyproject.toml service/pyproject.toml ops/pyproject.toml loca
 install: $(SYNCED) ## Install the locked Python dependencies into .venv
 
 # The git hooks (.pre-commit-config.yaml: ruff check and format, terraform fmt, detect-secrets,
-# actionlint, zizmor, hadolint, large files, merge markers) on every file git tracks, then mypy.
+# actionlint, zizmor, hadolint, large files, merge markers) on every file git tracks, then mypy and the import check.
 # mk/hooks.mk adds the scanners the hooks need as prerequisites and `make hooks`.
-lint: install ## The git hooks on every tracked file (ruff, terraform fmt, secrets, workflow/Dockerfile linters), then mypy --strict
+lint: install ## The git hooks on every tracked file (ruff, terraform fmt, secrets, workflow/Dockerfile linters), then mypy --strict and no import cycle (import-linter)
 	$(RUN) pre-commit run --all-files
 	$(RUN) mypy
+	$(RUN) lint-imports --no-cache
 
 fmt: install ## Format the Python code
 	$(RUN) ruff check --fix .

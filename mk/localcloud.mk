@@ -1,5 +1,6 @@
 # The local cloud (localcloud/): the whole platform on one machine, offline, and the runbook's
-# drills rehearsed against it. How-to: docs/architecture.md ("The local cloud"); design: ADR 0009.
+# drills rehearsed against it. How-to: docs/architecture.md ("The local cloud"); what it emulates
+# and what differs from AWS: docs/emulator.md; design: ADR 0009.
 .PHONY: local-cloud local-cloud-down local-cloud-status test-localcloud drills test-drills
 
 # 127.0.0.1 ports of the emulated AWS and of the listener playing the ALB (0: any free port).
@@ -20,16 +21,18 @@ local-cloud-down: install ## Stop the local cloud: the daemon and every task pro
 local-cloud-status: install ## Is the local cloud running, where, and does /health answer through its ALB
 	$(LOCALCLOUD) status
 
-# -p localcloud.drill loads the real `localcloud` package before collection: with
-# --import-mode=importlib, pytest would otherwise name the folders localcloud/tests/... and
-# localcloud/drills/... `localcloud.*` and shadow the package.
-test-localcloud: install ## The local cloud's own tests: image records, the real-process runtime, the daemon
-	$(RUN) pytest -p localcloud.drill localcloud/tests/cloud
+# Two pytest processes: only one ECS simulator may be active in a process, and tests/cloud start
+# their own (real processes) while tests/ecs share one (localcloud's pytest plugin, `harness`).
+# tests/unit (the scheduler and health checker without HTTP) start none; tests/architecture runs
+# the pinned semgrep over a tree laid out like localcloud's (the layer rules' scoping).
+test-localcloud: install .tools/scanners/semgrep/.installed ## The local cloud's own tests: its layers, the ECS simulator (unit and through the API), image records, the real-process runtime, the daemon
+	$(RUN) pytest localcloud/tests/architecture localcloud/tests/unit localcloud/tests/cloud
+	$(RUN) pytest localcloud/tests/ecs
 
 # One local cloud for all drills (Terraform applies once); the first test also waits for
 # `localcloud up`, hence the longer timeout.
 drills: install ## Rehearse the runbook: 8 incident drills against one local cloud (needs terraform; ~5 min)
-	$(RUN) pytest -p localcloud.drill --timeout 900 localcloud/drills
+	$(RUN) pytest --timeout 900 localcloud/drills
 
 test-drills: drills
 

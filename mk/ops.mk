@@ -1,11 +1,8 @@
-# opsctl (ops/) and the ECS simulator it is tested against (localcloud/src/localcloud/sim).
+# opsctl (ops/), tested against the emulated AWS and the ECS simulator of localcloud/.
 .PHONY: test-ops bench-ops schemas
 
-# -p localcloud.sim.testing loads the real `localcloud` package before collection: with
-# --import-mode=importlib, pytest would otherwise name localcloud/tests/... modules
-# `localcloud.tests...` and shadow the package.
-test-ops: install ## opsctl + ECS simulator tests (unit, emulated AWS, opsctl as a subprocess)
-	$(RUN) pytest -p localcloud.sim.testing ops/tests localcloud/tests/sim
+test-ops: install ## opsctl tests (unit, emulated AWS, opsctl as a subprocess)
+	$(RUN) pytest ops/tests
 
 # The JSON Schemas of `opsctl -o json` documents are generated from the result dataclasses
 # (ops/src/opsctl/results.py); a unit test fails, naming this target, when they are stale.

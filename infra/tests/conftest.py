@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from localcloud.emulator import Emulator, Endpoint
-from localcloud.moto_terraform import patch_for_terraform
+from localcloud.moto_fixes import install as patch_for_terraform
 
 TIMINGS_KEY = pytest.StashKey[list[tuple[str, float]]]()
 

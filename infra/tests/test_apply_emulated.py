@@ -30,8 +30,8 @@ from typing import Any
 
 import boto3
 import pytest
+from localcloud.cloud.terraform import Plan, S3Backend, Step, TerraformCommandError, TerraformRoot
 from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
-from localcloud.terraform import Plan, S3Backend, Step, TerraformCommandError, TerraformRoot
 
 pytestmark = pytest.mark.needs_terraform
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from localcloud.cloud.terraform import TerraformRoot, find_terraform
 from localcloud.emulator import Endpoint
-from localcloud.terraform import TerraformRoot, find_terraform
 
 pytestmark = pytest.mark.needs_terraform
 

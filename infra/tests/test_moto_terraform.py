@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
-from localcloud.moto_terraform import policy_over_tls
+from localcloud.moto_fixes.s3 import policy_over_tls
 
 
 def client(endpoint: Endpoint, service: str) -> Any:

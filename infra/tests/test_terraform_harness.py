@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from localcloud.emulator import Endpoint
-from localcloud.terraform import (
+from localcloud.cloud.terraform import (
     LocalBackend,
     S3Backend,
     TerraformCommandError,
@@ -26,6 +25,7 @@ from localcloud.terraform import (
     cli_config,
     find_plugin_mirror,
 )
+from localcloud.emulator import Endpoint
 
 ENDPOINT = Endpoint(url="http://127.0.0.1:1")
 

@@ -7,10 +7,8 @@ RUNNING, targets healthy, ``/health`` 200 through the ALB) and must leave one. W
 fails half-way, the next one restores the service first (``terraform apply``, then a deploy of
 the baseline image), so one failure does not hide the others.
 
-Run with ``make drills`` (``pytest -p localcloud.drill localcloud/drills``: loading the real
-``localcloud`` package first keeps pytest's importlib mode from naming this folder
-``localcloud.drills`` and shadowing it). Marker ``needs_terraform``: skipped without terraform
-unless ``STRICT_TOOLS=1`` (CI), where that is a failure.
+Run with ``make drills``. Marker ``needs_terraform`` (localcloud's pytest plugin): skipped
+without terraform unless ``STRICT_TOOLS=1`` (CI), where that is a failure.
 """
 
 from __future__ import annotations
@@ -24,10 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localcloud.cloud import Cloud
-from localcloud.drill import Operator
-from localcloud.procs import port_in_use
-from localcloud.state import Paths, read_json, read_ref
+from localcloud.cloud.model import Cloud
+from localcloud.cloud.state import Paths, read_json, read_ref
+from localcloud.net import port_in_use
+from localcloud.testing.drills import Operator
+from localcloud.testing.processes import processes_under
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -39,14 +38,6 @@ TIMINGS = pytest.StashKey[list[tuple[str, float]]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[TIMINGS] = []
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("needs_terraform") is None or shutil.which("terraform"):
-        return
-    if os.environ.get("STRICT_TOOLS") == "1":
-        pytest.fail("STRICT_TOOLS=1 but terraform is not on PATH")
-    pytest.skip("terraform is not on PATH")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -68,25 +59,6 @@ def _localcloud(state: Path, *args: str, timeout: float) -> subprocess.Completed
         check=False,
         cwd=REPO,
     )
-
-
-def _processes_under(directory: Path) -> list[int]:
-    """Pids of every process whose working directory lies under ``directory`` (task processes
-    run in ``<state>/tasks/<task-id>``), found through /proc so that no pid file is trusted."""
-    found = []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return found
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = str((entry / "cwd").readlink())
-        except OSError:
-            continue
-        if cwd.startswith(str(directory)):
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +101,7 @@ def local_cloud(
         began = time.monotonic()
         down = _localcloud(state, "down", timeout=120)
         pytestconfig.stash[TIMINGS].append(("localcloud down", time.monotonic() - began))
-        leftovers = _processes_under(state)
+        leftovers = processes_under(state)
         assert down.returncode == 0, f"localcloud down failed:\n{down.stdout}\n{down.stderr}"
         assert daemon is not None, "the daemon left no pid file"
         assert not daemon.alive(), "the daemon still runs after down"

@@ -16,7 +16,7 @@ exactly as step 3 says, with the runbook's own tools::
 from __future__ import annotations
 
 import pytest
-from localcloud.drill import Operator, expect
+from localcloud.testing.drills import Operator, expect
 
 pytestmark = pytest.mark.needs_terraform
 

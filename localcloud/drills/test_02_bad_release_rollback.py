@@ -16,7 +16,7 @@ the cause, and exits 10; the logs show why; ``opsctl rollback`` then leaves the 
 from __future__ import annotations
 
 import pytest
-from localcloud.drill import Operator, expect
+from localcloud.testing.drills import Operator, expect
 
 pytestmark = pytest.mark.needs_terraform
 

@@ -14,7 +14,7 @@ back and the service recovers::
 from __future__ import annotations
 
 import pytest
-from localcloud.drill import Operator, expect, findings
+from localcloud.testing.drills import Operator, expect, findings
 
 pytestmark = pytest.mark.needs_terraform
 

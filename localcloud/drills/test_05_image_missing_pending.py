@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from localcloud.drill import Operator, expect, findings
+from localcloud.testing.drills import Operator, expect, findings
 
 pytestmark = pytest.mark.needs_terraform
 

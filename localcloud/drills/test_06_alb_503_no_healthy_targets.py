@@ -17,7 +17,7 @@ an image that exists fixes it::
 from __future__ import annotations
 
 import pytest
-from localcloud.drill import Operator, expect, findings
+from localcloud.testing.drills import Operator, expect, findings
 
 pytestmark = pytest.mark.needs_terraform
 

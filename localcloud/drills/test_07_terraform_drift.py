@@ -14,7 +14,7 @@ updated); ``terraform apply`` restores the planned state and the next plan is em
 from __future__ import annotations
 
 import pytest
-from localcloud.drill import Operator, expect
+from localcloud.testing.drills import Operator, expect
 
 pytestmark = pytest.mark.needs_terraform
 

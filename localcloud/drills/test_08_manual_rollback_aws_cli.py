@@ -16,7 +16,7 @@ then validated (step 4: the tasks run it, targets healthy, logs, ``/health``)::
 from __future__ import annotations
 
 import pytest
-from localcloud.drill import Operator, expect
+from localcloud.testing.drills import Operator, expect
 
 pytestmark = pytest.mark.needs_terraform
 

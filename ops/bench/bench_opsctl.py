@@ -22,9 +22,9 @@ import threading
 import time
 from pathlib import Path
 
-from localcloud.sim import scripted
-from localcloud.sim.stack import StackOptions, build_stack, push_image
-from localcloud.sim.testing import Harness, shared_harness
+from localcloud.runtime import scripted
+from localcloud.testing.harness import Harness, shared_harness
+from localcloud.testing.stacks import StackOptions, build_stack, push_image
 
 OPSCTL = str(Path(sys.executable).with_name("opsctl"))
 

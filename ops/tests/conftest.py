@@ -1,14 +1,13 @@
 """Fixtures for opsctl's tests: moto as an HTTP server plus the ECS simulator (one per test
-process, shared with localcloud's tests), a platform built with boto3 per test, and opsctl run
-as a real subprocess against it, with the permissions of the deploy role only: every AWS call
-opsctl makes is authorized against infra/bootstrap/iam.tf's deploy policy (support/iam_guard.py)
-and a test fails if any was refused."""
+process: the ``harness`` fixture of localcloud's pytest plugin), a platform built with boto3 per
+test, and opsctl run as a real subprocess against it, with the permissions of the deploy role
+only: every AWS call opsctl makes is authorized against infra/bootstrap/iam.tf's deploy policy
+(support/iam_guard.py) and a test fails if any was refused."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,24 +21,15 @@ from typing import Any
 
 import jsonschema
 import pytest
-from localcloud.sim import Behaviour
-from localcloud.sim.stack import Stack, StackOptions, build_stack, client, push_image
-from localcloud.sim.testing import Harness, shared_harness
+from localcloud.runtime.scripted import Behaviour
+from localcloud.testing.harness import Harness, World
+from localcloud.testing.stacks import StackOptions, build_stack
 
-# Test support modules (not a package: tests run with --import-mode=importlib).
-sys.path.insert(0, str(Path(__file__).with_name("support")))
-
-from iam_guard import Environment, Guard, install
+# pytest imports this file as ops.tests.conftest (--import-mode=importlib, root pyproject.toml),
+# so the support modules beside it are reached relative to it: no sys.path edit.
+from ops.tests.support.iam_guard import Environment, Guard, install
 
 OPSCTL = str(Path(sys.executable).with_name("opsctl"))
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """needs_terraform: skip without terraform, unless STRICT_TOOLS=1 (CI), where it fails."""
-    if item.get_closest_marker("needs_terraform") and shutil.which("terraform") is None:
-        if os.environ.get("STRICT_TOOLS") == "1":
-            pytest.fail("terraform is not on PATH and STRICT_TOOLS=1")
-        pytest.skip("terraform is not on PATH")
 
 
 @cache
@@ -85,16 +75,15 @@ class Run:
 
 
 @dataclass
-class Scenario:
-    harness: Harness
-    stack: Stack
-    tmp: Path
-    alb_url: str
-    target_file: Path
-    env: dict[str, str] = field(default_factory=dict)
+class Scenario(World):
+    """A platform in the harness, with opsctl pointed at it (its target file and environment)."""
 
-    def client(self, service: str) -> Any:
-        return client(self.harness.endpoint.url, self.stack.region, service)
+    tmp: Path = field(kw_only=True)
+    alb_url: str = field(kw_only=True)
+    target_file: Path = field(kw_only=True)
+    env: dict[str, str] = field(default_factory=dict, kw_only=True)
+
+    poll_interval = 0.1
 
     def opsctl(self, *args: str, target: bool = True, timeout: float = 90) -> Run:
         argv = [OPSCTL, *(("--target-file", str(self.target_file)) if target else ()), *args]
@@ -126,45 +115,13 @@ class Scenario:
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
-    def push(self, tag: str, behaviour: Behaviour | None = None) -> str:
-        if behaviour is not None:
-            self.harness.runtime.script(tag, behaviour)
-        return push_image(self.harness.endpoint, self.stack.repository_name, tag)
-
-    def service(self) -> dict[str, Any]:
-        return self.client("ecs").describe_services(
-            cluster=self.stack.cluster, services=[self.stack.service]
-        )["services"][0]
-
     def revisions(self) -> list[str]:
         return self.client("ecs").list_task_definitions(familyPrefix=self.stack.family)[
             "taskDefinitionArns"
         ]
 
     def stopped_tasks(self) -> list[dict[str, Any]]:
-        ecs = self.client("ecs")
-        arns = ecs.list_tasks(
-            cluster=self.stack.cluster, serviceName=self.stack.service, desiredStatus="STOPPED"
-        )["taskArns"]
-        return ecs.describe_tasks(cluster=self.stack.cluster, tasks=arns)["tasks"] if arns else []
-
-    def wait(
-        self, predicate: Callable[[], bool], timeout: float = 20, what: str = "condition"
-    ) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"{what} not reached within {timeout} s")
-
-    def settle(self, timeout: float = 20) -> None:
-        self.harness.simulator.settle(self.stack.cluster, self.stack.service, timeout)
-
-
-@pytest.fixture(scope="session")
-def harness() -> Harness:
-    return shared_harness()
+        return self.tasks("STOPPED")
 
 
 @pytest.fixture
@@ -230,7 +187,9 @@ def make_scenario(
             "OPSCTL_URL",
         ):
             env.pop(name, None)
-        scenario = Scenario(harness, stack, tmp_path, alb_url, target_file, env)
+        scenario = Scenario(
+            harness, stack, tmp=tmp_path, alb_url=alb_url, target_file=target_file, env=env
+        )
         if not iam_guard.unrestricted:
             iam_guard.use(Environment(stack.service, stack.cluster), stack.region)
         if settle:

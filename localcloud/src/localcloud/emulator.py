@@ -3,8 +3,9 @@
 Code under test reaches it only over HTTP, through boto3's default chain
 (``AWS_ENDPOINT_URL`` and dummy credentials), exactly as it reaches AWS in production.
 Because the server runs in this process, a simulator in the same process can change
-moto's backends directly: that is how AWS "does things by itself" here
-(see ../shared/notes/aws-emulation.md and localcloud's ECS simulator).
+moto's backends directly: that is how AWS "does things by itself" here (the ECS simulator,
+:mod:`localcloud.ecs`). What is emulated, what is simulated and what differs from AWS:
+docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import threading
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
+import boto3
 from moto.server import ThreadedMotoServer
 
-from localcloud import patches
+from localcloud import moto_fixes
 
 REGION = "us-east-1"
 """The emulator's default region. us-east-1 also hosts the billing metrics (EstimatedCharges)."""
@@ -30,11 +34,6 @@ ACCOUNT_ID = "123456789012"
 
 MOTO_DUMMY_CREDENTIAL = "testing"
 """moto accepts any credentials; this fixed dummy (moto's documented one) keeps real ones out."""
-
-
-def patch_moto() -> None:
-    """Install the project's fixes to moto (:func:`localcloud.patches.install`); idempotent."""
-    patches.install()
 
 
 @dataclass(frozen=True)
@@ -80,11 +79,28 @@ class Endpoint:
             response.read()
 
 
+@cache
+def _session(region: str) -> boto3.session.Session:
+    return boto3.session.Session(region_name=region)
+
+
+@cache
+def client(url: str, region: str, service: str) -> Any:  # noqa: ANN401 - any boto3 client
+    """A boto3 client for the emulator at ``url``, cached: creating one loads its JSON model
+    (~0.1 s)."""
+    return _session(region).client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=url,
+        aws_access_key_id=MOTO_DUMMY_CREDENTIAL,
+        aws_secret_access_key=MOTO_DUMMY_CREDENTIAL,
+    )
+
+
 class Emulator:
     """moto's server on 127.0.0.1, in a thread of this process."""
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
-        patch_moto()
+        moto_fixes.install()
         self._host = host
         self._port = port
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)

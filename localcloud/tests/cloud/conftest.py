@@ -1,9 +1,9 @@
 """Fixtures for the local cloud's own tests: an emulator in this process, image records pushed
 over the ECR API, and helpers to find the processes the runtime starts.
 
-Run with ``make test-localcloud`` (``pytest -p localcloud.drill localcloud/tests/cloud``): these
-tests start their own ECS simulator, so they run in a process of their own, apart from the
-simulator tests opsctl's suite shares (``make test-ops``).
+``make test-localcloud`` runs them in a pytest process of their own: these tests start their own
+ECS simulators (with the real-process runtime), and only one simulator may be active in a
+process, so they stay apart from the tests of the shared harness (localcloud/tests/ecs).
 """
 
 from __future__ import annotations
@@ -11,13 +11,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from localcloud.emulator import Emulator, Endpoint
-from localcloud.sim.stack import client
-
-from localcloud import images
+from localcloud.emulator import Emulator, Endpoint, client
+from localcloud.images import records
 
 
 @pytest.fixture(scope="module")
@@ -35,24 +32,11 @@ def record_pusher(
     (APP_COMMIT = the tag)."""
 
     def push(endpoint: Endpoint, repository: str, tag: str) -> str:
-        record = images.service_image(version, tag, environment)
+        record = records.service_image(version, tag, environment)
         ecr = client(endpoint.url, endpoint.region, "ecr")
-        return images.push(ecr, repository, record, [tag]).digest
+        return records.push(ecr, repository, record, [tag]).digest
 
     return push
-
-
-def processes_under(directory: Path) -> list[int]:
-    """Pids of the processes whose working directory is under ``directory``."""
-    found = []
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
-        if entry.name.isdigit():
-            try:
-                if str((entry / "cwd").readlink()).startswith(str(directory)):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.fixture

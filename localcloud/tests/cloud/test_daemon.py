@@ -15,12 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from localcloud.cloud.state import Paths, read_json, read_ref
 from localcloud.emulator import Endpoint
-from localcloud.procs import ProcessRef, free_port
-from localcloud.sim.stack import StackOptions, build_stack
-from localcloud.state import Paths, read_json, read_ref
+from localcloud.net import free_port
+from localcloud.runtime.procs import ProcessRef
+from localcloud.testing.processes import processes_under
+from localcloud.testing.stacks import StackOptions, build_stack
 
-from .conftest import processes_under, record_pusher
+from .conftest import record_pusher
 
 BIN = Path(sys.executable).parent
 
@@ -48,7 +50,7 @@ def wait(predicate, timeout: float = 30) -> bool:  # type: ignore[no-untyped-def
 def daemon(tmp_path: Path) -> Iterator[tuple[Paths, subprocess.Popen[bytes], int]]:
     paths = Paths(tmp_path / "state")
     alb_port = free_port()
-    argv = [sys.executable, "-m", "localcloud.daemon", "--state-dir", str(paths.root)]
+    argv = [sys.executable, "-m", "localcloud.cloud.daemon", "--state-dir", str(paths.root)]
     argv += ["--port", "0", "--alb-port", str(alb_port), "--time-scale", "0.05"]
     process = subprocess.Popen(
         argv,

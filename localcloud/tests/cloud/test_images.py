@@ -7,16 +7,15 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from localcloud.emulator import ACCOUNT_ID, Endpoint
+from localcloud.emulator import ACCOUNT_ID, Endpoint, client
 from localcloud.errors import PushRefusedError
-from localcloud.oci import ImageConfig, ImageFormatError, Manifest, digest_of
-from localcloud.sim.stack import client
-
-from localcloud import images, patches
+from localcloud.images import records
+from localcloud.images.oci import ImageConfig, ImageFormatError, Manifest, digest_of
+from localcloud.moto_fixes.ecr import ecr_blob
 
 
 def test_record_config_says_what_the_dockerfile_says() -> None:
-    record = images.service_image("1.2.3", "abc123")
+    record = records.service_image("1.2.3", "abc123")
     config = ImageConfig.from_json(record.config_blob)
     assert config.entrypoint == ("app-serve",)
     assert config.cmd == ()
@@ -29,9 +28,9 @@ def test_record_config_says_what_the_dockerfile_says() -> None:
 
 
 def test_records_are_deterministic_and_a_baked_in_setting_is_another_image() -> None:
-    same = images.service_image("1.2.3", "abc123")
-    assert same.manifest == images.service_image("1.2.3", "abc123").manifest
-    broken = images.service_image("1.2.3", "abc123", {"APP_ENVIRONMENT": "broken"})
+    same = records.service_image("1.2.3", "abc123")
+    assert same.manifest == records.service_image("1.2.3", "abc123").manifest
+    broken = records.service_image("1.2.3", "abc123", {"APP_ENVIRONMENT": "broken"})
     assert ImageConfig.from_json(broken.config_blob).env["APP_ENVIRONMENT"] == "broken"
     assert broken.manifest.layers != same.manifest.layers
 
@@ -57,8 +56,8 @@ def test_push_uploads_blobs_and_tags_through_the_ecr_api(
     endpoint: Endpoint, repository: str
 ) -> None:
     ecr = client(endpoint.url, endpoint.region, "ecr")
-    record = images.service_image("1.2.3", "abc123")
-    pushed = images.push(ecr, repository, record, ["abc123", "latest"])
+    record = records.service_image("1.2.3", "abc123")
+    pushed = records.push(ecr, repository, record, ["abc123", "latest"])
 
     described = ecr.describe_images(repositoryName=repository)["imageDetails"]
     assert [(d["imageDigest"], sorted(d["imageTags"])) for d in described] == [
@@ -69,7 +68,7 @@ def test_push_uploads_blobs_and_tags_through_the_ecr_api(
     )["layers"]
     assert {layer["layerAvailability"] for layer in layers} == {"AVAILABLE"}
     # The emulated registry serves the configuration back, as the task runtime reads it.
-    blob = patches.ecr_blob(ACCOUNT_ID, endpoint.region, repository, record.manifest.config_digest)
+    blob = ecr_blob(ACCOUNT_ID, endpoint.region, repository, record.manifest.config_digest)
     assert blob == record.config_blob
 
 
@@ -77,16 +76,16 @@ def test_push_is_idempotent_but_an_immutable_tag_never_moves(
     endpoint: Endpoint, repository: str
 ) -> None:
     ecr = client(endpoint.url, endpoint.region, "ecr")
-    first = images.push(ecr, repository, images.service_image("1.2.3", "v1"), ["v1"])
-    again = images.push(ecr, repository, images.service_image("1.2.3", "v1"), ["v1"])
+    first = records.push(ecr, repository, records.service_image("1.2.3", "v1"), ["v1"])
+    again = records.push(ecr, repository, records.service_image("1.2.3", "v1"), ["v1"])
     assert again.digest == first.digest
-    other = images.service_image("1.2.3", "v1", {"APP_LOG_LEVEL": "DEBUG"})
+    other = records.service_image("1.2.3", "v1", {"APP_LOG_LEVEL": "DEBUG"})
     with pytest.raises(PushRefusedError, match="'v1' already names another image"):
-        images.push(ecr, repository, other, ["v1"])
+        records.push(ecr, repository, other, ["v1"])
     assert len(ecr.describe_images(repositoryName=repository)["imageDetails"]) == 1
 
 
 def test_push_to_a_missing_repository_fails_with_the_ecr_error(endpoint: Endpoint) -> None:
     ecr = client(endpoint.url, endpoint.region, "ecr")
     with pytest.raises(ClientError, match="RepositoryNotFoundException"):
-        images.push(ecr, "does-not-exist", images.service_image("1", "x"), ["x"])
+        records.push(ecr, "does-not-exist", records.service_image("1", "x"), ["x"])

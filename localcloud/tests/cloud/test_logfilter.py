@@ -10,9 +10,8 @@ import time
 
 import botocore.exceptions
 import pytest
-from localcloud.emulator import Endpoint
-from localcloud.logfilter import FilterPatternError, compile_json_pattern
-from localcloud.sim.stack import client
+from localcloud.emulator import Endpoint, client
+from localcloud.moto_fixes.logs import FilterPatternError, compile_json_pattern
 
 ACCESS = json.dumps(
     {

@@ -8,10 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from localcloud.oci import ImageConfig
-from localcloud.processes import exit_status, plan_launch
-from localcloud.sim.clock import SimClock
-from localcloud.sim.runtime import ContainerSpec, LaunchError, TaskSpec
+from localcloud.ecs.clock import SimClock
+from localcloud.ecs.taskruntime import ContainerSpec, LaunchError, TaskSpec
+from localcloud.images.oci import ImageConfig
+from localcloud.runtime.processes import exit_status, plan_launch
 
 BIN = Path(sys.executable).parent
 IMAGE = ImageConfig(

@@ -12,18 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from localcloud.emulator import Endpoint
-from localcloud.oci import ImageConfig
-from localcloud.processes import ProcessRuntime
-from localcloud.procs import ProcessRef
-from localcloud.sim import SimConfig, Simulator
-from localcloud.sim.clock import SimClock
-from localcloud.sim.runtime import ContainerSpec, TaskSpec
-from localcloud.sim.stack import Stack, StackOptions, build_stack, client
+from localcloud.ecs import SimConfig, Simulator
+from localcloud.ecs.clock import SimClock
+from localcloud.ecs.taskruntime import ContainerSpec, TaskSpec
+from localcloud.emulator import Endpoint, client
+from localcloud.images import records
+from localcloud.images.oci import ImageConfig
+from localcloud.runtime.processes import ProcessRuntime
+from localcloud.runtime.procs import ProcessRef
+from localcloud.testing.processes import processes_under
+from localcloud.testing.stacks import Stack, StackOptions, build_stack
 
-from localcloud import images
-
-from .conftest import processes_under, record_pusher
+from .conftest import record_pusher
 
 TIME_SCALE = 0.05
 
@@ -171,7 +171,7 @@ def test_no_process_outlives_the_runtime(tmp_path: Path) -> None:
     runtime = ProcessRuntime(
         bin_dir=Path(sys.executable).parent, work_dir=tmp_path / "tasks", pid_dir=tmp_path / "pids"
     )
-    record = images.service_image("1.2.3", "close")
+    record = records.service_image("1.2.3", "close")
     container = ContainerSpec(
         name="app",
         image="123456789012.dkr.ecr.us-east-1.amazonaws.com/close:v1",

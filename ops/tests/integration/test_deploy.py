@@ -7,8 +7,8 @@ import re
 import signal
 import subprocess
 
-from localcloud.sim import scripted
-from localcloud.sim.stack import StackOptions
+from localcloud.runtime import scripted
+from localcloud.testing.stacks import StackOptions
 
 
 def test_deploy_pins_the_digest_follows_its_deployment_and_verifies(make_scenario):

@@ -13,8 +13,9 @@ import subprocess
 from dataclasses import replace
 
 import pytest
-from deploy_policy import REPO, load
-from localcloud.sim import scripted
+from localcloud.runtime import scripted
+
+from ops.tests.support.deploy_policy import REPO, load
 
 
 def _without(guard, action):
@@ -94,7 +95,7 @@ def test_status_without_permission_to_list_alarms_still_answers(make_scenario, i
 
 @pytest.mark.needs_terraform
 def test_terraform_renders_the_policy_this_suite_enforces(harness, tmp_path):
-    from localcloud.terraform import TerraformRoot
+    from localcloud.cloud.terraform import TerraformRoot
 
     root = TerraformRoot(
         REPO / "infra",

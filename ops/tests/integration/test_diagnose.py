@@ -6,8 +6,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-from localcloud.sim import Behaviour, scripted
-from localcloud.sim.stack import StackOptions
+from localcloud.runtime import scripted
+from localcloud.runtime.scripted import Behaviour
+from localcloud.testing.stacks import StackOptions
 
 STUCK = StackOptions(circuit_breaker=False, rollback=False)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from localcloud.sim import scripted
-from localcloud.sim.stack import StackOptions
+from localcloud.runtime import scripted
+from localcloud.testing.stacks import StackOptions
 
 
 def test_rollback_returns_to_the_last_known_good_revision_after_a_failed_deploy(make_scenario):

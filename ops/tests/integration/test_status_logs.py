@@ -6,8 +6,8 @@ import json
 import subprocess
 
 import pytest
-from localcloud.sim import scripted
-from localcloud.sim.stack import StackOptions
+from localcloud.runtime import scripted
+from localcloud.testing.stacks import StackOptions
 
 
 def test_status_shows_counts_deployments_targets_events_and_alarms(make_scenario):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from hcl import Block, HclError, Lazy, evaluate, parse_file
+from ops.tests.support.hcl import Block, HclError, Lazy, evaluate, parse_file
 
 REPO = Path(__file__).resolve().parents[3]
 IAM_TF = REPO / "infra" / "bootstrap" / "iam.tf"

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy_policy import ACCOUNT_ID, Request, Statement, allowed, load
+from ops.tests.support.deploy_policy import ACCOUNT_ID, Request, Statement, allowed, load
 
 SIGNING_TO_IAM = {
     "ecs": "ecs",

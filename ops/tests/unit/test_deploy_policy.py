@@ -13,9 +13,17 @@ from pathlib import Path
 import botocore.session
 import pytest
 from botocore import xform_name
-from deploy_policy import Condition, Request, Statement, allowed, granted_actions, load
-from hcl import HclError, evaluate, parse
-from iam_guard import SIGNING_TO_IAM, Environment, authorizations
+
+from ops.tests.support.deploy_policy import (
+    Condition,
+    Request,
+    Statement,
+    allowed,
+    granted_actions,
+    load,
+)
+from ops.tests.support.hcl import HclError, evaluate, parse
+from ops.tests.support.iam_guard import SIGNING_TO_IAM, Environment, authorizations
 
 OPSCTL_SRC = Path(__file__).resolve().parents[2] / "src" / "opsctl"
 CLIENTS = ("ecs", "elbv2", "logs", "cloudwatch", "ec2", "ecr")
