@@ -2,7 +2,8 @@
 
 What a user would notice if it broke: `make tf-apply ENV=dev` fails, a second plan is not empty
 (Terraform fights someone over a resource), the state is not where the backend says, the output
-opsctl reads is missing a field, or `terraform destroy` leaves things behind.
+opsctl reads is missing a field, an environment created before infra/stack would have resources
+recreated, or `terraform destroy` leaves things behind.
 
 The steps run in the order an operator runs them (runbook 6): the bootstrap is applied with local
 state and then moves its own state into the bucket it created (infra/bootstrap/README.md); dev is
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -372,10 +374,12 @@ def before_the_stack(address: str) -> str:
     return address.removeprefix("module.stack").removeprefix(".")
 
 
-def terraform(root: TerraformRoot, *args: str, stdin: str | None = None) -> str:
-    """``terraform <args>`` in the root's workspace; its output, or a failure that shows it."""
+def terraform(root: TerraformRoot, *args: str, stdin: str | None = None) -> Step:
+    """``terraform <args>`` in the root's workspace, timed; a failure shows its output."""
+    argv = (find_terraform(root.env), *args)
+    started = time.monotonic()
     done = subprocess.run(
-        [find_terraform(root.env), *args],
+        argv,
         cwd=root.directory,
         env=root.env,
         input=stdin,
@@ -385,14 +389,14 @@ def terraform(root: TerraformRoot, *args: str, stdin: str | None = None) -> str:
         timeout=300,
     )
     assert done.returncode == 0, f"terraform {' '.join(args)}:\n{done.stdout}{done.stderr}"
-    return done.stdout
+    return Step(" ".join(args), argv, 0, time.monotonic() - started, done.stdout, done.stderr)
 
 
 def test_an_environment_created_before_the_stack_only_moves(stack: Stack) -> None:
     """The roots' and the stack's moved blocks: the state dev had before the stack (every module
     at the root, the alert topic in the observability module) plans as moves only: no resource
     destroyed or created, so nothing is recreated and no state is migrated by hand."""
-    current = terraform(stack.dev, "state", "pull")
+    current = terraform(stack.dev, "state", "pull").stdout
     state = json.loads(current)
     # Data sources hold no infrastructure (every plan reads them again); the alert topic module's
     # own would collide with the observability module's.
@@ -406,8 +410,9 @@ def test_an_environment_created_before_the_stack_only_moves(stack: Stack) -> Non
     # -force: the same lineage, rewritten on purpose (a push normally refuses to replace a state).
     terraform(stack.dev, "state", "push", "-force", "-", stdin=json.dumps(state))
     try:
-        terraform(stack.dev, "plan", "-input=false", "-no-color", "-out=moves.tfplan")
-        shown = json.loads(terraform(stack.dev, "show", "-json", "moves.tfplan"))
+        plan = terraform(stack.dev, "plan", "-input=false", "-no-color", "-out=moves.tfplan")
+        stack.record("dev: plan of the former layout", plan)
+        shown = json.loads(terraform(stack.dev, "show", "-json", "moves.tfplan").stdout)
     finally:
         terraform(stack.dev, "state", "push", "-force", "-", stdin=current)
     changes = shown["resource_changes"]
