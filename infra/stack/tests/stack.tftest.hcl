@@ -5,12 +5,12 @@
 # (infra/envs/<env>/tests).
 
 mock_provider "aws" {
-  source = "./tests/mocks/aws"
+  source = "./tests/mocks"
 }
 
 mock_provider "aws" {
   alias  = "us_east_1"
-  source = "./tests/mocks/aws_us_east_1"
+  source = "./tests/mocks"
 }
 
 # A new environment, as its first terraform.tfvars has it (ADR 0003): no compute yet, and the

@@ -2,12 +2,12 @@
 # stack's own tests, infra/stack/tests, cover its logic).
 
 mock_provider "aws" {
-  source = "../../stack/tests/mocks/aws"
+  source = "../../stack/tests/mocks"
 }
 
 mock_provider "aws" {
   alias  = "us_east_1"
-  source = "../../stack/tests/mocks/aws_us_east_1"
+  source = "../../stack/tests/mocks"
 }
 
 run "root_publishes_devs_target" {
@@ -24,11 +24,6 @@ run "dev_is_rebuilt_freely_and_leaves_the_account_to_prod" {
 
   module {
     source = "../../stack"
-  }
-
-  providers = {
-    aws           = aws
-    aws.us_east_1 = aws.us_east_1
   }
 
   # dev's terraform.tfvars: one root per account owns the budget, the billing alarm and the one

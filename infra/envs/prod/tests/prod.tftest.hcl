@@ -3,12 +3,12 @@
 # give, whatever else changes in terraform.tfvars.
 
 mock_provider "aws" {
-  source = "../../stack/tests/mocks/aws"
+  source = "../../stack/tests/mocks"
 }
 
 mock_provider "aws" {
   alias  = "us_east_1"
-  source = "../../stack/tests/mocks/aws_us_east_1"
+  source = "../../stack/tests/mocks"
 }
 
 run "root_publishes_prods_target_and_tags" {
@@ -34,11 +34,6 @@ run "running_prod_survives_a_zone_or_a_task_failing" {
 
   module {
     source = "../../stack"
-  }
-
-  providers = {
-    aws           = aws
-    aws.us_east_1 = aws.us_east_1
   }
 
   variables {
@@ -69,11 +64,6 @@ run "prod_keeps_what_cannot_be_recreated" {
     source = "../../stack"
   }
 
-  providers = {
-    aws           = aws
-    aws.us_east_1 = aws.us_east_1
-  }
-
   assert {
     condition     = var.protection.load_balancer_deletion_protection && !var.protection.delete_images_on_destroy && !var.protection.delete_access_logs_on_destroy
     error_message = "prod's load balancer has deletion protection, and destroy never deletes its images or access logs."
@@ -95,11 +85,6 @@ run "prod_owns_the_accounts_cost_guardrails" {
 
   module {
     source = "../../stack"
-  }
-
-  providers = {
-    aws           = aws
-    aws.us_east_1 = aws.us_east_1
   }
 
   # One root per account owns the budget, the billing alarm and the one AWS-services anomaly

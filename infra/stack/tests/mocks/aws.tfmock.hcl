@@ -1,5 +1,6 @@
-# What the mocked AWS provider returns where a random value would not do, for every plan of the
-# stack (infra/stack/tests and the environment roots' tests). Names are "mocked": what a test asserts comes from its variables.
+# What the mocked AWS providers (the environment's region and us-east-1) return where a random
+# value would not do, for every plan of the stack (infra/stack/tests and the environment roots'
+# tests). Names are "mocked": what a test asserts comes from its variables.
 mock_data "aws_caller_identity" {
   defaults = { account_id = "123456789012" }
 }
@@ -55,4 +56,7 @@ mock_resource "aws_iam_role" {
 }
 mock_resource "aws_cloudwatch_log_group" {
   defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/ecs/mocked" }
+}
+mock_resource "aws_ce_anomaly_monitor" {
+  defaults = { arn = "arn:aws:ce::123456789012:anomalymonitor/11111111-2222-3333-4444-555555555555" }
 }
