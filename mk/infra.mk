@@ -96,7 +96,7 @@ test-infra-names: install
 # tests (ops/tests/support/deploy_policy.py); `make test-infra` fails while iam.tf and the file
 # disagree. Offline: every resource is overridden, only the policy documents are built.
 iam-golden: install ## Rewrite infra/bootstrap/iam.golden.json from infra/bootstrap/iam.tf (then review and commit it)
-	$(RUN) pytest -q infra/tests/test_iam_golden.py --update-golden
+	$(RUN) pytest -q -s infra/tests/test_iam_golden.py --update-golden
 
 # The apply test mostly waits (the provider's fixed ALB and S3 waits), the module tests mostly
 # compute: run them side by side.
