@@ -5,14 +5,16 @@
 # (TF_PLUGIN_MIRROR, else /opt/tf-plugins): these targets then point Terraform at it through a CLI
 # configuration file of their own. Without a mirror Terraform downloads providers as usual.
 .PHONY: tf-fmt tf-validate tf-test tf-plan tf-apply tf-backend tf-lock test-infra test-infra-e2e \
-	test-infra-apply test-infra-names \
+	test-infra-apply test-infra-names iam-golden \
 	tf-mirror-config tf-init tf-check-env
 
 TF ?= terraform
 TF_CACHE_DIR := $(CURDIR)/.cache/terraform
 TF_ROOTS := infra/bootstrap infra/envs/dev infra/envs/prod
+# The stack (infra/stack) is validated through the environment roots that call it.
 TF_MODULES := $(patsubst %/,%,$(sort $(dir $(wildcard infra/modules/*/main.tf))))
-# Directories with `terraform test` files (modules, the bootstrap, dev; prod is dev's code).
+# Directories with `terraform test` files: the modules, the stack, the bootstrap and each
+# environment root (its committed terraform.tfvars).
 TF_TESTED := $(patsubst %/tests/,%,$(sort $(dir $(wildcard infra/*/tests/*.tftest.hcl infra/*/*/tests/*.tftest.hcl))))
 ENV ?=
 TF_ARGS ?=
@@ -78,24 +80,30 @@ tf-lock: ## Write complete provider lock files for the roots (needs registry.ter
 			-platform=linux_amd64 -platform=linux_arm64 -platform=darwin_amd64 -platform=darwin_arm64 -platform=windows_amd64; \
 	done
 
-test-infra-e2e: install ## pytest infra/tests: bootstrap and dev applied to the emulated AWS, re-planned (must be empty), destroyed; dev and prod planned for name clashes; harness and parity tests
+test-infra-e2e: install ## pytest infra/tests: bootstrap and dev applied to the emulated AWS, re-planned (must be empty), destroyed; dev and prod planned for name clashes; the IAM golden file; harness and root tests
 	$(RUN) pytest infra/tests
 
-# The same tests in two processes, for test-infra: the name-clash plans (CPU) run while the apply
-# test waits on the provider's fixed sleeps.
-TF_NAMES_TEST := infra/tests/test_env_names.py
+# The same tests in two processes, for test-infra: the name-clash plans and the IAM rendering
+# (CPU) run while the apply test waits on the provider's fixed sleeps.
+TF_CPU_TESTS := infra/tests/test_env_names.py infra/tests/test_iam_golden.py
 test-infra-apply: install
-	$(RUN) pytest infra/tests --ignore=$(TF_NAMES_TEST)
+	$(RUN) pytest infra/tests $(addprefix --ignore=,$(TF_CPU_TESTS))
 
 test-infra-names: install
-	$(RUN) pytest $(TF_NAMES_TEST)
+	$(RUN) pytest $(TF_CPU_TESTS)
+
+# The bootstrap's roles and policies as Terraform renders them, for review and for opsctl's
+# tests (ops/tests/support/deploy_policy.py); `make test-infra` fails while iam.tf and the file
+# disagree. Offline: every resource is overridden, only the policy documents are built.
+iam-golden: install ## Rewrite infra/bootstrap/iam.golden.json from infra/bootstrap/iam.tf (then review and commit it)
+	$(RUN) pytest -q -s infra/tests/test_iam_golden.py --update-golden
 
 # The apply test mostly waits (the provider's fixed ALB and S3 waits), the module tests mostly
 # compute: run them side by side.
 # Terraform is the one tool `make` cannot install from PyPI: without it the infrastructure tests
 # are skipped loudly on a developer's machine, and fail under STRICT_TOOLS=1 (CI, .ci/run).
 ifneq ($(shell command -v $(TF) 2>/dev/null),)
-test-infra: tf-fmt tf-validate ## Every infrastructure check: fmt, validate, module tests, apply test, name clashes
+test-infra: tf-fmt tf-validate ## Every infrastructure check: fmt, validate, module and environment tests, apply test, name clashes, IAM golden file
 	$(MAKE) -j3 --output-sync=target tf-test test-infra-apply test-infra-names
 else
 test-infra:

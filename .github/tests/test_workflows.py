@@ -1,10 +1,11 @@
 """The workflows stay thin and hygienic (docs/security.md, "GitHub Actions hygiene").
 
 Thin: every `run:` step calls a make target or opsctl, so what CI does is what our own tests and
-a person's terminal exercise. Hygienic: actions pinned to full commit SHAs with their version in a
-comment, `permissions: {}` at the top and the least per job, OIDC (`id-token: write`) only in jobs
-that assume an AWS role, no stored AWS keys, no credentials persisted by checkout, timeouts, and
-one deploy or apply per environment at a time.
+a person's terminal exercise; ECS Deploy and Rollback share one job (ecs-rollout.yml, a reusable
+workflow). Hygienic: actions pinned to full commit SHAs with their version in a comment,
+`permissions: {}` at the top and the least per job, OIDC (`id-token: write`) only in jobs that
+assume an AWS role, no stored AWS keys, no credentials persisted by checkout, timeouts, and one
+deploy or apply per environment at a time.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
 CONFIGURE_AWS = "aws-actions/configure-aws-credentials"
+# A reusable workflow of this repository, read at the caller's commit (so pinned by it).
+LOCAL_WORKFLOW = re.compile(r"^\./\.github/workflows/(?P<file>[\w.-]+\.yml)$")
 # `uses: owner/repo[/path]@<40 hex> # v1.2.3`: the comment is how a reviewer (and Dependabot)
 # knows which release the SHA is.
 PINNED_USES = re.compile(
@@ -53,20 +56,46 @@ def jobs_of(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
-    return [(p.name, name, job) for p in WORKFLOW_FILES for name, job in jobs_of(p).items()]
+    """Every job that runs steps (a job that calls a reusable workflow runs that one's jobs)."""
+    return [
+        (p.name, name, job)
+        for p in WORKFLOW_FILES
+        for name, job in jobs_of(p).items()
+        if "uses" not in job
+    ]
+
+
+def calling_jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every job that calls a reusable workflow (``jobs.<id>.uses``)."""
+    return [
+        (p.name, name, job)
+        for p in WORKFLOW_FILES
+        for name, job in jobs_of(p).items()
+        if "uses" in job
+    ]
+
+
+def called(job: dict[str, Any]) -> dict[str, Any]:
+    """The reusable workflow a calling job runs (one of this repository's)."""
+    match = LOCAL_WORKFLOW.match(str(job["uses"]).split("#")[0].strip())
+    assert match, f"{job['uses']}: only reusable workflows of this repository are used"
+    return workflow(match["file"])
 
 
 def all_steps() -> list[tuple[str, str, dict[str, Any]]]:
     return [(wf, name, step) for wf, name, job in all_jobs() for step in job.get("steps", [])]
 
 
-def test_the_four_workflows_exist_with_the_names_the_runbook_uses() -> None:
+def test_the_workflows_exist_with_the_names_the_runbook_uses() -> None:
     assert [p.name for p in WORKFLOW_FILES] == [
         "ci.yml",
         "deploy.yml",
+        "ecs-rollout.yml",
         "rollback.yml",
         "terraform.yml",
     ]
+    # ecs-rollout.yml is the job behind two of them: it cannot be run by itself.
+    assert set(workflow("ecs-rollout.yml")["on"]) == {"workflow_call"}
     # Runbook 2.1 and 3.1 name these two workflows; people look for them by name.
     assert workflow("deploy.yml")["name"] == "ECS Deploy"
     assert workflow("rollback.yml")["name"] == "Rollback ECS Task Definition"
@@ -78,7 +107,12 @@ def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(path: Path
         line for line in path.read_text().splitlines() if re.match(r"^\s*(-\s+)?uses:", line)
     ]
     assert uses_lines, f"{path.name} uses no action at all"
-    unpinned = [line.strip() for line in uses_lines if not PINNED_USES.match(line)]
+    local = [line for line in uses_lines if line.split("uses:")[1].strip().startswith("./")]
+    for line in local:
+        assert LOCAL_WORKFLOW.match(line.split("uses:")[1].split("#")[0].strip()), line
+    unpinned = [
+        line.strip() for line in uses_lines if line not in local and not PINNED_USES.match(line)
+    ]
     assert unpinned == [], f"{path.name}: not pinned as `owner/repo@<40-hex sha> # vX.Y.Z`"
 
 
@@ -118,14 +152,29 @@ def test_oidc_only_where_a_job_assumes_an_aws_role(wf: str, name: str, job: dict
     assert has_oidc == assumes_role, f"{wf}:{name}: id-token: write iff it assumes an AWS role"
 
 
+@pytest.mark.parametrize(
+    ("wf", "name", "job"), calling_jobs(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_a_calling_job_grants_exactly_what_the_called_jobs_need(
+    wf: str, name: str, job: dict[str, Any]
+) -> None:
+    # A calling job's permissions are the most its called jobs may have.
+    needed: dict[str, str] = {}
+    for called_job in called(job)["jobs"].values():
+        needed.update(called_job["permissions"])
+    assert job["permissions"] == needed, f"{wf}:{name}"
+    assert called(job)["permissions"] == {}
+    assert "secrets" not in job, f"{wf}:{name} passes secrets"
+
+
 def test_aws_account_roles_and_regions_come_from_github_variables() -> None:
     steps = [
         (wf, step)
         for wf, _, step in all_steps()
         if str(step.get("uses", "")).startswith(CONFIGURE_AWS)
     ]
-    # publish (matrix), deploy, rollback, plan (matrix), apply-dev, apply-prod
-    assert len(steps) == 6
+    # publish (matrix), the ECS rollout (deploy and rollback), plan (matrix), apply-dev, apply-prod
+    assert len(steps) == 5
     roles = set()
     for wf, step in steps:
         inputs = step["with"]
@@ -241,22 +290,43 @@ def test_manual_deploy_and_rollback_take_the_runbooks_inputs() -> None:
     # Empty means "the last known good revision", opsctl's default.
     assert rollback["revision"]["default"] == ""
     assert rollback["revision"]["required"] is False
-    for name in ("deploy.yml", "rollback.yml"):
-        (job,) = workflow(name)["jobs"].values()
+    commands = {}
+    for name, command, passed in (
+        ("deploy.yml", "deploy", {"image_tag": "${{ inputs.image_tag }}"}),
+        ("rollback.yml", "rollback", {"revision": "${{ inputs.revision }}"}),
+    ):
+        (caller,) = workflow(name)["jobs"].values()
+        # Every input reaches the shared job, and the environment picks the GitHub environment.
+        assert caller["with"] == {
+            "command": command,
+            "environment": "${{ inputs.environment }}",
+            **passed,
+        }
+        (job,) = called(caller)["jobs"].values()
         assert job["environment"] == "${{ inputs.environment }}"
         assert job["env"]["OPSCTL_CLUSTER"] == "${{ vars.OPSCTL_CLUSTER }}"
         assert job["env"]["OPSCTL_SERVICE"] == "${{ vars.OPSCTL_SERVICE }}"
         # The URL the smoke test uses (the env root's alb_url): an HTTPS environment's domain,
         # since https://<load balancer DNS name> has no certificate. Unset: opsctl's default.
         assert job["env"]["OPSCTL_URL"] == "${{ vars.OPSCTL_URL }}"
-        (opsctl,) = [s["run"] for s in job["steps"] if "opsctl" in str(s.get("run", ""))]
-        assert opsctl.startswith(".venv/bin/opsctl --output markdown ")
-        assert opsctl.endswith('>> "$GITHUB_STEP_SUMMARY"')
+        (step,) = [
+            s for s in job["steps"] if f"opsctl --output markdown {command}" in s.get("run", "")
+        ]
+        # Only the step of the workflow's own command runs.
+        assert step["if"] == f"inputs.command == '{command}'"
+        commands[command] = step["run"]
+        assert step["run"].endswith('>> "$GITHUB_STEP_SUMMARY"')
         # No AWS credential exists while dependencies are installed.
         steps = [str(s.get("run", s.get("uses"))) for s in job["steps"]]
         assert steps.index("make install") < next(
             i for i, s in enumerate(steps) if s.startswith(CONFIGURE_AWS)
         )
+    assert commands == {
+        "deploy": '.venv/bin/opsctl --output markdown deploy --image-tag "$IMAGE_TAG" '
+        '>> "$GITHUB_STEP_SUMMARY"',
+        "rollback": ".venv/bin/opsctl --output markdown rollback "
+        '${REVISION:+--to-revision "$REVISION"} >> "$GITHUB_STEP_SUMMARY"',
+    }
 
 
 def test_one_deploy_or_rollback_per_environment_and_none_cancelled() -> None:

@@ -32,7 +32,7 @@ locals {
   }
 
   # The tag key the env roots' provider default_tags set to the environment's name
-  # (infra/envs/*/main.tf, local.default_tags): the apply roles' tag conditions key on it.
+  # (infra/stack/main.tf, local.default_tags): the apply roles' tag conditions key on it.
   environment_tag = "Environment"
 }
 

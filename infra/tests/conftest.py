@@ -17,6 +17,14 @@ from localcloud.moto_fixes import install as patch_for_terraform
 TIMINGS_KEY = pytest.StashKey[list[tuple[str, float]]]()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="write infra/bootstrap/iam.golden.json from iam.tf (make iam-golden)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[TIMINGS_KEY] = []
 

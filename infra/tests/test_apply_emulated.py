@@ -2,7 +2,8 @@
 
 What a user would notice if it broke: `make tf-apply ENV=dev` fails, a second plan is not empty
 (Terraform fights someone over a resource), the state is not where the backend says, the output
-opsctl reads is missing a field, or `terraform destroy` leaves things behind.
+opsctl reads is missing a field, an environment created before infra/stack would have resources
+recreated, or `terraform destroy` leaves things behind.
 
 The steps run in the order an operator runs them (runbook 6): the bootstrap is applied with local
 state and then moves its own state into the bucket it created (infra/bootstrap/README.md); dev is
@@ -10,7 +11,7 @@ applied and its state migrated into that bucket, locked by both the S3 lock file
 table (ADR 0001). To keep CI short the two first applies run side by side: both spend most of
 their time in the provider's fixed waits (ALB: 2 x 30 s; S3 lifecycle configuration: 55 s).
 
-What the emulator cannot do, and how the test deals with it (see ../shared/notes/aws-emulation.md):
+What the emulator cannot do, and how the test deals with it (see docs/emulator.md):
 * Cost Explorer anomaly detection and the Budgets calls DescribeSubscribersForNotification and
   ListTagsForResource answer HTTP 500 in moto 5.2, so dev runs with cost_guardrails.enabled =
   false; the cost module is checked by `terraform test` (plan with a mocked provider) only.
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +35,7 @@ import boto3
 import pytest
 from localcloud.cloud.terraform import Plan, S3Backend, Step, TerraformCommandError, TerraformRoot
 from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
+from localcloud.cloud.terraform_tools import find_terraform
 
 pytestmark = pytest.mark.needs_terraform
 
@@ -350,6 +354,75 @@ def test_second_plan_is_empty(stack: Stack) -> None:
         "a plan right after apply wants changes (drift or a perpetual diff):\n"
         + describe_changes(plan)
     )
+
+
+def before_the_stack(address: str) -> str:
+    """Where a module of the environment lived before the stack (infra/stack): at the root, and
+    the alert topics inside the observability and cost modules."""
+    for now, then in (
+        ("module.stack.module.alerts", "module.observability"),
+        ("module.stack.module.billing_alerts", "module.cost"),
+    ):
+        if address == now or address.startswith(f"{now}["):
+            return then + address.removeprefix(now)
+    return address.removeprefix("module.stack").removeprefix(".")
+
+
+def terraform(root: TerraformRoot, *args: str, stdin: str | None = None) -> Step:
+    """``terraform <args>`` in the root's workspace, timed; a failure shows its output."""
+    argv = (find_terraform(root.env), *args)
+    started = time.monotonic()
+    done = subprocess.run(
+        argv,
+        cwd=root.directory,
+        env=root.env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"terraform {' '.join(args)}:\n{done.stdout}{done.stderr}"
+    return Step(" ".join(args), argv, 0, time.monotonic() - started, done.stdout, done.stderr)
+
+
+def test_an_environment_created_before_the_stack_only_moves(stack: Stack) -> None:
+    """The roots' and the stack's moved blocks: the state dev had before the stack (every module
+    at the root, the alert topic in the observability module) plans as moves only: no resource
+    destroyed or created, so nothing is recreated and no state is migrated by hand."""
+    current = terraform(stack.dev, "state", "pull").stdout
+    state = json.loads(current)
+    # Data sources hold no infrastructure (every plan reads them again); the alert topic module's
+    # own would collide with the observability module's.
+    state["resources"] = [r for r in state["resources"] if r["mode"] == "managed"]
+    for resource in state["resources"]:
+        old = before_the_stack(resource.get("module", ""))
+        if old:
+            resource["module"] = old
+        else:
+            resource.pop("module", None)
+    # -force: the same lineage, rewritten on purpose (a push normally refuses to replace a state).
+    terraform(stack.dev, "state", "push", "-force", "-", stdin=json.dumps(state))
+    try:
+        # -refresh=false: what is at stake is where the state puts each resource; whether AWS
+        # still matches the state is test_second_plan_is_empty's question.
+        plan = terraform(
+            stack.dev, "plan", "-refresh=false", "-input=false", "-no-color", "-out=moves.tfplan"
+        )
+        stack.record("dev: plan of the former layout", plan)
+        shown = json.loads(terraform(stack.dev, "show", "-json", "moves.tfplan").stdout)
+    finally:
+        terraform(stack.dev, "state", "push", "-force", "-", stdin=current)
+    changes = shown["resource_changes"]
+    moved = {rc["previous_address"] for rc in changes if "previous_address" in rc}
+    assert "module.observability.aws_sns_topic.this" in moved
+    assert len(moved) > 50, sorted(moved)
+    changed = sorted(
+        f"{rc['address']}: {'/'.join(rc['change']['actions'])}"
+        for rc in changes
+        if rc["change"]["actions"] not in (["no-op"], ["read"])
+    )
+    assert changed == [], "the old layout's state would change:\n" + "\n".join(changed)
 
 
 def test_destroy_leaves_nothing(stack: Stack, emulator: Endpoint) -> None:

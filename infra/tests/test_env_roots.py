@@ -1,8 +1,10 @@
-"""The environment roots: one code base, differences only in terraform.tfvars (and the backend).
+"""The environment roots: thin callers of one stack (infra/stack), differences only in
+terraform.tfvars (and the backend).
 
-What a user would notice if it broke: prod behaving differently from dev for a reason nobody can
-see in terraform.tfvars, or opsctl missing its target because a root grew a second output or lost
-the one it has.
+What a user would notice if it broke: a setting in terraform.tfvars that silently does nothing
+(Terraform ignores, with a warning, a value for a variable the root does not declare or does not
+pass on), prod behaving differently from dev for a reason nobody can see in terraform.tfvars, or
+opsctl missing its target because a root grew a second output or lost the one it has.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVS = ROOT / "infra" / "envs"
-SHARED = ("main.tf", "outputs.tf", "providers.tf", "variables.tf", "versions.tf")
+STACK = ROOT / "infra" / "stack"
+ROOT_FILES = ("main.tf", "outputs.tf", "providers.tf", "variables.tf", "versions.tf")
 
 
 def tfvars(env: str) -> dict[str, str]:
@@ -25,17 +28,44 @@ def tfvars(env: str) -> dict[str, str]:
     return dict(re.findall(r'^(\w+)\s*=\s*"([^"]*)"', text, flags=re.MULTILINE))
 
 
-@pytest.mark.parametrize("name", SHARED)
-def test_prod_runs_the_same_code_as_dev(name: str) -> None:
-    assert (ENVS / "prod" / name).read_text() == (ENVS / "dev" / name).read_text(), (
-        f"infra/envs/prod/{name} differs from dev's: environment differences go in terraform.tfvars"
-    )
+def declared_variables(directory: Path) -> list[str]:
+    text = "".join(p.read_text() for p in sorted(directory.glob("*.tf")))
+    return re.findall(r'^variable "([^"]+)"', text, flags=re.MULTILINE)
+
+
+def stack_call(env: str) -> str:
+    """The body of the root's `module "stack"` block (blocks are closed at column 0, as
+    `terraform fmt` writes them)."""
+    text = (ENVS / env / "main.tf").read_text()
+    match = re.search(r'^module "stack" \{\n(.*?)^\}', text, flags=re.MULTILINE | re.DOTALL)
+    assert match, f"infra/envs/{env}/main.tf does not call the stack"
+    return match[1]
 
 
 def test_no_other_configuration_file_in_either_environment() -> None:
     for env in ("dev", "prod"):
-        assert {p.name for p in (ENVS / env).glob("*.tf")} == set(SHARED), env
+        assert {p.name for p in (ENVS / env).glob("*.tf")} == set(ROOT_FILES), env
         assert {p.name for p in (ENVS / env).glob("*.tfvars")} == {"terraform.tfvars"}, env
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_every_stack_variable_reaches_the_stack_from_terraform_tfvars(env: str) -> None:
+    stack = declared_variables(STACK)
+    assert len(stack) > 15, stack
+    # Declared by the root, so terraform.tfvars may set it...
+    assert sorted(declared_variables(ENVS / env)) == sorted(stack)
+    # ...and passed on unchanged: the root holds no logic of its own.
+    passed = dict(re.findall(r"^  (\w+)\s+= (.+)$", stack_call(env), flags=re.MULTILINE))
+    assert passed.pop("source") == '"../../stack"'
+    assert passed.pop("providers") == "{"
+    assert passed == {name: f"var.{name}" for name in stack}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_stack_is_the_only_module_a_root_calls(env: str) -> None:
+    text = "".join(p.read_text() for p in (ENVS / env).glob("*.tf"))
+    assert re.findall(r'^module "([^"]+)"', text, flags=re.MULTILINE) == ["stack"]
+    assert not re.search(r"^(resource|data|locals) ", text, flags=re.MULTILINE), env
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -53,9 +83,11 @@ def test_environments_do_not_share_names() -> None:
     assert tfvars("dev")["service_name"] != tfvars("prod")["service_name"]
 
 
-def test_the_only_output_is_opsctl() -> None:
-    outputs = re.findall(r'^output "([^"]+)"', (ENVS / "dev" / "outputs.tf").read_text(), re.M)
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_only_output_is_opsctl(env: str) -> None:
+    outputs = re.findall(r'^output "([^"]+)"', (ENVS / env / "outputs.tf").read_text(), re.M)
     assert outputs == ["opsctl"]
+    assert "value       = module.stack.opsctl" in (ENVS / env / "outputs.tf").read_text()
 
 
 @pytest.mark.parametrize(

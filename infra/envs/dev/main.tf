@@ -1,181 +1,74 @@
-# An environment: the modules composed into ALB -> ECS service -> tasks, with its registry,
-# observability and cost guardrails. The same file in every environment root; the differences
-# are in terraform.tfvars.
-
-# The zones are named, never "whatever the region has": a new zone must not silently move the
-# subnets. The data source checks that the named zones exist and are available.
-data "aws_availability_zones" "selected" {
-  state = "available"
-
-  filter {
-    name   = "zone-name"
-    values = local.availability_zones
-  }
-
-  lifecycle {
-    postcondition {
-      condition     = length(self.names) == length(local.availability_zones)
-      error_message = "Not every zone of ${jsonencode(local.availability_zones)} exists and is available in ${var.region}: set availability_zones."
-    }
-  }
-}
-
-locals {
-  name = var.service_name
-
-  default_tags = {
-    Project     = "aws-fastapi-devsecops"
-    Environment = var.environment
-    Service     = var.service_name
-    ManagedBy   = "terraform"
-    Root        = "infra/envs/${var.environment}"
-  }
-
-  # Two zones: what an ALB needs, and what a small service can afford to keep running.
-  availability_zones = var.availability_zones != null ? var.availability_zones : ["${var.region}a", "${var.region}b"]
-
-  # Without NAT the tasks reach AWS only: HTTPS to the interface endpoints inside the VPC and to
-  # S3 (image layers) through the gateway endpoint. Behind NAT they may reach any HTTPS host.
-  task_egress = var.network.nat_gateway == "none" ? {
-    cidr_blocks     = [var.network.cidr_block]
-    prefix_list_ids = [module.network.s3_prefix_list_id]
-    } : {
-    cidr_blocks     = ["0.0.0.0/0"]
-    prefix_list_ids = []
-  }
-
-  interface_services = concat(
-    ["ecr.api", "ecr.dkr", "logs"],
-    anytrue([for arn in values(var.container_secrets) : can(regex(":secretsmanager:", arn))]) ? ["secretsmanager"] : [],
-    anytrue([for arn in values(var.container_secrets) : can(regex(":ssm:", arn))]) ? ["ssm"] : [],
-  )
-}
-
-module "kms" {
-  source = "../../modules/kms"
-
-  name = local.name
-}
-
-# The billing topic lives in us-east-1 and needs a key there too.
-module "kms_us_east_1" {
-  source = "../../modules/kms"
-  count  = var.cost_guardrails.enabled && var.region != "us-east-1" ? 1 : 0
+# dev: the environment stack (infra/stack) with this root's terraform.tfvars, providers and
+# state (backend.hcl). Everything that makes dev differ from the other environments is in
+# terraform.tfvars.
+module "stack" {
+  source = "../../stack"
 
   providers = {
-    aws = aws.us_east_1
-  }
-
-  name = "${local.name}-billing"
-}
-
-module "network" {
-  source = "../../modules/network"
-
-  name       = local.name
-  cidr_block = var.network.cidr_block
-  # Checked by data.aws_availability_zones.selected (its postcondition) in the same plan.
-  availability_zones = local.availability_zones
-  # NAT gateways and interface endpoints are billed by the hour: off with the compute (ADR 0003).
-  nat_gateway = var.enable_compute ? var.network.nat_gateway : "none"
-  vpc_endpoints = {
-    enabled            = var.enable_compute && var.network.vpc_endpoints
-    interface_services = local.interface_services
-  }
-  flow_logs = {
-    traffic_type      = var.network.flow_logs_traffic
-    retention_in_days = var.log_retention_in_days
-  }
-  kms_key_arn = module.kms.key_arn
-}
-
-module "ecr" {
-  source = "../../modules/ecr"
-
-  name         = local.name
-  kms_key_arn  = module.kms.key_arn
-  force_delete = var.protection.delete_images_on_destroy
-}
-
-module "alb" {
-  source = "../../modules/alb"
-
-  name                  = local.name
-  vpc_id                = module.network.vpc_id
-  subnet_ids            = module.network.public_subnet_ids
-  load_balancer_enabled = var.enable_compute
-  https                 = { certificate_arn = var.certificate_arn }
-  deletion_protection   = var.protection.load_balancer_deletion_protection
-  access_logs = {
-    # alb-logs-<account>-<region>-<environment>: dev and prod share an account and region, and
-    # bucket names are global (infra/envs/README.md, "Account layout").
-    bucket_name   = var.access_logs_bucket_name
-    bucket_suffix = var.environment
-    force_destroy = var.protection.delete_access_logs_on_destroy
-  }
-}
-
-module "ecs_service" {
-  source = "../../modules/ecs_service"
-
-  name               = local.name
-  vpc_id             = module.network.vpc_id
-  subnet_ids         = module.network.private_subnet_ids
-  service_enabled    = var.enable_compute
-  ecr_repository_arn = module.ecr.repository_arn
-
-  container = {
-    # Only Terraform's first revision: deployments register their own (ADR 0004). Until an
-    # image exists (image_tag = null) the revision names a placeholder tag no service runs.
-    image       = "${module.ecr.repository_url}:${coalesce(var.image_tag, "no-image-yet")}"
-    environment = var.container_environment
-    secrets     = var.container_secrets
-  }
-  task        = var.task
-  autoscaling = var.autoscaling
-
-  load_balancer = {
-    target_group_arn        = module.alb.target_group_arn
-    target_group_arn_suffix = module.alb.target_group_arn_suffix
-    arn_suffix              = module.alb.arn_suffix
-    security_group_id       = module.alb.security_group_id
-  }
-  egress                = local.task_egress
-  log_retention_in_days = var.log_retention_in_days
-  kms_key_arn           = module.kms.key_arn
-}
-
-module "observability" {
-  source = "../../modules/observability"
-
-  name         = local.name
-  alarm_emails = var.alarm_emails
-  kms_key_arn  = module.kms.key_arn
-  ecs = {
-    cluster_name = module.ecs_service.cluster_name
-    service_name = module.ecs_service.service_name
-  }
-  load_balancer = var.enable_compute ? {
-    arn_suffix              = module.alb.arn_suffix
-    target_group_arn_suffix = module.alb.target_group_arn_suffix
-  } : null
-}
-
-module "cost" {
-  source = "../../modules/cost"
-  count  = var.cost_guardrails.enabled ? 1 : 0
-
-  providers = {
+    aws           = aws
     aws.us_east_1 = aws.us_east_1
   }
 
-  name               = local.name
-  monthly_budget_usd = var.cost_guardrails.monthly_budget_usd
-  alert_emails       = var.alarm_emails
-  kms_key_arn        = var.region == "us-east-1" ? module.kms.key_arn : module.kms_us_east_1[0].key_arn
-  anomaly_detection = {
-    enabled       = var.cost_guardrails.anomaly_detection
-    monitor_arn   = var.cost_guardrails.anomaly_monitor_arn
-    threshold_usd = var.cost_guardrails.anomaly_threshold_usd
-  }
+  environment             = var.environment
+  service_name            = var.service_name
+  region                  = var.region
+  availability_zones      = var.availability_zones
+  aws_account_id          = var.aws_account_id
+  enable_compute          = var.enable_compute
+  image_tag               = var.image_tag
+  network                 = var.network
+  task                    = var.task
+  autoscaling             = var.autoscaling
+  container_environment   = var.container_environment
+  container_secrets       = var.container_secrets
+  certificate_arn         = var.certificate_arn
+  public_url              = var.public_url
+  log_retention_in_days   = var.log_retention_in_days
+  alarm_emails            = var.alarm_emails
+  cost_guardrails         = var.cost_guardrails
+  protection              = var.protection
+  access_logs_bucket_name = var.access_logs_bucket_name
+}
+
+# This root once composed the modules itself: their state moves into the stack, so that an
+# environment created before the stack plans no change (infra/README.md, "One stack").
+# https://developer.hashicorp.com/terraform/language/modules/develop/refactoring
+moved {
+  from = module.kms
+  to   = module.stack.module.kms
+}
+
+moved {
+  from = module.kms_us_east_1
+  to   = module.stack.module.kms_us_east_1
+}
+
+moved {
+  from = module.network
+  to   = module.stack.module.network
+}
+
+moved {
+  from = module.ecr
+  to   = module.stack.module.ecr
+}
+
+moved {
+  from = module.alb
+  to   = module.stack.module.alb
+}
+
+moved {
+  from = module.ecs_service
+  to   = module.stack.module.ecs_service
+}
+
+moved {
+  from = module.observability
+  to   = module.stack.module.observability
+}
+
+moved {
+  from = module.cost
+  to   = module.stack.module.cost
 }

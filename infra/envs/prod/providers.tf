@@ -1,19 +1,15 @@
+# The stack's settings (infra/stack/outputs.tf, "provider"): the region, the account check, the
+# tags every resource gets and the tags opsctl owns.
 provider "aws" {
-  region = var.region
-  # A prod plan run with dev credentials (or the other way round) stops here instead of applying.
-  allowed_account_ids = var.aws_account_id == null ? null : [var.aws_account_id]
+  region              = module.stack.provider.region
+  allowed_account_ids = module.stack.provider.allowed_account_ids
 
   default_tags {
-    tags = local.default_tags
+    tags = module.stack.provider.default_tags
   }
 
-  # opsctl records each task definition revision's verdict (verified, failed, rolled back) in
-  # tags named opsctl:* (ADR 0007), on Terraform's own revision too. They are not Terraform's:
-  # without this, every plan after a deployment would want to remove them (found by the local
-  # cloud's drift drill, localcloud/drills/test_07_terraform_drift.py).
-  # https://registry.terraform.io/providers/hashicorp/aws/latest/docs#ignore_tags
   ignore_tags {
-    key_prefixes = ["opsctl:"]
+    key_prefixes = module.stack.provider.ignore_tag_prefixes
   }
 }
 
@@ -21,9 +17,9 @@ provider "aws" {
 provider "aws" {
   alias               = "us_east_1"
   region              = "us-east-1"
-  allowed_account_ids = var.aws_account_id == null ? null : [var.aws_account_id]
+  allowed_account_ids = module.stack.provider.allowed_account_ids
 
   default_tags {
-    tags = local.default_tags
+    tags = module.stack.provider.default_tags
   }
 }

@@ -1,98 +1,17 @@
 # Runbook 5.3 cost guardrails: a billing alarm (EstimatedCharges, us-east-1), a monthly budget
 # with notifications, and a Cost Anomaly Detection monitor with a subscription. All of them
-# publish to one encrypted topic in us-east-1.
+# notify one SNS topic in us-east-1, given by the caller (the alert_topic module makes one that
+# CloudWatch, Budgets and Cost Anomaly Detection may publish to). Budgets and Cost Anomaly
+# Detection check at creation that they may publish: the topic's policy must exist first (the
+# alert_topic module's arn output waits for it).
 #
 # Billing metrics appear only after "Receive CloudWatch billing alerts" is turned on once in the
 # account's Billing preferences (there is no API for it).
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/monitor_estimated_charges_with_cloudwatch.html
 
-data "aws_caller_identity" "current" {
-  provider = aws.us_east_1
-}
-
-data "aws_partition" "current" {
-  provider = aws.us_east_1
-}
-
 locals {
-  account_id     = data.aws_caller_identity.current.account_id
-  partition      = data.aws_partition.current.partition
   create_monitor = var.anomaly_detection.enabled && var.anomaly_detection.monitor_arn == null
   monitor_arn    = var.anomaly_detection.enabled ? coalesce(var.anomaly_detection.monitor_arn, one(aws_ce_anomaly_monitor.this[*].arn)) : null
-}
-
-resource "aws_sns_topic" "this" {
-  provider = aws.us_east_1
-
-  name              = "${var.name}-billing"
-  kms_master_key_id = var.kms_key_arn
-  tags              = var.tags
-}
-
-data "aws_iam_policy_document" "topic" {
-  statement {
-    sid       = "AccountManagesTopic"
-    actions   = ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"]
-    resources = [aws_sns_topic.this.arn]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  # https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html
-  # https://docs.aws.amazon.com/cost-management/latest/userguide/ad-SNS.html
-  statement {
-    sid       = "BillingServicesOfThisAccountPublish"
-    actions   = ["SNS:Publish"]
-    resources = [aws_sns_topic.this.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["SNS:Publish"]
-    resources = [aws_sns_topic.this.arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_sns_topic_policy" "this" {
-  provider = aws.us_east_1
-
-  arn    = aws_sns_topic.this.arn
-  policy = data.aws_iam_policy_document.topic.json
-}
-
-resource "aws_sns_topic_subscription" "email" {
-  provider = aws.us_east_1
-  for_each = toset(var.alert_emails)
-
-  topic_arn = aws_sns_topic.this.arn
-  protocol  = "email"
-  endpoint  = each.key
 }
 
 resource "aws_cloudwatch_metric_alarm" "billing" {
@@ -109,7 +28,7 @@ resource "aws_cloudwatch_metric_alarm" "billing" {
   threshold           = var.monthly_budget_usd
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.this.arn]
+  alarm_actions       = [var.topic_arn]
   tags                = var.tags
 }
 
@@ -127,7 +46,7 @@ resource "aws_budgets_budget" "this" {
     threshold                 = 80
     threshold_type            = "PERCENTAGE"
     notification_type         = "ACTUAL"
-    subscriber_sns_topic_arns = [aws_sns_topic.this.arn]
+    subscriber_sns_topic_arns = [var.topic_arn]
   }
 
   notification {
@@ -135,12 +54,10 @@ resource "aws_budgets_budget" "this" {
     threshold                 = 100
     threshold_type            = "PERCENTAGE"
     notification_type         = "FORECASTED"
-    subscriber_sns_topic_arns = [aws_sns_topic.this.arn]
+    subscriber_sns_topic_arns = [var.topic_arn]
   }
 
   tags = var.tags
-
-  depends_on = [aws_sns_topic_policy.this]
 }
 
 resource "aws_ce_anomaly_monitor" "this" {
@@ -163,7 +80,7 @@ resource "aws_ce_anomaly_subscription" "this" {
 
   subscriber {
     type    = "SNS"
-    address = aws_sns_topic.this.arn
+    address = var.topic_arn
   }
 
   threshold_expression {
@@ -175,6 +92,4 @@ resource "aws_ce_anomaly_subscription" "this" {
   }
 
   tags = var.tags
-
-  depends_on = [aws_sns_topic_policy.this]
 }

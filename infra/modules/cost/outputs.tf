@@ -1,8 +1,3 @@
-output "topic_arn" {
-  description = "Billing topic in us-east-1 (budget, billing alarm and anomaly alerts)."
-  value       = aws_sns_topic.this.arn
-}
-
 output "budget_name" {
   description = "Name of the monthly budget."
   value       = aws_budgets_budget.this.name

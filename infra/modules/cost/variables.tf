@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Prefix of the budget, the alarm, the topic and the anomaly monitor."
+  description = "Prefix of the budget, the alarm and the anomaly monitor."
   type        = string
 
   validation {
@@ -18,25 +18,13 @@ variable "monthly_budget_usd" {
   }
 }
 
-variable "alert_emails" {
-  description = "Addresses subscribed to the billing topic (budget, billing alarm and cost anomaly alerts). Each must confirm the subscription."
-  type        = list(string)
-  default     = []
-  nullable    = false
-
-  validation {
-    condition     = alltrue([for e in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
-    error_message = "alert_emails must be e-mail addresses."
-  }
-}
-
-variable "kms_key_arn" {
-  description = "Customer managed KMS key in us-east-1 for the billing topic (CloudWatch, Budgets and Cost Anomaly Detection must be allowed to use it, as the kms module's policy does)."
+variable "topic_arn" {
+  description = "SNS topic in us-east-1 that the billing alarm, the budget notifications and the anomaly subscription notify. CloudWatch, Budgets and Cost Anomaly Detection of this account must be allowed to publish to it and to use its key (the alert_topic and kms modules do that), before this module creates them."
   type        = string
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:us-east-1:", var.kms_key_arn))
-    error_message = "kms_key_arn must be a KMS key in us-east-1, where the billing topic lives."
+    condition     = can(regex("^arn:aws[a-z-]*:sns:us-east-1:[0-9]{12}:[A-Za-z0-9_-]+$", var.topic_arn))
+    error_message = "topic_arn must be an SNS topic in us-east-1, where billing metrics and their alarm live (an alarm notifies topics of its own region only)."
   }
 }
 

@@ -1,5 +1,6 @@
-# Runbook 5: the alert topic, the alarms, EventBridge rules that turn ECS failures into readable
-# messages, and a dashboard with the runbook 5.2 metrics.
+# Runbook 5: the alarms, EventBridge rules that turn ECS failures into readable messages, and a
+# dashboard with the runbook 5.2 metrics. Alarms and rules notify one SNS topic, given by the
+# caller (the alert_topic module makes one that CloudWatch and EventBridge may publish to).
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -76,76 +77,7 @@ locals {
   }
 
   lb_alarms     = { for k, v in local.lb_alarms_all : k => v if local.has_lb }
-  alarm_actions = [aws_sns_topic.this.arn]
-}
-
-# --- Alert topic ---------------------------------------------------------------------------------
-
-resource "aws_sns_topic" "this" {
-  name              = "${var.name}-alerts"
-  kms_master_key_id = var.kms_key_arn
-  tags              = var.tags
-}
-
-data "aws_iam_policy_document" "topic" {
-  statement {
-    sid       = "AccountManagesTopic"
-    actions   = ["SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission", "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic", "SNS:Publish"]
-    resources = [aws_sns_topic.this.arn]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "AlarmsAndRulesOfThisAccountPublish"
-    actions   = ["SNS:Publish"]
-    resources = [aws_sns_topic.this.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["SNS:Publish"]
-    resources = [aws_sns_topic.this.arn]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_sns_topic_policy" "this" {
-  arn    = aws_sns_topic.this.arn
-  policy = data.aws_iam_policy_document.topic.json
-}
-
-resource "aws_sns_topic_subscription" "email" {
-  for_each = toset(var.alarm_emails)
-
-  topic_arn = aws_sns_topic.this.arn
-  protocol  = "email"
-  endpoint  = each.key
+  alarm_actions = [var.topic_arn]
 }
 
 # --- Alarms (runbook 5.2) ------------------------------------------------------------------------
@@ -309,7 +241,7 @@ resource "aws_cloudwatch_event_target" "this" {
 
   rule      = aws_cloudwatch_event_rule.this[each.key].name
   target_id = "sns"
-  arn       = aws_sns_topic.this.arn
+  arn       = var.topic_arn
 
   input_transformer {
     input_paths    = each.value.paths

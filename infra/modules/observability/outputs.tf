@@ -1,8 +1,3 @@
-output "topic_arn" {
-  description = "SNS topic every alarm and ECS failure event publishes to."
-  value       = aws_sns_topic.this.arn
-}
-
 output "alarm_names" {
   description = "Names of the CloudWatch alarms (opsctl and the runbook read their state)."
   value = concat(

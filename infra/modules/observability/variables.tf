@@ -1,32 +1,20 @@
 variable "name" {
-  description = "Prefix of the topic, alarms, rules and dashboard (usually the service name)."
+  description = "Prefix of the alarms, rules and dashboard (usually the service name)."
   type        = string
 
   validation {
     condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_-]{0,50}$", var.name))
-    error_message = "name must be 1-51 letters, digits, '_' or '-' (it prefixes SNS, EventBridge and CloudWatch names)."
+    error_message = "name must be 1-51 letters, digits, '_' or '-' (it prefixes EventBridge and CloudWatch names)."
   }
 }
 
-variable "alarm_emails" {
-  description = "Email addresses subscribed to the alert topic (each must confirm the subscription e-mail AWS sends)."
-  type        = list(string)
-  default     = []
-  nullable    = false
-
-  validation {
-    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
-    error_message = "alarm_emails must be e-mail addresses."
-  }
-}
-
-variable "kms_key_arn" {
-  description = "Customer managed KMS key that encrypts the topic; its policy must let CloudWatch and EventBridge use it (the kms module's does)."
+variable "topic_arn" {
+  description = "SNS topic every alarm (on ALARM and OK) and every ECS failure event notifies. CloudWatch and EventBridge of this account must be allowed to publish to it, and to use its key (the alert_topic and kms modules do that)."
   type        = string
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
-    error_message = "kms_key_arn must be the ARN of a KMS key (arn:aws:kms:...)."
+    condition     = can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.topic_arn))
+    error_message = "topic_arn must be the ARN of an SNS topic (arn:aws:sns:<region>:<account>:<name>)."
   }
 }
 

@@ -1,29 +1,39 @@
-"""The deploy role's policy, read from infra/bootstrap/iam.tf, and an IAM evaluator for it
-(test support).
+"""The deploy role's policy as Terraform renders it, and an IAM evaluator for it (test support).
 
-:func:`load` renders ``data "aws_iam_policy_document" "deploy"`` for one environment as IAM
-statements; :func:`allowed` evaluates a request (action, resources, condition context) against
-them with IAM's rules for the parts the policy uses: action and resource wildcards, explicit
-Deny, and the condition operators String/Arn Equals/Like (with ``IfExists`` and
+:func:`load` reads the deploy role's inline policy for one environment from
+infra/bootstrap/iam.golden.json: every role of infra/bootstrap as Terraform renders it from
+iam.tf, kept in step by ``make test-infra`` (infra/tests/test_iam_golden.py) and rewritten by
+``make iam-golden``. The file is rendered for the bootstrap's own environments (fastapi-dev,
+fastapi-prod in us-east-1 of account 123456789012): :func:`load` re-targets its ARNs to the
+service, region, account and partition asked for, as iam.tf names everything after them.
+
+:func:`allowed` evaluates a request (action, resources, condition context) against the
+statements with IAM's rules for the parts the policy uses: action and resource wildcards,
+explicit Deny, and the condition operators String/Arn Equals/Like (with ``IfExists`` and
 ``ForAllValues:``/``ForAnyValue:``) and Bool. A condition key the request does not carry fails
 its condition unless ``IfExists`` (``ForAllValues`` is then vacuously true), as in IAM:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
-An operator this evaluator does not know raises instead of guessing.
+An operator or a statement element this evaluator does not know raises instead of guessing.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-from ops.tests.support.hcl import Block, HclError, Lazy, evaluate, parse_file
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
-IAM_TF = REPO / "infra" / "bootstrap" / "iam.tf"
+GOLDEN = REPO / "infra" / "bootstrap" / "iam.golden.json"
 ACCOUNT_ID = "123456789012"
+
+
+class PolicyError(ValueError):
+    """The golden file does not hold what is asked, or holds what this evaluator cannot read."""
 
 
 @dataclass(frozen=True)
@@ -57,11 +67,70 @@ class Request:
         return f"{self.action} on {', '.join(self.resources)}{extra}"
 
 
-def _policy_block(root: Block, name: str) -> Block:
-    for block in root.children("data"):
-        if block.labels == ("aws_iam_policy_document", name):
-            return block
-    raise HclError(f'{IAM_TF}: no data "aws_iam_policy_document" "{name}"')
+@cache
+def rendered(path: Path = GOLDEN) -> dict[str, Any]:
+    """The golden file: ``inputs`` (what it was rendered for), ``roles`` (by name: ``address``,
+    ``trust_policy``, ``inline_policies``, ``managed_policy_arns``, ...) and
+    ``resource_policies``."""
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)  # type: ignore[attr-defined]
+
+
+def statements(document: Mapping[str, Any]) -> tuple[Statement, ...]:
+    """The statements of an identity policy document (JSON as IAM receives it)."""
+    parsed = []
+    for raw in document["Statement"]:
+        unknown = set(raw) - {"Sid", "Effect", "Action", "Resource", "Condition"}
+        if unknown:
+            raise PolicyError(f"statement {raw.get('Sid', '?')}: {sorted(unknown)} not supported")
+        conditions = tuple(
+            Condition(test, variable, _strings(values))
+            for test, pairs in raw.get("Condition", {}).items()
+            for variable, values in pairs.items()
+        )
+        parsed.append(
+            Statement(
+                sid=raw.get("Sid", ""),
+                effect=raw["Effect"],
+                actions=_strings(raw["Action"]),
+                resources=_strings(raw["Resource"]),
+                conditions=conditions,
+            )
+        )
+    return tuple(parsed)
+
+
+@dataclass(frozen=True)
+class Names:
+    """What iam.tf names the deploy policy's resources after."""
+
+    partition: str
+    region: str
+    account_id: str
+    service_name: str
+
+
+def _retarget(value: str, rendered: Names, wanted: Names) -> str:
+    """An ARN of the rendering named after ``wanted`` instead of ``rendered``; anything else
+    (a service principal, a tag key pattern) unchanged."""
+    if not value.startswith("arn:"):
+        return value
+    _, partition, service, region, account, resource = value.split(":", 5)
+    if partition == rendered.partition:
+        partition = wanted.partition
+    if region == rendered.region:  # empty for IAM
+        region = wanted.region
+    if account == rendered.account_id:
+        account = wanted.account_id
+    # The service name as a whole word of the resource part (cluster/<name>, role/<name>-task,
+    # log-group:/aws/ecs/<name>:*), never inside a longer name.
+    old = re.escape(rendered.service_name)
+    resource = re.sub(rf"(?<![A-Za-z0-9-]){old}(?![A-Za-z0-9])", wanted.service_name, resource)
+    return ":".join(("arn", partition, service, region, account, resource))
 
 
 @cache
@@ -71,60 +140,41 @@ def load(
     region: str = "us-east-1",
     account_id: str = ACCOUNT_ID,
     partition: str = "aws",
-    path: Path = IAM_TF,
+    path: Path = GOLDEN,
 ) -> tuple[Statement, ...]:
     """The deploy policy's statements for ``environment`` whose service is ``service_name``."""
-    root = parse_file(path)
-    scope: dict[str, object] = {
-        "var": {
-            "region": region,
-            "environments": {environment: {"service_name": service_name}},
-            "github": {"repository": "example-org/example", "branches": ["main"]},
-            "project": "fastapi",
-        },
-    }
-    nodes = {}
-    for block in root.children("locals"):
-        nodes.update(block.attributes)
-    local = Lazy(nodes, scope)
-    local.override({"partition": partition, "account_id": account_id})
-    scope["local"] = local
-    document = _policy_block(root, "deploy")
-    for_each = document.attributes.get("for_each")
-    if for_each is None:
-        raise HclError("the deploy policy document is expected to have for_each = local.env")
-    each_values = evaluate(for_each, scope)
-    if environment not in each_values:
-        raise HclError(f"for_each of the deploy policy has no {environment!r}")
-    scope["each"] = {"key": environment, "value": each_values[environment]}
-    if document.children("dynamic"):
-        raise HclError("dynamic blocks in the deploy policy are not supported by this reader")
-    statements = []
-    for block in document.children("statement"):
-        attrs = block.attributes
-        unknown = set(attrs) - {"sid", "effect", "actions", "resources"}
-        if unknown:
-            raise HclError(f"line {block.line}: statement attributes {unknown} not supported")
-        if block.children("principals") or block.children("not_principals"):
-            raise HclError(f"line {block.line}: principals in an identity policy")
-        conditions = tuple(
-            Condition(
-                str(evaluate(c.attributes["test"], scope)),
-                str(evaluate(c.attributes["variable"], scope)),
-                tuple(str(v) for v in evaluate(c.attributes["values"], scope)),
-            )
-            for c in block.children("condition")
+    document = rendered(path)
+    inputs = document["inputs"]
+    environments = inputs["environments"]
+    if environment not in environments:
+        raise PolicyError(
+            f"{path.name} renders no environment {environment!r}: {sorted(environments)}"
         )
-        statements.append(
-            Statement(
-                sid=str(evaluate(attrs["sid"], scope)) if "sid" in attrs else "",
-                effect=str(evaluate(attrs["effect"], scope)) if "effect" in attrs else "Allow",
-                actions=tuple(str(a) for a in evaluate(attrs["actions"], scope)),
-                resources=tuple(str(r) for r in evaluate(attrs["resources"], scope)),
-                conditions=conditions,
-            )
+    address = f'aws_iam_role.deploy["{environment}"]'
+    roles = [role for role in document["roles"].values() if role["address"] == address]
+    if len(roles) != 1:
+        raise PolicyError(f"{path.name}: {len(roles)} roles at {address}")
+    (policy,) = roles[0]["inline_policies"].values()
+    was = Names(
+        inputs["partition"],
+        inputs["region"],
+        inputs["account_id"],
+        environments[environment]["service_name"],
+    )
+    wanted = Names(partition, region, account_id, service_name)
+    return tuple(
+        Statement(
+            s.sid,
+            s.effect,
+            s.actions,
+            tuple(_retarget(r, was, wanted) for r in s.resources),
+            tuple(
+                Condition(c.test, c.variable, tuple(_retarget(v, was, wanted) for v in c.values))
+                for c in s.conditions
+            ),
         )
-    return tuple(statements)
+        for s in statements(policy)
+    )
 
 
 def granted_actions(statements: Sequence[Statement]) -> set[str]:

@@ -1,6 +1,7 @@
 """IAM on the AWS side of the wire (test support): opsctl's requests to the emulator are
-authorized against the deploy role's policy, as AWS would, and refused when it does not grant
-them.
+authorized against the deploy role's policy, as Terraform renders it from infra/bootstrap/iam.tf
+(infra/bootstrap/iam.golden.json, read by :mod:`deploy_policy`), as AWS would, and refused when
+it does not grant them.
 
 moto serves every request through one ``DomainDispatcherApplication``; :func:`install` wraps
 its ``__call__``. Requests whose User-Agent carries ``opsctl/`` (the only ones the deploy role
@@ -272,7 +273,7 @@ class Guard:
             "AccessDeniedException" if protocol in ("json", "cbor") else "AccessDenied",
             f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/deploy/opsctl is not authorized to "
             f"perform: {first.action} on resource: {first.resources[0]} because no "
-            "identity-based policy allows the action (iam_guard: infra/bootstrap/iam.tf)",
+            "identity-based policy allows the action (iam_guard: infra/bootstrap/iam.golden.json)",
         )
 
     def _record(self, call: Call) -> None:

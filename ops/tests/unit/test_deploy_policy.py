@@ -1,4 +1,5 @@
-"""The deploy role's policy (infra/bootstrap/iam.tf) against the calls opsctl makes.
+"""The deploy role's policy (infra/bootstrap/iam.tf, as Terraform renders it in
+infra/bootstrap/iam.golden.json) against the calls opsctl makes.
 
 Two directions: every action the policy grants is one opsctl's code calls (least privilege), and
 every call opsctl's code can make is granted (checked here by action; the integration tests
@@ -16,13 +17,15 @@ from botocore import xform_name
 
 from ops.tests.support.deploy_policy import (
     Condition,
+    PolicyError,
     Request,
     Statement,
     allowed,
     granted_actions,
     load,
+    rendered,
+    statements,
 )
-from ops.tests.support.hcl import HclError, evaluate, parse
 from ops.tests.support.iam_guard import SIGNING_TO_IAM, Environment, authorizations
 
 OPSCTL_SRC = Path(__file__).resolve().parents[2] / "src" / "opsctl"
@@ -189,29 +192,45 @@ def test_the_evaluator_follows_iam_condition_rules():
         )
 
 
-def test_the_reader_handles_the_hcl_iam_tf_is_written_in():
-    root = parse(
-        """
-        # comment
-        locals {
-          env = { for name, e in var.environments : name => {
-            arn = "arn:${local.partition}:x:${var.region}::thing/${e.service_name}" // c
-          } }
-          doc = <<-EOT
-            a heredoc with "quotes" and ${var.region}
-          EOT
-          cond = var.x == null ? 1 : 0 /* block comment */
-          splat = one(aws_thing.this[*].arn)
-        }
-        """
+def test_the_policy_is_the_deploy_roles_as_rendered():
+    role = rendered()["roles"]["fastapi-github-deploy-dev"]
+    ((name, document),) = role["inline_policies"].items()
+    assert name == "deploy-fastapi-dev"
+    assert load("dev", "fastapi-dev") == statements(document)
+    # Terraform's rendering as IAM receives it: a single action or resource is a plain string.
+    by_sid = {s.sid: s for s in load("dev", "fastapi-dev")}
+    assert by_sid["ReadTheService"].resources == (
+        "arn:aws:ecs:us-east-1:123456789012:service/fastapi-dev/fastapi-dev",
     )
-    local = root.children("locals")[0].attributes
-    scope = {
-        "var": {"environments": {"dev": {"service_name": "svc"}}, "region": "r"},
-        "local": {"partition": "aws"},
-    }
-    assert evaluate(local["env"], scope) == {"dev": {"arn": "arn:aws:x:r::thing/svc"}}
-    with pytest.raises(HclError, match="not supported"):
-        evaluate(local["cond"], scope)
-    with pytest.raises(HclError, match="unterminated"):
-        parse('x = "never closed')
+
+
+def test_re_targeting_dev_to_prods_names_gives_prods_rendered_policy():
+    # iam.tf names every resource of the deploy policy after the environment's service: dev's
+    # rendering, named for fastapi-prod, is exactly what Terraform rendered for prod.
+    assert load("dev", "fastapi-prod") == load("prod", "fastapi-prod")
+    assert load("dev", "fastapi-prod") != load("dev", "fastapi-dev")
+
+
+def test_re_targeting_renames_whole_names_only():
+    other = {s.sid: s for s in load("dev", "api", "eu-west-1", "210987654321", "aws-cn")}
+    assert other["PassOnlyThisServicesRoles"].resources == (
+        "arn:aws-cn:iam::210987654321:role/api-execution",
+        "arn:aws-cn:iam::210987654321:role/api-task",
+    )
+    assert other["ReadTheLogs"].resources == (
+        "arn:aws-cn:logs:eu-west-1:210987654321:log-group:/aws/ecs/api",
+        "arn:aws-cn:logs:eu-west-1:210987654321:log-group:/aws/ecs/api:*",
+    )
+    (update,) = other["UpdateOnlyThisServiceToThisFamily"].conditions
+    assert update.values == ("arn:aws-cn:ecs:eu-west-1:210987654321:task-definition/api:*",)
+    # Not an ARN: left alone.
+    (tags,) = other["RecordVerdictsOnThisFamily"].conditions
+    assert tags.values == ("opsctl:*",)
+
+
+def test_what_the_reader_cannot_evaluate_is_refused():
+    with pytest.raises(PolicyError, match="no environment 'staging'"):
+        load("staging", "fastapi-staging")
+    not_action = {"Statement": [{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]}
+    with pytest.raises(PolicyError, match="NotAction"):
+        statements(not_action)

@@ -5,31 +5,12 @@ mock_provider "aws" {}
 
 mock_provider "aws" {
   alias = "us_east_1"
-
-  override_data {
-    target = data.aws_caller_identity.current
-    values = { account_id = "123456789012" }
-  }
-  override_data {
-    target = data.aws_partition.current
-    values = { partition = "aws" }
-  }
-  override_data {
-    target = data.aws_iam_policy_document.topic
-    values = { json = "{}" }
-  }
-  override_resource {
-    target          = aws_sns_topic.this
-    override_during = plan
-    values          = { arn = "arn:aws:sns:us-east-1:123456789012:fastapi-dev-billing" }
-  }
 }
 
 variables {
   name               = "fastapi-dev"
   monthly_budget_usd = 100
-  alert_emails       = ["finance@example.com"]
-  kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  topic_arn          = "arn:aws:sns:us-east-1:123456789012:fastapi-dev-billing"
 }
 
 run "guardrails_match_runbook_5_3" {
@@ -45,13 +26,8 @@ run "guardrails_match_runbook_5_3" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.billing.threshold == 100 && aws_cloudwatch_metric_alarm.billing.alarm_actions == toset([aws_sns_topic.this.arn])
+    condition     = aws_cloudwatch_metric_alarm.billing.threshold == 100 && aws_cloudwatch_metric_alarm.billing.alarm_actions == toset([var.topic_arn])
     error_message = "The billing alarm fires above the monthly budget and notifies the billing topic."
-  }
-
-  assert {
-    condition     = aws_sns_topic.this.kms_master_key_id == var.kms_key_arn && toset(keys(aws_sns_topic_subscription.email)) == toset(var.alert_emails)
-    error_message = "The billing topic is encrypted and mails every alert address."
   }
 
   assert {
@@ -65,7 +41,7 @@ run "guardrails_match_runbook_5_3" {
   }
 
   assert {
-    condition     = alltrue([for n in aws_budgets_budget.this.notification : n.subscriber_sns_topic_arns == toset([aws_sns_topic.this.arn])])
+    condition     = alltrue([for n in aws_budgets_budget.this.notification : n.subscriber_sns_topic_arns == toset([var.topic_arn])])
     error_message = "Budget notifications go to the billing topic."
   }
 
@@ -75,7 +51,7 @@ run "guardrails_match_runbook_5_3" {
   }
 
   assert {
-    condition     = aws_ce_anomaly_subscription.this[0].frequency == "IMMEDIATE" && one(aws_ce_anomaly_subscription.this[0].subscriber).type == "SNS"
+    condition     = aws_ce_anomaly_subscription.this[0].frequency == "IMMEDIATE" && one(aws_ce_anomaly_subscription.this[0].subscriber).type == "SNS" && one(aws_ce_anomaly_subscription.this[0].subscriber).address == var.topic_arn
     error_message = "Anomalies are reported immediately to the billing topic."
   }
 
@@ -131,24 +107,14 @@ run "rejects_non_positive_budget" {
   expect_failures = [var.monthly_budget_usd]
 }
 
-run "rejects_invalid_email" {
+run "rejects_topic_outside_us_east_1" {
   command = plan
 
   variables {
-    alert_emails = ["finance"]
+    topic_arn = "arn:aws:sns:eu-west-1:123456789012:fastapi-dev-billing"
   }
 
-  expect_failures = [var.alert_emails]
-}
-
-run "rejects_key_outside_us_east_1" {
-  command = plan
-
-  variables {
-    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-  }
-
-  expect_failures = [var.kms_key_arn]
+  expect_failures = [var.topic_arn]
 }
 
 run "rejects_non_positive_anomaly_threshold" {

@@ -49,14 +49,14 @@ run "task_definition_contract" {
 
   assert {
     condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].portMappings[0].containerPort == 8000
-    error_message = "The container listens on port 8000 (contract 2)."
+    error_message = "The container listens on port 8000 (the image contract, docs/architecture.md#contracts)."
   }
 
   assert {
     condition = {
       for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value
     } == { HOST = "0.0.0.0", PORT = "8000" }
-    error_message = "HOST=0.0.0.0 and PORT=8000 must be set (contract 1)."
+    error_message = "HOST=0.0.0.0 and PORT=8000 must be set (the image contract, docs/architecture.md#contracts)."
   }
 
   assert {

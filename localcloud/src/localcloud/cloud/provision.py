@@ -133,9 +133,9 @@ def provision(
         step()
         seconds[name] = time.monotonic() - began
 
-    say("local cloud: terraform init, then the image registry alone (-target=module.ecr)")
+    say("local cloud: terraform init, then the image registry alone (-target=module.stack.module.ecr)")
     timed("terraform init", root.init)
-    timed("terraform apply (registry)", lambda: root.apply("-target=module.ecr"))
+    timed("terraform apply (registry)", lambda: root.apply("-target=module.stack.module.ecr"))
 
     # A targeted apply writes no outputs: the registry it created is the emulator's only one.
     ecr = client(endpoint.url, endpoint.region, "ecr")

@@ -1,96 +1,31 @@
-# Plan-only tests of the environment composition with a mocked AWS provider. They run with dev's
-# terraform.tfvars; prod's root is the same code (infra/tests/test_env_roots.py checks that).
+# Plan-only tests of the stack (the environment composition) with a mocked AWS provider: the
+# cost toggle, the egress rules that follow the NAT choice, endpoints for secrets, the billing key
+# outside us-east-1, the opsctl output, one run per validation of the stack's own. Each
+# environment root's tests run it with that environment's terraform.tfvars
+# (infra/envs/<env>/tests).
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_availability_zones" {
-    defaults = { names = ["us-east-1a", "us-east-1b"] }
-  }
-  mock_data "aws_elb_service_account" {
-    defaults = { arn = "arn:aws:iam::127311923021:root" }
-  }
-  # No load balancer exists yet (the alb module looks for a protected one while compute is off).
-  mock_data "aws_lbs" {
-    defaults = { arns = [] }
-  }
-  # The provider validates policy JSON; mocked documents would be random text.
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
-  # Modules validate these ARNs: mocked values must look like the real ones.
-  mock_resource "aws_kms_key" {
-    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555" }
-  }
-  mock_resource "aws_ecr_repository" {
-    defaults = {
-      arn            = "arn:aws:ecr:us-east-1:123456789012:repository/fastapi-dev"
-      repository_url = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-dev"
-    }
-  }
-  # The provider validates these ARNs when a run applies.
-  mock_resource "aws_lb" {
-    defaults = {
-      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/fastapi-dev/0123456789abcdef"
-      arn_suffix = "app/fastapi-dev/0123456789abcdef"
-      dns_name   = "fastapi-dev-123456789.us-east-1.elb.amazonaws.com"
-    }
-  }
-  mock_resource "aws_lb_target_group" {
-    defaults = {
-      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/fastapi-dev/0123456789abcdef"
-      arn_suffix = "targetgroup/fastapi-dev/0123456789abcdef" # pragma: allowlist secret - a made-up target group id
-    }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:fastapi-dev-alerts" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/fastapi-dev-mocked" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/ecs/fastapi-dev" }
-  }
+  source = "./tests/mocks"
 }
 
 mock_provider "aws" {
-  alias = "us_east_1"
+  alias  = "us_east_1"
+  source = "./tests/mocks"
+}
 
-  mock_resource "aws_kms_key" {
-    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/66666666-2222-3333-4444-555555555555" }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:fastapi-dev-billing" }
-  }
-  mock_resource "aws_ce_anomaly_monitor" {
-    defaults = { arn = "arn:aws:ce::123456789012:anomalymonitor/11111111-2222-3333-4444-555555555555" }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{}" }
-  }
+# A new environment, as its first terraform.tfvars has it (ADR 0003): no compute yet, and the
+# account's cost guardrails owned by another root.
+variables {
+  environment     = "dev"
+  service_name    = "fastapi-dev"
+  enable_compute  = false
+  cost_guardrails = { enabled = false }
 }
 
 run "idle_environment_bills_nothing_hourly" {
   command = plan
 
-  # terraform.tfvars: a new environment starts with enable_compute = false (ADR 0003).
+  # A new environment starts with enable_compute = false (ADR 0003).
   assert {
     condition     = module.alb.arn == null && module.ecs_service.service_arn == null
     error_message = "Without compute there is no load balancer and no ECS service."
@@ -117,6 +52,22 @@ run "idle_environment_bills_nothing_hourly" {
   }
 
   assert {
+    condition = output.provider.default_tags == {
+      Project     = "aws-fastapi-devsecops"
+      Environment = "dev"
+      Service     = "fastapi-dev"
+      ManagedBy   = "terraform"
+      Root        = "infra/envs/dev"
+    } && output.provider.ignore_tag_prefixes == ["opsctl:"] && output.provider.allowed_account_ids == null
+    error_message = "The roots' providers tag everything with its environment (the apply roles' denies key on Environment) and leave opsctl's tags alone."
+  }
+
+  assert {
+    condition     = module.alerts.name == "fastapi-dev-alerts" && length(module.billing_alerts) == 0
+    error_message = "Alarms and ECS events go to <service>-alerts; no billing topic without the cost guardrails."
+  }
+
+  assert {
     condition     = module.network.vpc_cidr_block == "10.0.0.0/16" && length(module.network.private_subnet_ids) == 2
     error_message = "The VPC spans two zones."
   }
@@ -133,7 +84,7 @@ run "running_environment" {
   variables {
     enable_compute = true
     image_tag      = "0123abc"
-    # As prod's root has them (dev's terraform.tfvars leaves the account's guardrails to prod).
+    # As prod's root has them (dev's leaves the account's guardrails to prod).
     cost_guardrails = { enabled = true }
   }
 
@@ -163,6 +114,11 @@ run "running_environment" {
   }
 
   assert {
+    condition     = module.billing_alerts[0].name == "fastapi-dev-billing"
+    error_message = "Budget, billing alarm and anomaly alerts go to <service>-billing in us-east-1."
+  }
+
+  assert {
     condition     = length(module.observability.alarm_names) == 7
     error_message = "With a load balancer, its alarms join the ECS ones."
   }
@@ -171,7 +127,7 @@ run "running_environment" {
     condition = alltrue([
       for k in ["region", "cluster", "service", "container_name", "task_family", "ecr_repository_url", "target_group_arn", "alb_url", "log_group"] : output.opsctl[k] != ""
     ]) && length(output.opsctl) == 9
-    error_message = "The opsctl output has exactly the nine fields of contract 2, none empty."
+    error_message = "The opsctl output has exactly the nine fields of its contract, none empty."
   }
 }
 
@@ -224,18 +180,7 @@ run "billing_key_in_us_east_1_for_other_regions" {
   }
 }
 
-run "dev_leaves_the_accounts_cost_guardrails_to_prod" {
-  command = plan
-
-  # dev's terraform.tfvars: one root per account owns the budget, the billing alarm and the one
-  # AWS-services anomaly monitor an account may have (infra/tests/test_env_names.py plans both).
-  assert {
-    condition     = length(module.cost) == 0 && length(module.kms_us_east_1) == 0
-    error_message = "dev shares its account with prod, whose root owns the account-wide cost guardrails."
-  }
-}
-
-# Contract 2: alb_url is the URL the service is reached at. ACM cannot issue a certificate for
+# The opsctl output contract: alb_url is the URL the service is reached at. ACM cannot issue a certificate for
 # the load balancer's own *.elb.amazonaws.com name, so an HTTPS environment publishes its domain.
 run "https_environment_publishes_the_url_its_certificate_covers" {
   command = plan
@@ -307,16 +252,8 @@ run "rejects_a_public_url_that_is_not_http" {
   expect_failures = [var.public_url]
 }
 
-run "rejects_a_single_zone" {
-  command = plan
-
-  variables {
-    availability_zones = ["us-east-1a"]
-  }
-
-  expect_failures = [var.availability_zones]
-}
-
+# The service name (too long for a load balancer) and the zones (fewer than two) are checked by
+# the network and alb modules, whose tests reject them (infra/modules/*/tests).
 run "rejects_invalid_environment" {
   command = plan
 
@@ -327,16 +264,6 @@ run "rejects_invalid_environment" {
   expect_failures = [var.environment]
 }
 
-run "rejects_service_name_too_long_for_a_load_balancer" {
-  command = plan
-
-  variables {
-    service_name = "fastapi-development-environment-one"
-  }
-
-  expect_failures = [var.service_name]
-}
-
 run "rejects_invalid_region" {
   command = plan
 
@@ -345,6 +272,19 @@ run "rejects_invalid_region" {
   }
 
   expect_failures = [var.region]
+}
+
+run "the_account_check_reaches_the_providers" {
+  command = plan
+
+  variables {
+    aws_account_id = "111111111111"
+  }
+
+  assert {
+    condition     = output.provider.allowed_account_ids == ["111111111111"]
+    error_message = "With aws_account_id, the roots' providers refuse any other account's credentials."
+  }
 }
 
 run "rejects_invalid_account_id" {
