@@ -34,8 +34,8 @@ from typing import Any
 import boto3
 import pytest
 from localcloud.cloud.terraform import Plan, S3Backend, Step, TerraformCommandError, TerraformRoot
-from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
 from localcloud.cloud.terraform_tools import find_terraform
+from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
 
 pytestmark = pytest.mark.needs_terraform
 

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localcloud.emulator import Endpoint
 from localcloud.cloud.terraform import TerraformRoot
 from localcloud.cloud.terraform_tools import find_terraform
+from localcloud.emulator import Endpoint
 
 pytestmark = pytest.mark.needs_terraform
 

@@ -5,8 +5,8 @@ step against the emulated AWS the daemon serves:
 
 1. start the daemon (:mod:`localcloud.cloud.daemon`) in the background and wait until it serves;
 2. ``terraform init`` and apply ``infra/envs/dev`` in a copy under ``.localcloud/terraform``,
-   first the image registry alone (``-target=module.stack.module.ecr``), because the service needs an image
-   before it is created and the registry is created by the same root (with AWS one would apply
+   first the image registry alone (``-target=module.stack.module.ecr``): the service needs an
+   image before it is created, and the same root creates the registry (with AWS one would apply
    with ``enable_compute = false`` first; this skips that apply's minute of provider waits);
 3. record the service's image in the emulated ECR (:mod:`localcloud.images.records`), tagged
    with the checkout's commit and ``latest``;

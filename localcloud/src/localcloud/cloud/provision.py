@@ -133,7 +133,7 @@ def provision(
         step()
         seconds[name] = time.monotonic() - began
 
-    say("local cloud: terraform init, then the image registry alone (-target=module.stack.module.ecr)")
+    say("local cloud: terraform init, then the image registry alone (-target=.../module.ecr)")
     timed("terraform init", root.init)
     timed("terraform apply (registry)", lambda: root.apply("-target=module.stack.module.ecr"))
 
