@@ -9,9 +9,11 @@ it (:func:`~localcloud.testing.stacks.build_stack`) with what a test does to it 
 from __future__ import annotations
 
 import atexit
+import http.client
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -146,3 +148,32 @@ class World:
             cluster=self.stack.cluster, service=self.stack.service, taskDefinition=arn, **update
         )
         return dict(updated["service"])
+
+    def service_deployments(self, **filters: Any) -> list[dict[str, Any]]:  # noqa: ANN401
+        """ListServiceDeployments of the service (newest first), every page."""
+        found: list[dict[str, Any]] = []
+        request = {"cluster": self.stack.cluster, "service": self.stack.service, **filters}
+        while True:
+            page = self.ecs.list_service_deployments(**request)
+            found.extend(page["serviceDeployments"])
+            if not page.get("nextToken"):
+                return found
+            request["nextToken"] = page["nextToken"]
+
+    def traffic(self, count: int, path: str = "/process", body: bytes = b"{}") -> list[int]:
+        """Send ``count`` requests through the simulated ALB (POST with ``body``, GET without);
+        the status codes it answered."""
+        url = urllib.parse.urlsplit(self.harness.simulator.alb_url(self.stack.load_balancer_arn))
+        statuses = []
+        for _ in range(count):
+            connection = http.client.HTTPConnection(
+                url.hostname or "127.0.0.1", url.port, timeout=5
+            )
+            try:
+                method = "POST" if body else "GET"
+                headers = {"Content-Type": "application/json"} if body else {}
+                connection.request(method, path, body=body or None, headers=headers)
+                statuses.append(connection.getresponse().status)
+            finally:
+                connection.close()
+        return statuses
