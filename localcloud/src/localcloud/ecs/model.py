@@ -163,6 +163,9 @@ class TaskRecord:
     stopped_since: float | None = None
     stop_timeout: float = 30.0
     """The container's stopTimeout (simulated seconds between SIGTERM and SIGKILL)."""
+    stop_decided: bool = False
+    """ECS decided to stop the task (:meth:`~localcloud.ecs.lifecycle.Lifecycle.stop_task`):
+    however its container ends from then on, the task keeps ECS's ``stopCode`` and reason."""
     pull_error: str | None = None
     """Why the image cannot be pulled; the task stops with it once the retries are over."""
     pull_error_until: float = 0.0
