@@ -217,7 +217,9 @@ def test_a_port_taken_before_the_app_binds_it_is_not_the_tasks(
     # Another program on the machine takes the free port the task was given before app-serve
     # binds it, and answers 200 on /health. The task must not look started or healthy through
     # it: its own process cannot listen there, and exits.
-    stranger = QuietHTTPServer(("127.0.0.1", 0), _AlwaysOk).serve_in_background("stranger", poll_interval=0.05)
+    stranger = QuietHTTPServer(("127.0.0.1", 0), _AlwaysOk).serve_in_background(
+        "stranger", poll_interval=0.05
+    )
     port = int(stranger.server_address[1])
     monkeypatch.setattr(processes, "free_port", lambda: port)
     runtime = ProcessRuntime(
