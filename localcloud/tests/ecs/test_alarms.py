@@ -1,5 +1,7 @@
 """CloudWatch alarms through boto3: evaluated on the simulator's clock from the metrics the ALB
-and ECS publish, their history, and ECS deployment alarms that roll a deployment back."""
+and ECS publish, their history, and ECS deployment alarms that roll a deployment back.
+
+The shared harness evaluates alarms only inside ``harness.evaluating_alarms()``."""
 
 from __future__ import annotations
 
@@ -46,15 +48,18 @@ def test_5xx_under_traffic_drive_the_target_5xx_alarm_and_back(world):
     w = world(behaviours={"v1": scripted.SERVER_ERRORS})
     w.settle()
     name = put_target_5xx_alarm(w.harness.endpoint, w.stack, "api-target-5xx")
-    w.wait(lambda: alarm(w, name)["StateValue"] == "OK", what="OK with no data")
-    with Traffic(w) as traffic:
-        w.wait(lambda: alarm(w, name)["StateValue"] == "ALARM", what="ALARM")
-    assert set(traffic.statuses) == {500}
-    described = alarm(w, name)
-    assert described["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints")
-    assert "greater than or equal to the threshold (1.0)" in described["StateReason"]
-    assert json.loads(described["StateReasonData"])["statistic"] == "Sum"
-    w.wait(lambda: alarm(w, name)["StateValue"] == "OK", what="OK once quiet")
+    with w.harness.evaluating_alarms():
+        w.wait(lambda: alarm(w, name)["StateValue"] == "OK", what="OK with no data")
+        with Traffic(w) as traffic:
+            w.wait(lambda: alarm(w, name)["StateValue"] == "ALARM", what="ALARM")
+        assert set(traffic.statuses) == {500}
+        described = alarm(w, name)
+        assert described["StateReason"].startswith(
+            "Threshold Crossed: 1 out of the last 1 datapoints"
+        )
+        assert "greater than or equal to the threshold (1.0)" in described["StateReason"]
+        assert json.loads(described["StateReasonData"])["statistic"] == "Sum"
+        w.wait(lambda: alarm(w, name)["StateValue"] == "OK", what="OK once quiet")
     history = w.client("cloudwatch").describe_alarm_history(
         AlarmName=name, HistoryItemType="StateUpdate"
     )["AlarmHistoryItems"]
@@ -136,6 +141,8 @@ def test_the_alb_and_ecs_publish_the_metrics_the_platform_alarms_on(world):
         return sum(p[statistic] for p in points)
 
     assert total("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", by_group) == 3
+    by_balancer = [{"Name": "LoadBalancer", "Value": balancer}]
+    assert total("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", by_balancer) == 3
     assert total("AWS/ApplicationELB", "TargetResponseTime", by_group, "SampleCount") == 3
     w.wait(
         lambda: total("AWS/ApplicationELB", "HealthyHostCount", by_group, "Maximum") == 2,
@@ -165,7 +172,7 @@ def test_a_deployment_alarm_fails_the_deployment_and_rolls_it_back(world):
     w.push("v2", scripted.SERVER_ERRORS)  # passes the health checks, fails every request
     w.deploy(f"{w.stack.repository_url}:v2")
     arn = w.service_deployments()[0]["serviceDeploymentArn"]
-    with Traffic(w):
+    with w.harness.evaluating_alarms(), Traffic(w):
         w.wait(
             lambda: (
                 w.ecs.describe_service_deployments(serviceDeploymentArns=[arn])[

@@ -44,6 +44,9 @@ class SimConfig:
     launch_backoff_seconds: float = 10.0
     launch_backoff_max_seconds: float = 300.0
     stopped_task_retention_seconds: float = 3600.0
+    evaluate_alarms: bool = True
+    """Evaluate CloudWatch metric alarms as CloudWatch does (:mod:`localcloud.cloudwatch`);
+    settable later through :attr:`Simulator.evaluating_alarms`."""
     alarm_evaluation_seconds: float = 60.0
     """How often CloudWatch evaluates a metric alarm whose period is a minute or more (one
     with a shorter period is evaluated once per period)."""

@@ -77,6 +77,9 @@ class Simulator:
         )
         self._lifecycle = lifecycle
         self._alarms = AlarmEvaluator(self.config.time_scale, self.config.alarm_evaluation_seconds)
+        self.evaluating_alarms = self.config.evaluate_alarms
+        """Whether CloudWatch's alarm evaluation runs (each pass, for the alarms that are due);
+        off, alarms keep the states they are created or set in, as moto leaves them."""
         self._next_minute: dict[tuple[str, str, str, str], float] = {}
 
     @property
@@ -142,7 +145,8 @@ class Simulator:
                 if now >= self._next_minute.get(key, 0.0):
                     self._next_minute[key] = now + metrics.MINUTE
                     metrics.publish_minute(svc)
-            self._alarms.run()
+            if self.evaluating_alarms:
+                self._alarms.run()
 
     def forget_all(self) -> None:
         """Drop every simulated service and stop their processes (before an emulator reset)."""

@@ -12,6 +12,11 @@ Gaps (docs/emulator.md, "CloudWatch alarms"):
 * PutMetricAlarm on an existing alarm resets it to OK; AWS leaves the state of an updated
   alarm unchanged ("the update completely overwrites the previous configuration", not its
   state). A new alarm starts in INSUFFICIENT_DATA as on AWS (moto: OK).
+* GetMetricStatistics counts every datapoint that has the requested dimensions among its own;
+  CloudWatch treats each combination of dimensions as a metric of its own
+  (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Dimension),
+  so a query by ``LoadBalancer`` must not also count what the ALB published by ``TargetGroup``
+  and ``LoadBalancer``. (GetMetricData already matches exactly.)
 
 Alarm *evaluation* (turning metric data into states) is not a fix here: it is something AWS does
 by itself, run beside the simulator (:mod:`localcloud.cloudwatch`).
@@ -27,7 +32,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.cloudwatch.exceptions import InvalidParameterValue
-from moto.cloudwatch.models import Alarm, CloudWatchBackend, cloudwatch_backends
+from moto.cloudwatch.models import (
+    Alarm,
+    CloudWatchBackend,
+    MetricDatumBase,
+    Statistics,
+    cloudwatch_backends,
+)
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
 
@@ -162,8 +173,53 @@ def _date(value: object) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+class _Only:
+    """A stand-in backend holding only some metric data: moto's GetMetricStatistics reads its
+    data through ``get_all_metrics`` and nothing else."""
+
+    def __init__(self, data: list[MetricDatumBase]) -> None:
+        self._data = data
+
+    def get_all_metrics(self) -> list[MetricDatumBase]:
+        return self._data
+
+
 def install() -> None:
-    """Record alarm history, keep an updated alarm's state, serve DescribeAlarmHistory."""
+    """Record alarm history, keep an updated alarm's state, serve DescribeAlarmHistory, match
+    GetMetricStatistics' dimensions exactly."""
+    original_statistics = CloudWatchBackend.get_metric_statistics
+
+    def get_metric_statistics(
+        self: CloudWatchBackend,
+        namespace: str,
+        metric_name: str,
+        start_time: datetime,
+        end_time: datetime,
+        period: int,
+        stats: list[str],
+        dimensions: list[dict[str, str]],
+        unit: str | None = None,
+    ) -> list[Statistics]:
+        wanted = {d["Name"]: d.get("Value") for d in dimensions or []}
+        exact = [
+            datum
+            for datum in self.get_all_metrics()
+            if datum.namespace == namespace
+            and datum.name == metric_name
+            and {d.name: d.value for d in datum.dimensions} == wanted
+        ]
+        return original_statistics(
+            _Only(exact),  # type: ignore[arg-type]
+            namespace,
+            metric_name,
+            start_time,
+            end_time,
+            period,
+            stats,
+            dimensions,
+            unit,
+        )
+
     original_put = CloudWatchBackend.put_metric_alarm
 
     def put_metric_alarm(
@@ -242,6 +298,7 @@ def install() -> None:
             result["NextToken"] = str(offset + max_records)
         return ActionResult(result)
 
+    CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
     CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
     CloudWatchBackend.delete_alarms = delete_alarms  # type: ignore[method-assign]
     Alarm.update_state = update_state  # type: ignore[method-assign]

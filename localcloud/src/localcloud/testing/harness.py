@@ -9,12 +9,13 @@ it (:func:`~localcloud.testing.stacks.build_stack`) with what a test does to it 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import http.client
 import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +37,22 @@ class Harness:
 
     def reset(self) -> None:
         self.simulator.forget_all()
+        self.simulator.evaluating_alarms = False
         self.runtime.reset()
         self.endpoint.reset()
+
+    @contextlib.contextmanager
+    def evaluating_alarms(self) -> Iterator[None]:
+        """CloudWatch evaluates metric alarms while the block runs (the local cloud and the
+        drills always evaluate them). Off by default in the shared harness: on AWS,
+        SetAlarmState holds only until the next evaluation, and tests that set an alarm's
+        state to look at it would otherwise race the evaluator's next pass (0.3 s away at the
+        tests' time scale)."""
+        self.simulator.evaluating_alarms = True
+        try:
+            yield
+        finally:
+            self.simulator.evaluating_alarms = False
 
     def close(self) -> None:
         self.simulator.stop()
@@ -58,7 +73,8 @@ def shared_harness() -> Harness:
             emulator = Emulator()
             endpoint = emulator.start()
             runtime = ScriptedRuntime()
-            simulator = Simulator(runtime, SimConfig(time_scale=TEST_TIME_SCALE, tick=0.02)).start()
+            config = SimConfig(time_scale=TEST_TIME_SCALE, tick=0.02, evaluate_alarms=False)
+            simulator = Simulator(runtime, config).start()
             _shared = Harness(emulator, endpoint, simulator, runtime)
             atexit.register(_shared.close)
         return _shared
