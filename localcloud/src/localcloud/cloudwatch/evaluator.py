@@ -43,8 +43,11 @@ from localcloud.cloudwatch.evaluation import (
     statistic,
 )
 
-Index = dict[tuple[str, str], list[MetricDatumBase]]
-"""Metric data by (namespace, metric name)."""
+MetricKey = tuple[str, str, frozenset[tuple[str, str]]]
+"""A metric: namespace, name and its exact set of dimensions (CloudWatch treats each
+combination of dimensions as a metric of its own)."""
+Index = dict[MetricKey, list[tuple[float, MetricDatumBase]]]
+"""Recent datapoints by metric, each with its age in real seconds."""
 
 
 def wall_now() -> datetime:
@@ -70,40 +73,41 @@ def _number(value: Any, default: float = 0.0) -> float:  # noqa: ANN401 - moto's
         return default
 
 
-def index(data: Iterable[MetricDatumBase]) -> Index:
+def _key(namespace: str, name: str, dimensions: Iterable[Any]) -> MetricKey:
+    return (namespace, name, frozenset((str(d.name), str(d.value)) for d in dimensions))
+
+
+def index(data: Iterable[MetricDatumBase], now: datetime, horizon: float) -> Index:
+    """The datapoints younger than ``horizon`` real seconds, by metric: one pass over moto's
+    data per evaluation round, however many alarms read it."""
     grouped: Index = defaultdict(list)
     for datum in data:
-        grouped[(datum.namespace, datum.name)].append(datum)
+        stamp = _naive(datum.timestamp)
+        if stamp is None:
+            continue
+        age = (now - stamp).total_seconds()
+        if 0 <= age < horizon:
+            grouped[_key(datum.namespace, datum.name, datum.dimensions)].append((age, datum))
     return grouped
 
 
 def series(
     data: Index,
     *,
-    namespace: str,
-    name: str,
-    dimensions: dict[str, str],
+    key: MetricKey,
     stat: str,
     unit: str | None,
     window: float,
     periods: int,
     now: datetime,
 ) -> list[Datapoint]:
-    """The last ``periods`` periods of one metric (``window`` real seconds each), newest first.
-
-    A datum counts when its dimensions are exactly ``dimensions`` (CloudWatch treats each
-    combination of dimensions as its own metric) and, if the alarm names a unit, its unit."""
+    """The last ``periods`` periods of the metric ``key`` (``window`` real seconds each),
+    newest first; if the alarm names a unit, only datapoints in that unit count."""
     buckets: list[list[float]] = [[] for _ in range(periods)]
     aggregates: list[list[Aggregate]] = [[] for _ in range(periods)]
-    for datum in data.get((namespace, name), ()):
-        if {d.name: d.value for d in datum.dimensions} != dimensions:
-            continue
+    for age, datum in data.get(key, ()):
         if unit and datum.unit and datum.unit != unit:
             continue
-        stamp = _naive(datum.timestamp)
-        if stamp is None:
-            continue
-        age = (now - stamp).total_seconds()
         slot = math.floor(age / window) if window > 0 else -1
         if not 0 <= slot < periods:
             continue
@@ -118,10 +122,6 @@ def series(
         value = statistic(stat, buckets[slot], aggregates[slot]) if samples else None
         points.append(Datapoint(start, value, float(samples)))
     return points
-
-
-def _dimensions(items: Sequence[Any]) -> dict[str, str]:
-    return {str(d.name): str(d.value) for d in items}
 
 
 def _period(alarm: Alarm) -> float:
@@ -156,9 +156,7 @@ def datapoints(
         stat = alarm.extended_statistic or alarm.statistic or "Average"
         points = series(
             data,
-            namespace=alarm.namespace,
-            name=alarm.metric_name,
-            dimensions=_dimensions(alarm.dimensions),
+            key=_key(alarm.namespace, alarm.metric_name, alarm.dimensions),
             stat=stat,
             unit=alarm.unit,
             window=window,
@@ -175,9 +173,7 @@ def datapoints(
         metric = query.metric_stat.metric
         per_query[query.id] = series(
             data,
-            namespace=metric.namespace,
-            name=metric.metric_name,
-            dimensions=_dimensions(metric.dimensions),
+            key=_key(metric.namespace, metric.metric_name, metric.dimensions),
             stat=str(query.metric_stat.stat),
             unit=query.metric_stat.unit,
             window=window,
@@ -280,8 +276,12 @@ class AlarmEvaluator:
 
     def evaluate(self, backend: CloudWatchBackend, alarms: Sequence[Alarm]) -> int:
         """Evaluate ``alarms`` of ``backend`` now, changing the state of those that change."""
-        data = index(list(backend.metric_data))
         now = self._now()
+        horizon = max(
+            _period(a) * max(int(_number(a.evaluation_periods, 1)), 1) * self.time_scale
+            for a in alarms
+        )
+        data = index(list(backend.metric_data), now, horizon)
         for alarm in alarms:
             verdict, reason_data = judge(alarm, data, self.time_scale, now)
             if verdict.state is not None and verdict.state != alarm.state_value:

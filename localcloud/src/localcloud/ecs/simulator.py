@@ -145,8 +145,11 @@ class Simulator:
                 if now >= self._next_minute.get(key, 0.0):
                     self._next_minute[key] = now + metrics.MINUTE
                     metrics.publish_minute(svc)
-            if self.evaluating_alarms:
-                self._alarms.run()
+        # Outside the lock: an evaluation reads all of CloudWatch's metric data, and the ALB
+        # must not wait for it (the scheduler reads alarm states from moto, as ECS reads them
+        # from CloudWatch).
+        if self.evaluating_alarms:
+            self._alarms.run()
 
     def forget_all(self) -> None:
         """Drop every simulated service and stop their processes (before an emulator reset)."""
