@@ -27,6 +27,7 @@ RANKS = {
     "emulator": 1,
     "images": 1,
     "alb": 1,
+    "cloudwatch": 1,
     "ecs": 2,
     "runtime": 3,
     "cloud": 4,

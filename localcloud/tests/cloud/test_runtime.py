@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from localcloud.ecs.taskruntime import ContainerSpec, TaskSpec
 from localcloud.emulator import Endpoint, client
 from localcloud.images import records
 from localcloud.images.oci import ImageConfig
+from localcloud.net import QuietHTTPServer
+from localcloud.runtime import processes
 from localcloud.runtime.processes import ProcessRuntime
 from localcloud.runtime.procs import ProcessRef
 from localcloud.testing.processes import processes_under
@@ -206,3 +209,69 @@ def test_no_process_outlives_the_runtime(tmp_path: Path) -> None:
     assert processes_under(tmp_path / "tasks") == []
     assert list((tmp_path / "pids").glob("*.pid")) == []
     assert not (tmp_path / "tasks" / "one").exists()
+
+
+def test_a_port_taken_before_the_app_binds_it_is_not_the_tasks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another program on the machine takes the free port the task was given before app-serve
+    # binds it, and answers 200 on /health. The task must not look started or healthy through
+    # it: its own process cannot listen there, and exits.
+    stranger = QuietHTTPServer(("127.0.0.1", 0), _AlwaysOk).serve_in_background(
+        "stranger", poll_interval=0.05
+    )
+    port = int(stranger.server_address[1])
+    monkeypatch.setattr(processes, "free_port", lambda: port)
+    runtime = ProcessRuntime(
+        bin_dir=Path(sys.executable).parent, work_dir=tmp_path / "tasks", pid_dir=tmp_path / "pids"
+    )
+    record = records.service_image("1.2.3", "taken")
+    container = ContainerSpec(
+        name="app",
+        image="123456789012.dkr.ecr.us-east-1.amazonaws.com/taken:v1",
+        image_digest=None,
+        image_tags=("v1",),
+        command=(),
+        entry_point=(),
+        environment={"PORT": "8000"},
+        container_ports=(8000,),
+        stop_timeout=30,
+        image_config=ImageConfig.from_json(record.config_blob),
+    )
+    task = runtime.launch(
+        TaskSpec(
+            task_arn="arn:aws:ecs:us-east-1:123456789012:task/taken/one",
+            task_id="one",
+            cluster="taken",
+            service="taken",
+            task_definition_arn="arn:aws:ecs:us-east-1:123456789012:task-definition/taken:1",
+            container=container,
+            private_ip="10.0.0.9",
+            clock=SimClock(TIME_SCALE),
+        )
+    )
+    try:
+        assert get(f"http://127.0.0.1:{port}/health")[0] == 200  # the stranger answers
+        deadline = time.monotonic() + 30
+        while task.poll() is None and time.monotonic() < deadline:
+            assert task.starting()
+            assert task.address(8000) is None
+            time.sleep(0.05)
+        status = task.poll()
+        assert status is not None
+        assert status.exit_code != 0  # app-serve could not bind the port
+        assert task.address(8000) is None
+    finally:
+        runtime.close(timeout=5)
+        stranger.close()
+
+
+class _AlwaysOk(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        del format, args

@@ -158,3 +158,17 @@ def test_crashing_container_reports_exit_code_and_logs(world):
     )["events"]
     assert any("Traceback" in e["message"] for e in events)
     assert w.service()["deployments"][0]["failedTasks"] >= 1
+
+
+def test_deployment_alarms_and_bake_time_are_kept_through_update_service(world):
+    w = world()
+    alarms = {"alarmNames": ["api-target-5xx"], "enable": True, "rollback": True}
+    w.ecs.update_service(
+        cluster=w.stack.cluster,
+        service=w.stack.service,
+        deploymentConfiguration={"alarms": alarms, "bakeTimeInMinutes": 2},
+    )
+    configuration = w.service()["deploymentConfiguration"]
+    assert configuration["alarms"] == alarms
+    assert configuration["bakeTimeInMinutes"] == 2
+    assert configuration["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}

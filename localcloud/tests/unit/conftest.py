@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from localcloud.ecs import history
 from localcloud.ecs.health import HealthChecker
 from localcloud.ecs.launcher import Launcher
 from localcloud.ecs.lifecycle import Lifecycle
@@ -24,6 +25,7 @@ from localcloud.ecs.model import Deployment, Probe, ServiceRecord, SimConfig, Ta
 from localcloud.ecs.publish import publish
 from localcloud.ecs.scheduler import Scheduler
 from localcloud.ecs.taskruntime import ExitStatus, LaunchError, TaskSpec
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.ec2.models import ec2_backends
 from moto.ecs.models import ecs_backends
 from moto.elbv2.models import elbv2_backends
@@ -192,7 +194,25 @@ class Rig:
         self.primary.status = "ACTIVE"
         deployment = Deployment.of(self.svc.service)
         self.svc.deployments.insert(0, deployment)
+        history.begin(self.svc, deployment)
         return deployment
+
+    def alarm(self, name: str, *, period: int = 60, periods: int = 3) -> Any:
+        """A CloudWatch metric alarm in the rig's account (moto's object: set its state with
+        ``update_state``)."""
+        return cloudwatch_backends[self.svc.account][REGION].put_metric_alarm(
+            name=name,
+            namespace="AWS/ApplicationELB",
+            metric_name="HTTPCode_Target_5XX_Count",
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            evaluation_periods=periods,
+            period=period,
+            threshold=1.0,
+            statistic="Sum",
+            description="",
+            dimensions=[],
+            alarm_actions=[],
+        )
 
     def tasks(self, image: str | None = None) -> list[TaskRecord]:
         return [
@@ -224,6 +244,7 @@ def make_rig() -> Callable[..., Rig]:
         health_check_enabled: bool = True,
         images: tuple[str, ...] = ("app:v1", "app:v2"),
         runtime: FakeRuntime | None = None,
+        alarms: dict[str, Any] | None = None,
     ) -> Rig:
         account = f"{next(_accounts):012d}"
         ecs = ecs_backends[account][REGION]
@@ -274,6 +295,7 @@ def make_rig() -> Callable[..., Rig]:
                 "deploymentCircuitBreaker": {"enable": circuit_breaker, "rollback": rollback},
                 "maximumPercent": maximum_percent,
                 "minimumHealthyPercent": minimum_healthy_percent,
+                **({"alarms": alarms} if alarms is not None else {}),
             },
             health_check_grace_period_seconds=grace_period,
             load_balancers=[
@@ -288,6 +310,7 @@ def make_rig() -> Callable[..., Rig]:
         )
         svc = ServiceRecord(account, REGION, ecs, service)  # type: ignore[arg-type]
         svc.deployments.append(Deployment.of(service))  # type: ignore[arg-type]
+        history.begin(svc, svc.deployments[0])
         config = SimConfig(
             check_network=False,
             provisioning_seconds=1,

@@ -4,9 +4,9 @@ target group its listener forwards to, as a :class:`Routing` (the ECS simulator)
 It follows the load balancer's first listener's default action (forward or fixed-response;
 any other action answers 503), answers as an ALB does when it cannot forward (503 with no
 routable target, 502 when the connection fails, 504 when the target does not answer in time),
-and records the ALB's metrics (RequestCount, HTTPCode_Target_nXX_Count, HTTPCode_ELB_5XX_Count
-and 502/503/504) in the emulated CloudWatch under AWS/ApplicationELB with the LoadBalancer
-dimension.
+and records the ALB's metrics (RequestCount, HTTPCode_Target_nXX_Count, TargetResponseTime,
+HTTPCode_ELB_5XX_Count and 502/503/504) in the emulated CloudWatch under AWS/ApplicationELB with
+the LoadBalancer dimension, and the target group's with TargetGroup and LoadBalancer.
 """
 
 from __future__ import annotations
@@ -140,6 +140,11 @@ def _target_group_of(action: dict[str, Any]) -> str | None:
     return str(groups[0]["TargetGroupArn"]) if groups else None
 
 
+def _group_dimension(group_arn: str | None) -> str | None:
+    """``targetgroup/<name>/<id>``, the TargetGroup dimension's value (the ARN's suffix)."""
+    return group_arn.rsplit(":", 1)[-1] if group_arn else None
+
+
 def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseHTTPRequestHandler]:
     dimension = arn.split(":loadbalancer/", 1)[-1]
 
@@ -167,6 +172,7 @@ def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseH
             self.wfile.write(body)
 
         def _elb_error(self, status: int) -> None:
+            # The load balancer's own answers: published per load balancer only.
             put_alb_metrics(
                 account,
                 region,
@@ -207,6 +213,7 @@ def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseH
             # The ALB's format: Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>.
             # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-request-tracing.html
             headers["X-Amzn-Trace-Id"] = f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+            started = time.monotonic()
             try:
                 connection.request(self.command, self.path, body=body, headers=headers)
                 response = connection.getresponse()
@@ -220,7 +227,14 @@ def _handler(front: AlbFront, account: str, region: str, arn: str) -> type[BaseH
             finally:
                 connection.close()
             klass = f"HTTPCode_Target_{response.status // 100}XX_Count"
-            put_alb_metrics(account, region, dimension, {"RequestCount": 1, klass: 1})
+            put_alb_metrics(
+                account,
+                region,
+                dimension,
+                {"RequestCount": 1, klass: 1},
+                target_group_dimension=_group_dimension(group),
+                response_time=time.monotonic() - started,
+            )
             self._send(
                 response.status, payload, response.getheader("Content-Type") or "application/json"
             )

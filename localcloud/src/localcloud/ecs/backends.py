@@ -2,8 +2,9 @@
 
 ECR (does the image exist, which digest and tags, its configuration), EC2 (is there a network
 path from the task's subnets to the registry; do security groups let the ALB reach the task),
-ELBv2 (the target group's health-check settings and load balancer) and CloudWatch Logs (does the
-log group exist; the task's log stream). Everything here is read at the moment AWS would read
+ELBv2 (the target group's health-check settings and load balancer), CloudWatch Logs (does the
+log group exist; the task's log stream) and CloudWatch (the deployment alarms' states and
+settings; the metrics ECS and the ALB publish). Everything here is read at the moment AWS would read
 it, so a test that changes a setting changes behaviour.
 """
 
@@ -16,11 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from moto.cloudwatch.models import Alarm, cloudwatch_backends
 from moto.ec2.models import ec2_backends
 from moto.ecr.models import ecr_backends
 from moto.elbv2.models import FakeTargetGroup, elbv2_backends
 from moto.logs.models import logs_backends
 
+from localcloud.ecs.tasks import utcnow
 from localcloud.images.oci import ImageConfig, ImageFormatError, Manifest
 from localcloud.moto_fixes.ecr import ecr_blob
 
@@ -275,3 +278,25 @@ class MotoLogSink:
         if self._stream not in group.streams:
             group.create_log_stream(self._stream)
         group.put_log_events(self._stream, [{"timestamp": now, "message": line} for line in lines])
+
+
+# --- CloudWatch -----------------------------------------------------------------------
+
+
+def metric_alarm(account: str, region: str, name: str) -> Alarm | None:
+    """The metric alarm ``name``, as CloudWatch holds it now; ``None`` when there is none."""
+    return cloudwatch_backends[account][region].alarms.get(name)
+
+
+def put_metrics(
+    account: str, region: str, namespace: str, dimensions: dict[str, str], values: dict[str, float]
+) -> None:
+    """Record ``values`` (metric name -> value) now, with ``dimensions``, as AWS publishes its
+    own metrics (zeros included: a count of 0 healthy hosts is a datapoint)."""
+    now = utcnow().replace(tzinfo=None)  # moto keeps metric times naive UTC
+    dims = [{"Name": k, "Value": v} for k, v in dimensions.items()]
+    data = [
+        {"MetricName": n, "Dimensions": dims, "Value": v, "Timestamp": now}
+        for n, v in values.items()
+    ]
+    cloudwatch_backends[account][region].put_metric_data(namespace, data)

@@ -11,10 +11,8 @@ a row ECS warns that it "is unable to consistently start tasks successfully".
 from __future__ import annotations
 
 import math
-import time
-from typing import Any
 
-from localcloud.ecs.model import Deployment, ServiceRecord, SimConfig, new_deployment_id
+from localcloud.ecs.model import Deployment, ServiceRecord, SimConfig
 from localcloud.ecs.tasks import utcnow
 
 
@@ -55,37 +53,15 @@ def reset_failures(svc: ServiceRecord, deployment: Deployment) -> None:
     deployment.next_launch_at = 0.0
 
 
-def trip(
-    svc: ServiceRecord,
-    primary: Deployment,
-    configuration: dict[str, Any],
-    desired: int,
-    transitions: list[tuple[float, str, str]],
-) -> None:
-    """Fail ``primary`` when the breaker is on and its failed tasks reached the threshold; then
-    roll back to the last COMPLETED deployment when ``rollback`` is on (a new PRIMARY
-    deployment of its task definition), or leave it stalled."""
-    breaker = configuration.get("deploymentCircuitBreaker") or {}
-    if not breaker.get("enable") or primary.failed_tasks < threshold(desired):
-        return
-    primary.rollout_state = "FAILED"
-    primary.rollout_reason = "ECS deployment circuit breaker: tasks failed to start."
-    primary.updated_at = utcnow()
-    transitions.append((time.time(), primary.id, "FAILED"))
-    svc.event(f"(deployment {primary.id}) deployment failed: tasks failed to start.")
-    target = svc.last_completed
-    if not breaker.get("rollback") or target is None:
-        return
-    svc.last_completed = None  # IN_PROGRESS again until the rollback completes
-    primary.status = "ACTIVE"
-    rollback = Deployment(
-        id=new_deployment_id(),
-        task_definition=target.task_definition,
-        network_configuration=target.network_configuration,
-        launch_type=target.launch_type,
-        platform_version=target.platform_version,
-        rollout_reason=f"ECS deployment circuit breaker: rolling back to deploymentId {target.id}.",
-    )
-    svc.deployments.insert(0, rollback)
-    svc.service.task_definition = target.task_definition
-    svc.event(f"rolling back to deployment {target.id}.")
+def tripped(svc: ServiceRecord, primary: Deployment, desired: int) -> bool:
+    """Whether the breaker is on and ``primary``'s failed tasks reached the threshold; the
+    scheduler then fails it (:func:`localcloud.ecs.failure.fail`), rolling back when the
+    breaker's ``rollback`` is on."""
+    breaker = svc.deployment_configuration.get("deploymentCircuitBreaker") or {}
+    return bool(breaker.get("enable")) and primary.failed_tasks >= threshold(desired)
+
+
+def rolls_back(svc: ServiceRecord) -> bool:
+    """Whether the breaker's ``rollback`` is on."""
+    breaker = svc.deployment_configuration.get("deploymentCircuitBreaker") or {}
+    return bool(breaker.get("rollback"))

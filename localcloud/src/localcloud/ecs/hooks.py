@@ -17,6 +17,9 @@ calls it must see; with none active they do exactly what moto does.
   (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html); without a
   simulator moto's own tasks keep moto's behaviour.
 * ELBv2 DescribeTargetHealth reports the simulator's health for the targets it registered.
+* ListServiceDeployments, DescribeServiceDeployments, StopServiceDeployment and
+  DescribeServiceRevisions, which moto does not implement, answer from the simulator's service
+  deployments (:mod:`localcloud.ecs.api`).
 
 The fixes that model AWS whether or not a simulator runs are :mod:`localcloud.moto_fixes`; no
 moto method is wrapped by both.
@@ -33,12 +36,14 @@ from moto.ecs.models import EC2ContainerServiceBackend, Service, Task
 from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 
 from localcloud import moto_fixes
+from localcloud.ecs import api
 from localcloud.ecs.tasks import SimTask
 from localcloud.moto_fixes.ecs import merged_deployment_configuration
 
 
-class SimulatorHooks(Protocol):
-    """What the ECS simulator is told by the hooked moto calls (request threads)."""
+class SimulatorHooks(api.Deployments, Protocol):
+    """What the ECS simulator is told by the hooked moto calls (request threads), and what the
+    service deployment calls ask it (:class:`localcloud.ecs.api.Deployments`)."""
 
     def on_service_created(self, backend: EC2ContainerServiceBackend, service: Service) -> None:
         """A service was created (its deployment configuration is read lazily)."""
@@ -80,6 +85,7 @@ def install() -> None:
         _hook_list_tasks()
         _hook_stop_task()
         _hook_target_health(FakeTargetGroup.health_for)
+        api.install(active)
         _installed = True
 
 

@@ -4,9 +4,12 @@ ECS stops a task in three steps
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html):
 DEACTIVATING while its targets drain for the target group's deregistration delay
 (``Target.DeregistrationInProgress``), STOPPING while the container gets SIGTERM and, after its
-``stopTimeout``, SIGKILL, then STOPPED with the container's exit code. A task that never started
-skips the first two. A container that exits by itself stops its task with
-``EssentialContainerExited`` and, if it was never healthy, counts against the deployment.
+``stopTimeout``, SIGKILL, then STOPPED with the container's exit code. A task whose container
+was never started skips the first two; one whose container is still starting skips draining (it
+has no target yet) but is stopped like any other, and STOPPED only once its process is gone. A
+container that exits by itself stops its task with ``EssentialContainerExited`` and, if it was
+never healthy, counts against the deployment; one that exits after ECS decided to stop the task
+(whatever the phase it is seen in) keeps ECS's ``stopCode`` and reason.
 """
 
 from __future__ import annotations
@@ -61,18 +64,20 @@ class Lifecycle:
         self.executor = executor
 
     def stop_task(self, svc: ServiceRecord, task: TaskRecord, code: str, reason: str) -> None:
-        """ECS decided to stop ``task`` (``stopCode`` ``code``, ``stoppedReason`` ``reason``)."""
+        """ECS decided to stop ``task`` (``stopCode`` ``code``, ``stoppedReason`` ``reason``);
+        a task already stopping keeps the reason it is stopping for."""
         now = self.clock.now()
+        if task.phase in (Phase.STOPPING, Phase.STOPPED, Phase.DEACTIVATING):
+            return
+        task.stop_decided = True
         task.task.desired_status = "STOPPED"
         task.task.stop_code = code
         task.task.stopped_reason = reason
         task.task.stopping_at = utcnow()
         if task.phase in STARTING:
-            if task.process is not None:
-                self.executor.submit(task.process.stop, 0)
-            finish_stop(task, None, now)
-            return
-        if task.phase in (Phase.STOPPING, Phase.STOPPED, Phase.DEACTIVATING):
+            # A container still starting is stopped as a running one is (SIGTERM, SIGKILL
+            # after stopTimeout) and its exit code recorded; with none started, it is over.
+            self.begin_stopping(task, now)
             return
         set_phase(task, Phase.DEACTIVATING, now)
         self.drain_targets(svc, task, now)
@@ -111,7 +116,7 @@ class Lifecycle:
     ) -> None:
         """The container's process exited: by itself (EssentialContainerExited), or as the
         end of a stop ECS began."""
-        was_scheduled_stop = task.phase == Phase.DEACTIVATING
+        was_scheduled_stop = task.stop_decided
         if not was_scheduled_stop:
             task.task.desired_status = "STOPPED"
             task.task.stop_code = "EssentialContainerExited"

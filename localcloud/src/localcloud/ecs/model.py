@@ -20,6 +20,7 @@ from typing import Any
 
 from moto.ecs.models import EC2ContainerServiceBackend, Service
 
+from localcloud.ecs.servicedeployments import ServiceDeployment, ServiceRevision
 from localcloud.ecs.taskruntime import ExitStatus, TaskProcess
 from localcloud.ecs.tasks import SimTask, utcnow
 
@@ -43,6 +44,12 @@ class SimConfig:
     launch_backoff_seconds: float = 10.0
     launch_backoff_max_seconds: float = 300.0
     stopped_task_retention_seconds: float = 3600.0
+    evaluate_alarms: bool = True
+    """Evaluate CloudWatch metric alarms as CloudWatch does (:mod:`localcloud.cloudwatch`);
+    settable later through :attr:`Simulator.evaluating_alarms`."""
+    alarm_evaluation_seconds: float = 60.0
+    """How often CloudWatch evaluates a metric alarm whose period is a minute or more (one
+    with a shorter period is evaluated once per period)."""
     check_network: bool = True
     """Fail image pulls (CannotPullContainerError) when the task's subnets and security groups
     give no path to ECR, and health checks (Target.Timeout) when the task's security groups do
@@ -116,6 +123,15 @@ class Deployment:
     consecutive_launch_failures: int = 0
     next_launch_at: float = 0.0
     warned_unstable: bool = False
+    revision: ServiceRevision | None = None
+    """The service revision this deployment runs (DescribeServiceRevisions)."""
+    service_deployment: ServiceDeployment | None = None
+    """The service deployment it belongs to: the one it deploys, or, for a rollback, the one
+    that failed and is being rolled back."""
+    is_rollback: bool = False
+    """Started by a rollback (the circuit breaker's, the alarms', or StopServiceDeployment's)."""
+    bake_until: float | None = None
+    """While the deployment alarms' bake time runs: when it ends (simulated seconds)."""
 
     def __post_init__(self) -> None:
         if not self.rollout_reason:
@@ -150,6 +166,9 @@ class TaskRecord:
     stopped_since: float | None = None
     stop_timeout: float = 30.0
     """The container's stopTimeout (simulated seconds between SIGTERM and SIGKILL)."""
+    stop_decided: bool = False
+    """ECS decided to stop the task (:meth:`~localcloud.ecs.lifecycle.Lifecycle.stop_task`):
+    however its container ends from then on, the task keeps ECS's ``stopCode`` and reason."""
     pull_error: str | None = None
     """Why the image cannot be pulled; the task stops with it once the retries are over."""
     pull_error_until: float = 0.0
@@ -178,6 +197,10 @@ class ServiceRecord:
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=100))
     last_completed: Deployment | None = None
     capacity_shortage: bool = False
+    service_deployments: list[ServiceDeployment] = field(default_factory=list)
+    """Newest first, until the service is deleted."""
+    revisions: dict[str, ServiceRevision] = field(default_factory=dict)
+    """Every service revision of the service, by ARN."""
 
     @property
     def name(self) -> str:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from localcloud.ecs import history
 from localcloud.ecs.model import STARTING, Phase, ServiceRecord
 
 
 def publish(svc: ServiceRecord) -> None:
-    """Make what the API shows for ``svc`` match the simulator's state."""
+    """Make what the API shows for ``svc`` match the simulator's state (its service
+    deployments' counts included)."""
+    history.refresh(svc)
     tasks = list(svc.tasks.values())
     desired = svc.desired_count
     deployments: list[dict[str, Any]] = []

@@ -10,7 +10,10 @@ What ECS does for a service with the rolling update deployment type
   deployments' tasks stop while at least ``minimumHealthyPercent`` stay healthy, and the
   deployment COMPLETES when its own tasks are all healthy and no other task is left;
 * the circuit breaker (:mod:`localcloud.ecs.breaker`) fails a deployment whose tasks keep
-  failing, and rolls back when asked to.
+  failing, the deployment alarms (:mod:`localcloud.ecs.deploymentalarms`) one whose alarms go
+  to ALARM (and hold a steady deployment IN_PROGRESS for their bake time), StopServiceDeployment
+  one a user rolls back; each rolls back when asked to (:mod:`localcloud.ecs.failure`), and
+  the service deployments follow (:mod:`localcloud.ecs.history`).
 
 Every method takes the simulated time ``now`` and changes only the simulator's state and the
 moto objects the service's records point to; the caller holds the simulator's lock.
@@ -21,11 +24,12 @@ from __future__ import annotations
 import math
 import time
 
-from localcloud.ecs import breaker
+from localcloud.ecs import breaker, deploymentalarms, failure, history
 from localcloud.ecs.health import HealthChecker
 from localcloud.ecs.launcher import Launcher
 from localcloud.ecs.lifecycle import Lifecycle, deregister, finish_stop, set_phase
-from localcloud.ecs.model import Phase, ServiceRecord, SimConfig, TaskRecord
+from localcloud.ecs.model import Deployment, Phase, ServiceRecord, SimConfig, TaskRecord
+from localcloud.ecs.servicedeployments import Status
 from localcloud.ecs.taskruntime import ExitStatus
 from localcloud.ecs.tasks import utcnow
 
@@ -125,7 +129,7 @@ class Scheduler:
         max_total = max(
             math.floor(desired * int(configuration.get("maximumPercent", 200)) / 100), 1
         )
-        primary = svc.deployments[0]
+        primary = self.watch(svc, svc.deployments[0], now)
         tasks = list(svc.tasks.values())
         mine = [t for t in tasks if t.deployment is primary and t.active]
         active = [t for t in tasks if t.active]
@@ -197,14 +201,70 @@ class Scheduler:
             others_left = any(
                 t.deployment is not primary and t.phase != Phase.STOPPED for t in tasks
             )
-            if healthy_mine >= desired and not others_left:
+            steady = healthy_mine >= desired and not others_left
+            if steady and self.baked(svc, primary, now):
                 primary.rollout_state = "COMPLETED"
                 primary.rollout_reason = f"ECS deployment {primary.id} completed."
                 primary.updated_at = utcnow()
+                primary.bake_until = None
                 svc.last_completed = primary
                 self.transitions.append((time.time(), primary.id, "COMPLETED"))
                 svc.event(f"(deployment {primary.id}) deployment completed.")
                 svc.event("has reached a steady state.")
                 svc.deployments[1:] = []
-            else:
-                breaker.trip(svc, primary, configuration, desired, self.transitions)
+                history.completed(primary)
+            elif not steady:
+                primary.bake_until = None
+                if breaker.tripped(svc, primary, desired):
+                    failure.fail(
+                        svc,
+                        primary,
+                        failure.CIRCUIT_BREAKER,
+                        roll_back=breaker.rolls_back(svc),
+                        transitions=self.transitions,
+                    )
+
+    def watch(self, svc: ServiceRecord, primary: Deployment, now: float) -> Deployment:
+        """Before a pass over the rollout: start the service deployment's clock, carry out a
+        StopServiceDeployment, fail the deployment if a deployment alarm is in ALARM. Returns
+        the PRIMARY deployment after that (a rollback's, if one began)."""
+        history.started(primary)
+        if primary.rollout_state != "IN_PROGRESS":
+            return primary
+        record = primary.service_deployment
+        if (
+            record is not None
+            and record.status == Status.ROLLBACK_REQUESTED
+            and history.owns_target(primary)
+        ):
+            rollback = failure.fail(
+                svc, primary, failure.STOPPED_BY_USER, roll_back=True, transitions=self.transitions
+            )
+            return rollback or primary
+        names = deploymentalarms.watched(svc)
+        running = any(
+            t.deployment is primary and t.phase == Phase.RUNNING for t in svc.tasks.values()
+        )
+        if names and running and not primary.is_rollback:
+            firing = deploymentalarms.in_alarm(svc, names)
+            if firing:
+                rollback = failure.fail(
+                    svc,
+                    primary,
+                    failure.alarms(firing),
+                    roll_back=deploymentalarms.rolls_back(svc),
+                    transitions=self.transitions,
+                )
+                return rollback or primary
+        return primary
+
+    def baked(self, svc: ServiceRecord, primary: Deployment, now: float) -> bool:
+        """Whether a steady ``primary`` may complete: at once, or once the deployment alarms'
+        bake time is over (started the first time it is steady)."""
+        names = deploymentalarms.watched(svc)
+        if not names or primary.is_rollback:
+            return True
+        if primary.bake_until is None:
+            primary.bake_until = now + deploymentalarms.bake_seconds(svc, names)
+            history.baking(primary)
+        return now >= primary.bake_until

@@ -4,9 +4,13 @@
 CreateService, UpdateService, DeleteService and StopTask; a thread runs the scheduler
 (:mod:`.scheduler`) over every service every ``SimConfig.tick`` real seconds, which launches
 tasks (:mod:`.launcher`), health-checks targets (:mod:`.health`) and stops tasks
-(:mod:`.lifecycle`); :mod:`.publish` writes the result back to moto. The simulated ALB
-(:mod:`localcloud.alb`) asks it where requests may go. Tests, drills and the local cloud use
-the control methods at the end (:meth:`Simulator.settle`, :meth:`Simulator.wait_for`, ...).
+(:mod:`.lifecycle`); :mod:`.publish` writes the result back to moto. The same thread publishes
+the per-minute metrics AWS publishes about a service (:mod:`.metrics`) and evaluates CloudWatch
+alarms (:mod:`localcloud.cloudwatch`), on the same time scale. The simulated ALB
+(:mod:`localcloud.alb`) asks it where requests may go; the service deployment calls
+(:mod:`.api`) read and stop its service deployments (:mod:`.history`). Tests, drills and the
+local cloud use the control methods at the end (:meth:`Simulator.settle`,
+:meth:`Simulator.wait_for`, ...).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from moto.ecs.models import EC2ContainerServiceBackend, Service, ecs_backends
 
 from localcloud.alb import IDLE_TIMEOUT_SECONDS, AlbFront
-from localcloud.ecs import hooks
+from localcloud.cloudwatch import AlarmEvaluator
+from localcloud.ecs import history, hooks, metrics
+from localcloud.ecs.api import Stop
 from localcloud.ecs.clock import SimClock
 from localcloud.ecs.health import HealthChecker
 from localcloud.ecs.launcher import Launcher
@@ -29,6 +35,13 @@ from localcloud.ecs.lifecycle import Lifecycle
 from localcloud.ecs.model import Deployment, Phase, ServiceRecord, SimConfig, Target
 from localcloud.ecs.publish import publish
 from localcloud.ecs.scheduler import Scheduler
+from localcloud.ecs.servicedeployments import (
+    STOPPABLE,
+    STOPPING,
+    ServiceDeployment,
+    ServiceRevision,
+    Status,
+)
 from localcloud.ecs.taskruntime import TaskRuntime
 from localcloud.ecs.tasks import SimTask, utcnow
 
@@ -63,6 +76,11 @@ class Simulator:
             HealthChecker(self.config, self.clock, lifecycle, self._pool),
         )
         self._lifecycle = lifecycle
+        self._alarms = AlarmEvaluator(self.config.time_scale, self.config.alarm_evaluation_seconds)
+        self.evaluating_alarms = self.config.evaluate_alarms
+        """Whether CloudWatch's alarm evaluation runs (each pass, for the alarms that are due);
+        off, alarms keep the states they are created or set in, as moto leaves them."""
+        self._next_minute: dict[tuple[str, str, str, str], float] = {}
 
     @property
     def runtime(self) -> TaskRuntime:
@@ -114,14 +132,24 @@ class Simulator:
                 traceback.print_exc()
 
     def step(self) -> None:
-        """One scheduler pass over every service."""
+        """One scheduler pass over every service, then the per-minute metrics and the alarms
+        that are due."""
         with self._lock:
+            now = self.clock.now()
             for key, svc in list(self._services.items()):
                 if svc.backend.services.get(f"{svc.cluster}:{svc.name}") is not svc.service:
                     self._forget(key, svc)
                     continue
-                self._scheduler.step(svc, self.clock.now())
+                self._scheduler.step(svc, now)
                 publish(svc)
+                if now >= self._next_minute.get(key, 0.0):
+                    self._next_minute[key] = now + metrics.MINUTE
+                    metrics.publish_minute(svc)
+        # Outside the lock: an evaluation reads all of CloudWatch's metric data, and the ALB
+        # must not wait for it (the scheduler reads alarm states from moto, as ECS reads them
+        # from CloudWatch).
+        if self.evaluating_alarms:
+            self._alarms.run()
 
     def forget_all(self) -> None:
         """Drop every simulated service and stop their processes (before an emulator reset)."""
@@ -134,6 +162,7 @@ class Simulator:
 
     def _forget(self, key: tuple[str, str, str, str], svc: ServiceRecord) -> None:
         del self._services[key]
+        self._next_minute.pop(key, None)
         for task in svc.tasks.values():
             if task.process is not None:
                 self._pool.submit(task.process.stop, 0)
@@ -145,7 +174,9 @@ class Simulator:
             svc = ServiceRecord(backend.account_id, backend.region_name, backend, service)
             svc.events = deque(maxlen=self.config.max_events)
             if service.task_definition:
-                svc.deployments.append(Deployment.of(service))
+                deployment = Deployment.of(service)
+                svc.deployments.append(deployment)
+                history.begin(svc, deployment)
             self._services[svc.key] = svc
             publish(svc)
 
@@ -168,7 +199,9 @@ class Simulator:
                 if primary is not None:
                     primary.status = "ACTIVE"
                     primary.updated_at = utcnow()
-                svc.deployments.insert(0, Deployment.of(service))
+                deployment = Deployment.of(service)
+                svc.deployments.insert(0, deployment)
+                history.begin(svc, deployment)
             publish(svc)
 
     def on_service_deleted(self, backend: EC2ContainerServiceBackend, service: Service) -> None:
@@ -182,6 +215,10 @@ class Simulator:
                             svc, task, "ServiceSchedulerInitiated", "Service deleted"
                         )
                 svc.deployments.clear()
+                # "When you delete a service, Amazon ECS deletes the corresponding service
+                # deployments." https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html
+                svc.service_deployments.clear()
+                svc.revisions.clear()
                 publish(svc)
 
     def on_task_stopped_by_user(self, task: SimTask, reason: str) -> bool:
@@ -204,6 +241,50 @@ class Simulator:
             for target in self._targets():
                 if target.group_arn == group_arn and target.ip == target_id:
                     return target.state, target.reason, target.description
+        return None
+
+    # --- service deployments: api.Deployments (request threads) ------------------------------
+
+    def service_deployments(
+        self, account: str, region: str, cluster: str, service: str
+    ) -> list[ServiceDeployment] | None:
+        with self._lock:
+            svc = self._services.get((account, region, cluster, service))
+            return list(svc.service_deployments) if svc is not None else None
+
+    def service_deployment(self, arn: str) -> ServiceDeployment | None:
+        with self._lock:
+            for svc in self._services.values():
+                record = history.find(svc, arn)
+                if record is not None:
+                    return record
+        return None
+
+    def stop_service_deployment(self, arn: str) -> Stop | None:
+        """StopServiceDeployment(ROLLBACK): ROLLBACK_REQUESTED now; the scheduler's next pass
+        fails the deployment and starts the rollback (``Scheduler.watch``)."""
+        with self._lock:
+            for svc in self._services.values():
+                record = history.find(svc, arn)
+                if record is None:
+                    continue
+                if record.status in STOPPING:
+                    return Stop.CONTINUES
+                if record.status not in STOPPABLE:
+                    return Stop.FINISHED
+                if svc.last_completed is None:
+                    return Stop.NO_SOURCE
+                record.move(
+                    Status.ROLLBACK_REQUESTED, "Rollback requested by StopServiceDeployment."
+                )
+                return Stop.REQUESTED
+        return None
+
+    def service_revision(self, arn: str) -> ServiceRevision | None:
+        with self._lock:
+            for svc in self._services.values():
+                if arn in svc.revisions:
+                    return svc.revisions[arn]
         return None
 
     # --- for the simulated ALB: alb.Routing -------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 
-from localcloud.moto_fixes import appautoscaling, ec2, ecr, ecs, logs, s3
+from localcloud.moto_fixes import appautoscaling, cloudtrail, cloudwatch, ec2, ecr, ecs, logs, s3
 
 _lock = threading.Lock()
 _installed = False
@@ -31,6 +31,6 @@ def install() -> None:
     with _lock:
         if _installed:
             return
-        for fix in (appautoscaling, s3, ec2, ecr, logs, ecs):
+        for fix in (appautoscaling, s3, ec2, ecr, logs, ecs, cloudwatch, cloudtrail):
             fix.install()
         _installed = True

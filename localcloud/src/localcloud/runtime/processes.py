@@ -48,7 +48,7 @@ from typing import IO
 
 from localcloud.ecs.taskruntime import ExitStatus, LaunchError, TaskProcess, TaskSpec
 from localcloud.net import free_port
-from localcloud.runtime.procs import ProcessRef
+from localcloud.runtime.procs import ProcessRef, listens_on
 
 DEFAULT_ALLOWED = frozenset({"app-serve"})
 
@@ -234,16 +234,32 @@ class ServiceProcess:
             return False
         if time.monotonic() - self._started > self.start_timeout:
             return False  # RUNNING anyway: its health checks will say the rest
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.settimeout(0.05)
-            self._listening = probe.connect_ex(("127.0.0.1", self._launch.app_port)) == 0
-        return not self._listening
+        return not self._listens()
+
+    def _listens(self) -> bool:
+        """Whether the task's own process listens on its app port now (remembered once true).
+
+        The port was free when the task was launched, but anything on the machine may have
+        taken it before the app bound it; then the app fails to start, and until it exits
+        nothing of the task answers there: health checks and requests must not reach the
+        stranger (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html:
+        a task is RUNNING once its container started, not once some port answers)."""
+        if not self._listening:
+            owned = listens_on(self._popen.pid, self._launch.app_port)
+            if owned is None:  # no /proc: a connection is the best evidence there is
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                    probe.settimeout(0.05)
+                    owned = probe.connect_ex(("127.0.0.1", self._launch.app_port)) == 0
+            self._listening = owned
+        return self._listening
 
     def address(self, container_port: int) -> tuple[str, int] | None:
         local = self._launch.ports.get(container_port)
         if local is None or local != self._launch.app_port:
             return None
-        if self._status is not None or self._popen.poll() is not None:
+        # poll(), not Popen.poll(): reaping the process here without recording its exit would
+        # leave a later stop() signalling a pid the process no longer holds.
+        if self.poll() is not None or not self._listens():
             return None
         return "127.0.0.1", local
 

@@ -104,3 +104,43 @@ def start_time(pid: int) -> str | None:
     if result.returncode != 0 or not line or line.split()[-1].startswith("Z"):
         return None
     return "_".join(line.split()[:-1])
+
+
+_TCP_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+_LISTEN = "0A"
+"""The TCP_LISTEN state in /proc/net/tcp (include/net/tcp_states.h)."""
+
+
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` itself holds a socket listening on TCP ``port``; ``None`` where
+    /proc cannot tell (then only a connection attempt can, which cannot tell whose it is).
+
+    A free port handed to a task before its process binds it can be taken meanwhile by any other
+    process on the machine; a connection that succeeds does not prove the task is listening.
+    """
+    if not _TCP_TABLES[0].is_file():
+        return None
+    wanted = f"{port:04X}"
+    inodes: set[str] = set()
+    for table in _TCP_TABLES:
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode ...
+            if len(fields) > 9 and fields[3] == _LISTEN and fields[1].endswith(f":{wanted}"):
+                inodes.add(fields[9])
+    if not inodes:
+        return False
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            target = str(descriptor.readlink())
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                return True
+    return False

@@ -55,6 +55,14 @@ CRASHES_AT_START = Behaviour(
         '{"level": "error", "message": "invalid settings: LOG_LEVEL must be one of debug, info"}',
     ),
 )
+CRASHES_SLOWLY = Behaviour(
+    startup_seconds=600.0,
+    exit_after_seconds=90.0,
+    exit_code=1,
+    exit_log=('{"level": "error", "message": "cannot reach the database: timed out after 90 s"}',),
+)
+"""Each task takes a minute and a half (simulated) to crash, never healthy: a deployment that
+stays IN_PROGRESS for minutes before the circuit breaker fails it (time to stop it by hand)."""
 WRONG_PORT = Behaviour(listens_on_container_port=False)
 NEVER_HEALTHY = Behaviour(health_status=500, status=500)
 SLOW_START = Behaviour(startup_seconds=240.0)
@@ -62,7 +70,8 @@ HANGS = Behaviour(response_delay_seconds=100_000.0)
 HEALTH_ENDPOINT_BROKEN = Behaviour(health_status=503)
 """Serves ``/`` but ``/health`` answers 503: passes a health check on ``/``."""
 SERVER_ERRORS = Behaviour(status=500)
-"""Healthy on ``/health`` but every request to ``/`` and ``/process`` answers 500."""
+"""Healthy on ``/health`` but every request to ``/`` and ``/process`` answers 500: passes the
+ALB's health checks, deploys, and fails every request under traffic (``HTTPCode_Target_5XX``)."""
 PULL_FAILS = Behaviour(
     launch_error="CannotPullContainerError: pull image manifest has been retried 5 time(s): "
     "failed to resolve ref: not found"

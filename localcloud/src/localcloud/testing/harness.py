@@ -9,10 +9,13 @@ it (:func:`~localcloud.testing.stacks.build_stack`) with what a test does to it 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import http.client
 import logging
 import threading
 import time
-from collections.abc import Callable
+import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +37,22 @@ class Harness:
 
     def reset(self) -> None:
         self.simulator.forget_all()
+        self.simulator.evaluating_alarms = False
         self.runtime.reset()
         self.endpoint.reset()
+
+    @contextlib.contextmanager
+    def evaluating_alarms(self) -> Iterator[None]:
+        """CloudWatch evaluates metric alarms while the block runs (the local cloud and the
+        drills always evaluate them). Off by default in the shared harness: on AWS,
+        SetAlarmState holds only until the next evaluation, and tests that set an alarm's
+        state to look at it would otherwise race the evaluator's next pass (0.3 s away at the
+        tests' time scale)."""
+        self.simulator.evaluating_alarms = True
+        try:
+            yield
+        finally:
+            self.simulator.evaluating_alarms = False
 
     def close(self) -> None:
         self.simulator.stop()
@@ -56,7 +73,8 @@ def shared_harness() -> Harness:
             emulator = Emulator()
             endpoint = emulator.start()
             runtime = ScriptedRuntime()
-            simulator = Simulator(runtime, SimConfig(time_scale=TEST_TIME_SCALE, tick=0.02)).start()
+            config = SimConfig(time_scale=TEST_TIME_SCALE, tick=0.02, evaluate_alarms=False)
+            simulator = Simulator(runtime, config).start()
             _shared = Harness(emulator, endpoint, simulator, runtime)
             atexit.register(_shared.close)
         return _shared
@@ -146,3 +164,32 @@ class World:
             cluster=self.stack.cluster, service=self.stack.service, taskDefinition=arn, **update
         )
         return dict(updated["service"])
+
+    def service_deployments(self, **filters: Any) -> list[dict[str, Any]]:  # noqa: ANN401
+        """ListServiceDeployments of the service (newest first), every page."""
+        found: list[dict[str, Any]] = []
+        request = {"cluster": self.stack.cluster, "service": self.stack.service, **filters}
+        while True:
+            page = self.ecs.list_service_deployments(**request)
+            found.extend(page["serviceDeployments"])
+            if not page.get("nextToken"):
+                return found
+            request["nextToken"] = page["nextToken"]
+
+    def traffic(self, count: int, path: str = "/process", body: bytes = b"{}") -> list[int]:
+        """Send ``count`` requests through the simulated ALB (POST with ``body``, GET without);
+        the status codes it answered."""
+        url = urllib.parse.urlsplit(self.harness.simulator.alb_url(self.stack.load_balancer_arn))
+        statuses = []
+        for _ in range(count):
+            connection = http.client.HTTPConnection(
+                url.hostname or "127.0.0.1", url.port, timeout=5
+            )
+            try:
+                method = "POST" if body else "GET"
+                headers = {"Content-Type": "application/json"} if body else {}
+                connection.request(method, path, body=body or None, headers=headers)
+                statuses.append(connection.getresponse().status)
+            finally:
+                connection.close()
+        return statuses

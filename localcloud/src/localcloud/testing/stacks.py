@@ -40,6 +40,11 @@ class StackOptions:
     extra_tags: tuple[str, ...] = ()
     log_group: bool = True
     """Create ``/aws/ecs/<name>`` (without it, tasks fail with ResourceInitializationError)."""
+    deployment_alarms: tuple[str, ...] = ()
+    """Alarm names for the service's ``deploymentConfiguration.alarms`` (enabled when given;
+    the alarms themselves: :func:`put_target_5xx_alarm`)."""
+    alarm_rollback: bool = True
+    """``deploymentConfiguration.alarms.rollback``."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +260,17 @@ def build_stack(
             "deploymentCircuitBreaker": {"enable": o.circuit_breaker, "rollback": o.rollback},
             "maximumPercent": o.maximum_percent,
             "minimumHealthyPercent": o.minimum_healthy_percent,
+            **(
+                {
+                    "alarms": {
+                        "alarmNames": list(o.deployment_alarms),
+                        "enable": True,
+                        "rollback": o.alarm_rollback,
+                    }
+                }
+                if o.deployment_alarms
+                else {}
+            ),
         },
     )
     return Stack(
@@ -275,3 +291,38 @@ def build_stack(
         alb_security_group=alb_sg,
         digests=digests,
     )
+
+
+def put_target_5xx_alarm(
+    endpoint: Endpoint,
+    stack: Stack,
+    name: str,
+    *,
+    threshold: float = 1.0,
+    periods: int = 1,
+    period: int = 60,
+    treat_missing_data: str = "notBreaching",
+) -> str:
+    """The alarm infra/modules/observability names ``<env>-target-5xx``, on this stack's target
+    group: ``HTTPCode_Target_5XX_Count`` (Sum, per ``period`` s) at or above ``threshold`` in
+    ``periods`` periods out of ``periods``, missing data not breaching (unless
+    ``treat_missing_data`` says otherwise). Returns ``name``."""
+    balancer = stack.load_balancer_arn.split(":loadbalancer/", 1)[-1]
+    group = stack.target_group_arn.rsplit(":", 1)[-1]
+    _client(endpoint, "cloudwatch").put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Statistic="Sum",
+        Dimensions=[
+            {"Name": "LoadBalancer", "Value": balancer},
+            {"Name": "TargetGroup", "Value": group},
+        ],
+        Period=period,
+        EvaluationPeriods=periods,
+        DatapointsToAlarm=periods,
+        Threshold=threshold,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData=treat_missing_data,
+    )
+    return name
