@@ -4,6 +4,8 @@
 local image under more names, after IMAGE: CI builds each commit once and pushes those bytes to
 every environment's repository, so that prod deploys exactly the digest that ran in dev
 (docs/pipelines.md). Every name must end up with the same digest, or the command fails.
+`--from <local image>` (`IMAGE_FROM=...`) names the local image to push when it was built or
+loaded under another name (CI's `aws-fastapi-service:<sha>`): it is tagged with each name first.
 
 For Amazon ECR it logs in first when the AWS CLI is installed (`aws ecr get-login-password`, the
 runbook's 2.2 step, with whatever credentials the AWS CLI finds: SSO session, OIDC role); for any
@@ -149,11 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME",
         help="push the same image under this <registry>/<repository>:<tag> too",
     )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="LOCAL",
+        help="the local image to push (default: IMAGE itself)",
+    )
     parser.add_argument("--engine", default=os.environ.get("CONTAINER_ENGINE", "docker"))
     args = parser.parse_args(argv)
     image: str = args.image
     also: list[str] = args.also
     engine: str = args.engine
+    source: str = args.source or image
     try:
         registries = {}
         for name in (image, *also):
@@ -165,10 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     EXIT_BAD_IMAGE,
                 )
             registries[name] = registry
-        if labels_of(engine, image).get(STANDIN_LABEL) == "true":
+        if labels_of(engine, source).get(STANDIN_LABEL) == "true":
             raise PushError(
-                f"{image} was built on the smoke test's stand-in base, not the official image: "
-                f"rebuild it with `make image IMAGE={image}` on a machine that can pull the base",
+                f"{source} was built on the smoke test's stand-in base, not the official image: "
+                f"rebuild it with `make image IMAGE={source}` on a machine that can pull the base",
                 EXIT_BAD_IMAGE,
             )
         for registry in dict.fromkeys(registries.values()):
@@ -183,8 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
         pushed = []
         for name in (image, *also):
-            if name != image:
-                tag(engine, image, name)
+            if name != source:
+                tag(engine, source, name)
             print(f"image-push: pushing {name}", file=sys.stderr)
             pushed.append(push(engine, name))
             print(pushed[-1])

@@ -49,12 +49,15 @@ image-standin: install ## Build (or find cached) the podman stand-in base; print
 # More names for the same local image, pushed after IMAGE (space-separated): CI pushes one build
 # to every environment's repository and fails unless all report one digest (image/push.py).
 IMAGE_ALSO ?=
+# The local image to push under those names, when it has another name (CI loads the scanned one
+# as aws-fastapi-service:<sha>); empty: IMAGE itself.
+IMAGE_FROM ?=
 # Where image-save writes the image and image-load reads it (a docker-archive tar).
 IMAGE_ARCHIVE ?= image.tar
 
 # image/push.py needs only the standard library: no `make install` on the pushing machine.
-image-push: ## Push IMAGE to its registry (logs in to ECR): make image-push IMAGE=<registry>/<repo>:<tag> [IMAGE_ALSO="<more names>"]
-	$(PYTHON) image/push.py --engine "$(CONTAINER_ENGINE)" "$(IMAGE)" $(foreach name,$(IMAGE_ALSO),--also "$(name)")
+image-push: ## Push IMAGE to its registry (logs in to ECR): make image-push IMAGE=<registry>/<repo>:<tag> [IMAGE_ALSO="<more names>"] [IMAGE_FROM=<local image>]
+	$(PYTHON) image/push.py --engine "$(CONTAINER_ENGINE)" "$(IMAGE)" $(foreach name,$(IMAGE_ALSO),--also "$(name)") $(if $(IMAGE_FROM),--from "$(IMAGE_FROM)")
 
 # CI builds and scans the image in one job and pushes it from another: the archive carries the
 # scanned bytes between them, so nothing is rebuilt before the push (docs/pipelines.md).

@@ -138,8 +138,9 @@ def test_one_build_is_pushed_to_every_repository_with_one_digest(
     fake_engine(bin_dir, calls, {"svc-dev": digest, "svc-prod": digest})
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     dev, prod = f"{REGISTRY}/svc-dev:{SHA}", f"{REGISTRY}/svc-prod:{SHA}"
+    local = f"aws-fastapi-service:{SHA}"  # as CI loads the scanned image
 
-    assert push.main(["--engine", "fakedocker", dev, "--also", prod]) == 0
+    assert push.main(["--engine", "fakedocker", dev, "--also", prod, "--from", local]) == 0
 
     assert capsys.readouterr().out.splitlines() == [
         f"{REGISTRY}/svc-dev@{digest}",
@@ -148,9 +149,11 @@ def test_one_build_is_pushed_to_every_repository_with_one_digest(
     recorded = calls.read_text().splitlines()
     # One login for the one registry; the prod name is the same local image, not a new build.
     assert sum(line.startswith("docker login") for line in recorded) == 1
-    assert recorded[-3:] == [
+    assert f"docker image inspect --format {{{{json .Config.Labels}}}} {local}" in recorded
+    assert recorded[-4:] == [
+        f"docker tag {local} {dev}",
         f"docker push {dev}",
-        f"docker tag {dev} {prod}",
+        f"docker tag {local} {prod}",
         f"docker push {prod}",
     ]
 
