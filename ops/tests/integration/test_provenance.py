@@ -55,7 +55,7 @@ def test_an_image_verified_here_is_proven_with_its_evidence(make_scenario, tmp_p
         "image": f"{s.stack.repository_url}@{digest}",
         "proven": "true",
         "revision": "2",
-        "verified_at": evidence["good_since"].replace("Z", "+00:00"),
+        "verified_at": evidence["good_since"],
         "deployment": deployed.json["deployment_id"],
     }
     # By digest: the same answer.

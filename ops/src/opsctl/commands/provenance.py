@@ -16,6 +16,7 @@ earlier deployment of it was verified. ``--require-verified`` turns "not proven"
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from pathlib import Path
 
 from opsctl import lkg
@@ -111,8 +112,8 @@ def run(
         )
     elif newest is None:
         explanation = (
-            f"no revision of {target.family} among the newest {len(definitions)} pins "
-            f"{short}: it never ran in {where}",
+            f"none of the newest {len(definitions)} revisions of {target.family} pins {short}: "
+            f"it never ran in {where}",
             "deploy it here first (ECS Deploy to this environment), then promote it",
         )
     else:
@@ -148,8 +149,9 @@ def run(
 
 
 def _iso(image_run: ImageRun) -> str:
+    """When the run was last seen good, as the JSON document writes it (ISO 8601, UTC, Z)."""
     stamp = image_run.good_since
-    return stamp.isoformat() if stamp else "-"
+    return stamp.astimezone(UTC).isoformat().replace("+00:00", "Z") if stamp else "-"
 
 
 def github_outputs(result: ProvenanceResult) -> dict[str, str]:
