@@ -17,8 +17,9 @@ from localcloud.testing.stacks import StackOptions, build_stack
 from ops.tests.conftest import Run, Scenario
 from ops.tests.support.iam_guard import Environment
 
-SHA = "0123456789abcdef0123456789abcdef01234567"  # a commit SHA, as CI tags the image
-OTHER_SHA = "fedcba9876543210fedcba9876543210fedcba98"
+# Commit SHAs, as CI tags the images: public by nature.
+SHA = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist secret - a commit SHA
+OTHER_SHA = "fedcba9876543210fedcba9876543210fedcba98"  # pragma: allowlist secret - a commit SHA
 
 
 def provenance(s: Scenario, *args: str) -> Run:
