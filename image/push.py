@@ -1,5 +1,12 @@
 """Push a locally built image to its registry: `make image-push IMAGE=<registry>/<repo>:<tag>`.
 
+`--also <registry>/<repo>:<tag>` (repeatable; `make image-push IMAGE_ALSO=...`) pushes the same
+local image under more names, after IMAGE: CI builds each commit once and pushes those bytes to
+every environment's repository, so that prod deploys exactly the digest that ran in dev
+(docs/pipelines.md). Every name must end up with the same digest, or the command fails.
+`--from <local image>` (`IMAGE_FROM=...`) names the local image to push when it was built or
+loaded under another name (CI's `aws-fastapi-service:<sha>`): it is tagged with each name first.
+
 For Amazon ECR it logs in first when the AWS CLI is installed (`aws ecr get-login-password`, the
 runbook's 2.2 step, with whatever credentials the AWS CLI finds: SSO session, OIDC role); for any
 other registry it expects `<engine> login` to have been done. It refuses an image built on the
@@ -8,7 +15,8 @@ On success it prints the pushed reference with its digest (`<registry>/<repo>@sh
 stdout: deploy that, not the tag.
 
 Exit codes: 0 pushed; 2 nothing pushed because IMAGE is wrong (no registry host, not built
-locally, built on the stand-in base); 3 registry login failed; 4 the push failed.
+locally, built on the stand-in base); 3 registry login failed; 4 the push failed; 5 pushed, but
+the registries report different digests for the names (or none): do not deploy them.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ STANDIN_LABEL = "dev.aws-fastapi-devsecops.stand-in"
 # <account>.dkr.ecr.<region>.amazonaws.com (also the -fips and China partition forms).
 # https://docs.aws.amazon.com/AmazonECR/latest/userguide/Registries.html
 ECR_REGISTRY = re.compile(r"^\d{12}\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
-EXIT_BAD_IMAGE, EXIT_LOGIN, EXIT_PUSH = 2, 3, 4
+EXIT_BAD_IMAGE, EXIT_LOGIN, EXIT_PUSH, EXIT_DIGESTS = 2, 3, 4, 5
 CONTAINERS_CONF = Path(__file__).resolve().parent / "containers.conf"
 
 
@@ -133,42 +141,91 @@ def push(engine: str, image: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: `push.py [--engine docker|podman] IMAGE`."""
+    """Command line: `push.py [--engine docker|podman] IMAGE [--also NAME]...`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("image", help="<registry>/<repository>:<tag>")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="push the same image under this <registry>/<repository>:<tag> too",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="LOCAL",
+        help="the local image to push (default: IMAGE itself)",
+    )
     parser.add_argument("--engine", default=os.environ.get("CONTAINER_ENGINE", "docker"))
     args = parser.parse_args(argv)
     image: str = args.image
+    also: list[str] = args.also
     engine: str = args.engine
+    source: str = args.source or image
     try:
-        registry = registry_of(image)
-        if registry is None:
+        registries = {}
+        for name in (image, *also):
+            registry = registry_of(name)
+            if registry is None:
+                raise PushError(
+                    f"{name} names no registry: use <registry>/<repository>:<tag>, e.g. "
+                    "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>",
+                    EXIT_BAD_IMAGE,
+                )
+            registries[name] = registry
+        if labels_of(engine, source).get(STANDIN_LABEL) == "true":
             raise PushError(
-                f"IMAGE={image} names no registry: use <registry>/<repository>:<tag>, e.g. "
-                "<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>",
+                f"{source} was built on the smoke test's stand-in base, not the official image: "
+                f"rebuild it with `make image IMAGE={source}` on a machine that can pull the base",
                 EXIT_BAD_IMAGE,
             )
-        if labels_of(engine, image).get(STANDIN_LABEL) == "true":
-            raise PushError(
-                f"{image} was built on the smoke test's stand-in base, not the official image: "
-                f"rebuild it with `make image IMAGE={image}` on a machine that can pull the base",
-                EXIT_BAD_IMAGE,
-            )
-        region = ecr_region(registry)
-        if region is not None and shutil.which("aws"):
-            print(f"image-push: logging {engine} in to {registry}", file=sys.stderr)
-            login(engine, registry, region)
-        elif region is not None:
-            print(
-                f"image-push: no AWS CLI; assuming `{engine} login {registry}` was done",
-                file=sys.stderr,
-            )
-        print(f"image-push: pushing {image}", file=sys.stderr)
-        print(push(engine, image))
+        for registry in dict.fromkeys(registries.values()):
+            region = ecr_region(registry)
+            if region is not None and shutil.which("aws"):
+                print(f"image-push: logging {engine} in to {registry}", file=sys.stderr)
+                login(engine, registry, region)
+            elif region is not None:
+                print(
+                    f"image-push: no AWS CLI; assuming `{engine} login {registry}` was done",
+                    file=sys.stderr,
+                )
+        pushed = []
+        for name in (image, *also):
+            if name != source:
+                tag(engine, source, name)
+            print(f"image-push: pushing {name}", file=sys.stderr)
+            pushed.append(push(engine, name))
+            print(pushed[-1])
+        if also:
+            check_same_digest(pushed)
     except PushError as error:
         print(f"image-push: {error}", file=sys.stderr)
         return error.exit_code
     return 0
+
+
+def tag(engine: str, image: str, name: str) -> None:
+    """Give the local image another name (the same image id: the same bytes)."""
+    result = run([engine, "tag", image, name], engine)
+    if result.returncode != 0:
+        raise PushError(f"{engine} tag {image} {name} failed: {result.stderr.strip()}", EXIT_PUSH)
+
+
+def check_same_digest(pushed: Sequence[str]) -> None:
+    """PushError(5) unless every pushed `<repository>@<digest>` carries one and the same digest:
+    a digest that differs is another image, which a promotion by digest would not find."""
+    digests = {ref: ref.rpartition("@")[2] if "@sha256:" in ref else "" for ref in pushed}
+    if "" in digests.values():
+        unknown = ", ".join(ref for ref, digest in digests.items() if not digest)
+        raise PushError(f"pushed, but no digest was reported for {unknown}", EXIT_DIGESTS)
+    if len(set(digests.values())) > 1:
+        listing = "; ".join(pushed)
+        raise PushError(
+            f"pushed, but the registries stored different digests: {listing}; these are not "
+            "the same bytes, so a promotion by digest would not find them: do not deploy them",
+            EXIT_DIGESTS,
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 # The container image (Dockerfile, image/): build, smoke-test, push.
 # How-to: README "Build and run the image"; base image choice: docs/adr/0006-base-image.md.
-.PHONY: image image-smoke image-push image-standin image-uv-pins test-image
+.PHONY: image image-smoke image-push image-save image-load image-standin image-uv-pins test-image
 
 IMAGE ?= aws-fastapi-service:dev
 # Empty: the Dockerfile's digest-pinned official base. Set it only to substitute a local base
@@ -46,9 +46,35 @@ image-smoke: install ## Build the image on a stand-in base with podman and check
 image-standin: install ## Build (or find cached) the podman stand-in base; print its name
 	@$(RUN) python image/smoke.py standin
 
+# More names for the same local image, pushed after IMAGE (space-separated): CI pushes one build
+# to every environment's repository and fails unless all report one digest (image/push.py).
+IMAGE_ALSO ?=
+# The local image to push under those names, when it has another name (CI loads the scanned one
+# as aws-fastapi-service:<sha>); empty: IMAGE itself.
+IMAGE_FROM ?=
+# Where image-save writes the image and image-load reads it (a docker-archive tar).
+IMAGE_ARCHIVE ?= image.tar
+
 # image/push.py needs only the standard library: no `make install` on the pushing machine.
-image-push: ## Push IMAGE to its registry (logs in to ECR): make image-push IMAGE=<registry>/<repo>:<tag>
-	$(PYTHON) image/push.py --engine "$(CONTAINER_ENGINE)" "$(IMAGE)"
+image-push: ## Push IMAGE to its registry (logs in to ECR): make image-push IMAGE=<registry>/<repo>:<tag> [IMAGE_ALSO="<more names>"] [IMAGE_FROM=<local image>]
+	$(PYTHON) image/push.py --engine "$(CONTAINER_ENGINE)" "$(IMAGE)" $(foreach name,$(IMAGE_ALSO),--also "$(name)") $(if $(IMAGE_FROM),--from "$(IMAGE_FROM)")
+
+# CI builds and scans the image in one job and pushes it from another: the archive carries the
+# scanned bytes between them, so nothing is rebuilt before the push (docs/pipelines.md).
+image-save: ## Write the local IMAGE to IMAGE_ARCHIVE (default image.tar)
+	@case "$(CONTAINER_ENGINE)" in \
+	  docker) docker save --output "$(IMAGE_ARCHIVE)" "$(IMAGE)" ;; \
+	  podman) export $(PODMAN_ENV); podman save --format docker-archive --output "$(IMAGE_ARCHIVE)" "$(IMAGE)" ;; \
+	  *) echo "make image-save: neither a docker engine nor podman answers" >&2; exit 2 ;; \
+	esac
+	@echo "image-save: wrote $(IMAGE) to $(IMAGE_ARCHIVE)"
+
+image-load: ## Load IMAGE_ARCHIVE and check it holds IMAGE
+	@case "$(CONTAINER_ENGINE)" in \
+	  docker) docker load --input "$(IMAGE_ARCHIVE)" && docker image inspect --format '{{.Id}}' "$(IMAGE)" ;; \
+	  podman) export $(PODMAN_ENV); podman load --input "$(IMAGE_ARCHIVE)" && podman image inspect --format '{{.Id}}' "$(IMAGE)" ;; \
+	  *) echo "make image-load: neither a docker engine nor podman answers" >&2; exit 2 ;; \
+	esac
 
 image-uv-pins: install ## Re-pin the image's (and make's) uv with PyPI's hashes: make image-uv-pins UV_VERSION=<x.y.z>
 	echo "uv==$(UV_VERSION)" | $(UV) pip compile - --generate-hashes --no-header --no-annotate \

@@ -4,8 +4,10 @@ Thin: every `run:` step calls a make target or opsctl, so what CI does is what o
 a person's terminal exercise; ECS Deploy and Rollback share one job (ecs-rollout.yml, a reusable
 workflow). Hygienic: actions pinned to full commit SHAs with their version in a comment,
 `permissions: {}` at the top and the least per job, OIDC (`id-token: write`) only in jobs that
-assume an AWS role, no stored AWS keys, no credentials persisted by checkout, timeouts, and one
-deploy or apply per environment at a time.
+assume an AWS role, no stored AWS keys, one optional secret (the notification webhook), no
+credentials persisted by checkout, timeouts. The security boundaries of the delivery path (what
+a pull request, a deploy, a rollback or an apply can do, and what can cancel or hold what) are
+tried in test_delivery_boundaries.py.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
 CONFIGURE_AWS = "aws-actions/configure-aws-credentials"
+ROLLOUT_FILES = {"deploy.yml", "rollback.yml", "ecs-rollout.yml"}
 # A reusable workflow of this repository, read at the caller's commit (so pinned by it).
 LOCAL_WORKFLOW = re.compile(r"^\./\.github/workflows/(?P<file>[\w.-]+\.yml)$")
 # `uses: owner/repo[/path]@<40 hex> # v1.2.3`: the comment is how a reviewer (and Dependabot)
@@ -164,7 +167,9 @@ def test_a_calling_job_grants_exactly_what_the_called_jobs_need(
         needed.update(called_job["permissions"])
     assert job["permissions"] == needed, f"{wf}:{name}"
     assert called(job)["permissions"] == {}
-    assert "secrets" not in job, f"{wf}:{name} passes secrets"
+    # One secret only, optional: the webhook opsctl notifies (an environment secret of the same
+    # name wins inside the called job). Never `secrets: inherit`.
+    assert job.get("secrets") == {"OPSCTL_NOTIFY_URL": "${{ secrets.OPSCTL_NOTIFY_URL }}"}, wf
 
 
 def test_aws_account_roles_and_regions_come_from_github_variables() -> None:
@@ -173,8 +178,9 @@ def test_aws_account_roles_and_regions_come_from_github_variables() -> None:
         for wf, _, step in all_steps()
         if str(step.get("uses", "")).startswith(CONFIGURE_AWS)
     ]
-    # publish (matrix), the ECS rollout (deploy and rollback), plan (matrix), apply-dev, apply-prod
-    assert len(steps) == 5
+    # publish; the ECS rollout's provenance, deploy and rollback; the pull-request plan (matrix),
+    # plan-dev, apply-dev, plan-prod, apply-prod
+    assert len(steps) == 9
     roles = set()
     for wf, step in steps:
         inputs = step["with"]
@@ -198,16 +204,21 @@ def test_aws_account_roles_and_regions_come_from_github_variables() -> None:
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
-def test_no_aws_keys_and_no_secrets_anywhere(path: Path) -> None:
+def test_no_aws_keys_and_no_secrets_but_the_webhook(path: Path) -> None:
     text = path.read_text()
     for forbidden in (
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "aws-access-key-id",
         "aws-secret-access-key",
-        "secrets.",
+        "secrets: inherit",
     ):
         assert forbidden not in text, f"{path.name} mentions {forbidden}"
+    # The only secret: OPSCTL_NOTIFY_URL (docs/pipelines.md, setup), and only where opsctl
+    # deploys or rolls back.
+    used = set(re.findall(r"secrets\.([A-Za-z0-9_]+)", text))
+    allowed = {"OPSCTL_NOTIFY_URL"} if path.name in ROLLOUT_FILES else set()
+    assert used <= allowed, f"{path.name} reads secrets {sorted(used - allowed)}"
 
 
 def test_checkout_never_leaves_the_token_on_disk() -> None:
@@ -262,47 +273,47 @@ def test_ci_gates_every_change_and_pushes_only_from_main() -> None:
     ):
         assert expected in commands
     image_steps = " ".join(str(s.get("run", "")) for s in ci["jobs"]["image"]["steps"])
-    for target in ("make image ", "make image-scan ", "make sbom "):
+    for target in ("make image ", "make image-scan ", "make sbom ", "make image-save "):
         assert target in image_steps
     publish = ci["jobs"]["publish"]
     assert publish["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     assert set(publish["needs"]) == set(ci["jobs"]) - {"publish"}
-    # Each environment's repository gets the commit, tagged with its SHA.
-    assert publish["strategy"]["matrix"]["include"] == [
-        {"environment": "dev", "repository": "${{ vars.ECR_REPOSITORY_URL_DEV }}"},
-        {"environment": "prod", "repository": "${{ vars.ECR_REPOSITORY_URL_PROD }}"},
-    ]
-    assert publish["env"]["IMAGE"] == "${{ matrix.repository }}:${{ github.sha }}"
-    publish_runs = [str(s["run"]) for s in publish["steps"] if "run" in s]
-    # Scanned in the same job, right before the push: the pushed image is the scanned one.
-    assert publish_runs.index('make image-scan IMAGE="$IMAGE"') < publish_runs.index(
-        'make image-push IMAGE="$IMAGE"'
-    )
+    # Each environment's repository gets the commit's image, tagged with its SHA.
+    assert publish["env"] == {
+        "DEV_IMAGE": "${{ vars.ECR_REPOSITORY_URL_DEV }}:${{ github.sha }}",
+        "PROD_IMAGE": "${{ vars.ECR_REPOSITORY_URL_PROD }}:${{ github.sha }}",
+    }
+    # ECR tags are immutable: one push of a commit at a time, never cancelled half-way.
+    assert publish["concurrency"] == {
+        "group": "ecr-push-${{ github.sha }}",
+        "cancel-in-progress": False,
+    }
 
 
 def test_manual_deploy_and_rollback_take_the_runbooks_inputs() -> None:
     deploy = workflow("deploy.yml")["on"]["workflow_dispatch"]["inputs"]
     assert deploy["environment"]["type"] == "choice"
     assert deploy["environment"]["options"] == ["dev", "prod"]
-    assert deploy["image_tag"]["default"] == "latest"
+    assert deploy["image"]["required"] is True
     rollback = workflow("rollback.yml")["on"]["workflow_dispatch"]["inputs"]
     assert rollback["environment"]["options"] == ["dev", "prod"]
     # Empty means "the last known good revision", opsctl's default.
     assert rollback["revision"]["default"] == ""
     assert rollback["revision"]["required"] is False
-    commands = {}
+    rollout = workflow("ecs-rollout.yml")["jobs"]
     for name, command, passed in (
-        ("deploy.yml", "deploy", {"image_tag": "${{ inputs.image_tag }}"}),
+        ("deploy.yml", "deploy", {"image": "${{ inputs.image }}"}),
         ("rollback.yml", "rollback", {"revision": "${{ inputs.revision }}"}),
     ):
         (caller,) = workflow(name)["jobs"].values()
-        # Every input reaches the shared job, and the environment picks the GitHub environment.
+        # Every input reaches the shared jobs, and the environment picks the GitHub environment.
         assert caller["with"] == {
             "command": command,
             "environment": "${{ inputs.environment }}",
             **passed,
         }
-        (job,) = called(caller)["jobs"].values()
+        job = rollout[command]
+        assert job["if"] == f"inputs.command == '{command}'"
         assert job["environment"] == "${{ inputs.environment }}"
         assert job["env"]["OPSCTL_CLUSTER"] == "${{ vars.OPSCTL_CLUSTER }}"
         assert job["env"]["OPSCTL_SERVICE"] == "${{ vars.OPSCTL_SERVICE }}"
@@ -312,28 +323,34 @@ def test_manual_deploy_and_rollback_take_the_runbooks_inputs() -> None:
         (step,) = [
             s for s in job["steps"] if f"opsctl --output markdown {command}" in s.get("run", "")
         ]
-        # Only the step of the workflow's own command runs.
-        assert step["if"] == f"inputs.command == '{command}'"
-        commands[command] = step["run"]
         assert step["run"].endswith('>> "$GITHUB_STEP_SUMMARY"')
-        # No AWS credential exists while dependencies are installed.
+        # The notification webhook reaches opsctl only, never the installation steps.
+        assert step["env"] == {"OPSCTL_NOTIFY_URL": "${{ secrets.OPSCTL_NOTIFY_URL }}"}
+    # No AWS credential exists while dependencies are installed.
+    for job in rollout.values():
         steps = [str(s.get("run", s.get("uses"))) for s in job["steps"]]
         assert steps.index("make install") < next(
             i for i, s in enumerate(steps) if s.startswith(CONFIGURE_AWS)
         )
-    assert commands == {
-        "deploy": '.venv/bin/opsctl --output markdown deploy --image-tag "$IMAGE_TAG" '
-        '>> "$GITHUB_STEP_SUMMARY"',
-        "rollback": ".venv/bin/opsctl --output markdown rollback "
-        '${REVISION:+--to-revision "$REVISION"} >> "$GITHUB_STEP_SUMMARY"',
+    runs = {
+        name: [str(s["run"]) for s in job["steps"] if "opsctl" in str(s.get("run", ""))]
+        for name, job in rollout.items()
     }
-
-
-def test_one_deploy_or_rollback_per_environment_and_none_cancelled() -> None:
-    groups = {workflow(name)["concurrency"]["group"] for name in ("deploy.yml", "rollback.yml")}
-    assert groups == {"ecs-service-${{ inputs.environment }}"}
-    for name in ("deploy.yml", "rollback.yml"):
-        assert workflow(name)["concurrency"]["cancel-in-progress"] is False
+    assert runs == {
+        "provenance": [
+            '.venv/bin/opsctl --output markdown provenance --image "$IMAGE" '
+            '${REQUIRE_VERIFIED:+--require-verified} --github-output "$GITHUB_OUTPUT" '
+            '>> "$GITHUB_STEP_SUMMARY"'
+        ],
+        "deploy": [
+            '.venv/bin/opsctl --output markdown deploy --image-tag "$DIGEST" '
+            '>> "$GITHUB_STEP_SUMMARY"'
+        ],
+        "rollback": [
+            ".venv/bin/opsctl --output markdown rollback "
+            '${REVISION:+--to-revision "$REVISION"} >> "$GITHUB_STEP_SUMMARY"'
+        ],
+    }
 
 
 def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_reviewers() -> None:
@@ -344,28 +361,30 @@ def test_terraform_plans_on_pull_requests_and_applies_on_main_behind_reviewers()
     assert jobs["plan"]["if"] == "github.event_name == 'pull_request'"
     assert [s["run"] for s in jobs["plan"]["steps"] if "run" in s] == [
         'make ci-tf-backend ENV="$TF_ENV"',
-        'make tf-plan ENV="$TF_ENV"',
+        'make tf-plan ENV="$TF_ENV" TF_LOCK=false',
+        'make tf-show ENV="$TF_ENV" >> "$GITHUB_STEP_SUMMARY"',
     ]
     # The backend configuration comes from a variable (backend.hcl is not in git).
     assert jobs["plan"]["env"]["TF_BACKEND_CONFIG"] == "${{ matrix.backend_config }}"
-    for env, job in (("dev", jobs["apply-dev"]), ("prod", jobs["apply-prod"])):
+    for env in ("dev", "prod"):
+        plan, apply = jobs[f"plan-{env}"], jobs[f"apply-{env}"]
+        assert plan["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+        # Plan and apply read one backend variable: the plan applies to the state it was made on.
+        backend = f"${{{{ vars.TF_BACKEND_CONFIG_{env.upper()} }}}}"
+        assert plan["env"]["TF_BACKEND_CONFIG"] == apply["env"]["TF_BACKEND_CONFIG"] == backend
         # The apply role trusts only this environment's OIDC subject (infra/bootstrap).
-        assert job["environment"] == f"{env}-infra"
-        assert job["env"]["TF_BACKEND_CONFIG"] == "${{ vars.TF_BACKEND_CONFIG }}"
-        assert job["concurrency"] == {
-            "group": f"terraform-apply-{env}",
-            "cancel-in-progress": False,
-        }
-        # Plan, then apply exactly the saved plan: no prompt, and what the log shows is applied.
-        assert [s["run"] for s in job["steps"] if "run" in s] == [
+        assert apply["environment"] == f"{env}-infra"
+        assert [s["run"] for s in plan["steps"] if "run" in s] == [
             f"make ci-tf-backend ENV={env}",
-            f"make tf-plan ENV={env}",
-            f"make tf-apply ENV={env} TF_ARGS={env}.tfplan",
+            f"make tf-plan ENV={env} TF_LOCK=false",
+            f'make tf-show ENV={env} >> "$GITHUB_STEP_SUMMARY"',
+            f'make tf-plan-sha256 ENV={env} >> "$GITHUB_OUTPUT"',
         ]
-    assert (
-        jobs["apply-dev"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
-    )
-    assert jobs["apply-prod"]["needs"] == "apply-dev"
+        assert [s["run"] for s in apply["steps"] if "run" in s] == [
+            f"make ci-tf-backend ENV={env}",
+            f'make tf-apply ENV={env} TF_PLAN={env}.tfplan TF_PLAN_SHA256="$PLAN_SHA256"',
+        ]
+    assert jobs["plan-prod"]["needs"] == "apply-dev"
 
 
 @cache
@@ -421,7 +440,17 @@ def test_every_make_target_a_workflow_calls_exists() -> None:
     # Every part is merged: a target a workflow calls and no Makefile defines is a broken
     # workflow, never a reason to skip.
     called = called_targets()
-    assert {"image", "image-push", "tf-plan", "tf-apply", "ci-tf-backend"} <= called
+    assert {
+        "image",
+        "image-save",
+        "image-load",
+        "image-push",
+        "tf-plan",
+        "tf-show",
+        "tf-plan-sha256",
+        "tf-apply",
+        "ci-tf-backend",
+    } <= called
     missing = called - make_targets()
     assert missing == set(), f"workflows call undefined make targets: {sorted(missing)}"
 
@@ -443,6 +472,9 @@ def test_the_opsctl_calls_match_its_cli() -> None:
     assert "markdown" in opsctl_help()
     assert "--image-tag" in opsctl_help("deploy")
     assert "--to-revision" in opsctl_help("rollback")
+    provenance = opsctl_help("provenance")
+    for option in ("--image", "--require-verified", "--github-output"):
+        assert option in provenance
 
 
 def test_workflows_pass_actionlint_and_zizmor() -> None:

@@ -103,3 +103,89 @@ def test_failed_ecr_login_stops_before_pushing(
 
     assert "aws sso login" in capsys.readouterr().err
     assert not any("push" in line for line in calls.read_text().splitlines())
+
+
+def fake_engine(bin_dir, calls, digests: dict[str, str]) -> None:
+    """A docker stand-in: `push NAME` answers with the digest given for NAME's repository."""
+    cases = "".join(
+        f'    *{repository}:*) echo "x: digest: {digest} size: 1" ;;\n'
+        for repository, digest in digests.items()
+    )
+    write_script(
+        bin_dir / "fakedocker",
+        f'echo "docker $*" >> {calls}\n'
+        'case "$1" in\n'
+        '  image) echo \'{"org.opencontainers.image.revision":"abc"}\' ;;\n'
+        '  push) case "$2" in\n'
+        f"{cases}"
+        "    esac ;;\n"
+        "esac\n",
+    )
+
+
+REGISTRY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+# A commit SHA, as CI tags images: public by nature.
+SHA = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist secret - a commit SHA
+
+
+def test_one_build_is_pushed_to_every_repository_with_one_digest(
+    push: ModuleType, tmp_path, monkeypatch, capsys
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    digest = "sha256:" + "cd" * 32
+    write_script(bin_dir / "aws", "echo token\n")
+    fake_engine(bin_dir, calls, {"svc-dev": digest, "svc-prod": digest})
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    dev, prod = f"{REGISTRY}/svc-dev:{SHA}", f"{REGISTRY}/svc-prod:{SHA}"
+    local = f"aws-fastapi-service:{SHA}"  # as CI loads the scanned image
+
+    assert push.main(["--engine", "fakedocker", dev, "--also", prod, "--from", local]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        f"{REGISTRY}/svc-dev@{digest}",
+        f"{REGISTRY}/svc-prod@{digest}",
+    ]
+    recorded = calls.read_text().splitlines()
+    # One login for the one registry; the prod name is the same local image, not a new build.
+    assert sum(line.startswith("docker login") for line in recorded) == 1
+    assert f"docker image inspect --format {{{{json .Config.Labels}}}} {local}" in recorded
+    assert recorded[-4:] == [
+        f"docker tag {local} {dev}",
+        f"docker push {dev}",
+        f"docker tag {local} {prod}",
+        f"docker push {prod}",
+    ]
+
+
+def test_different_digests_fail_the_push(push: ModuleType, tmp_path, monkeypatch, capsys) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    write_script(bin_dir / "aws", "echo token\n")
+    fake_engine(
+        bin_dir,
+        tmp_path / "calls",
+        {"svc-dev": "sha256:" + "cd" * 32, "svc-prod": "sha256:" + "ef" * 32},
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+
+    code = push.main(
+        [
+            "--engine",
+            "fakedocker",
+            f"{REGISTRY}/svc-dev:{SHA}",
+            "--also",
+            f"{REGISTRY}/svc-prod:{SHA}",
+        ]
+    )
+
+    assert code == 5
+    assert "different digests" in capsys.readouterr().err
+
+
+def test_every_name_needs_a_registry(push: ModuleType, capsys) -> None:
+    assert (
+        push.main(["--engine", "false", f"{REGISTRY}/svc-dev:{SHA}", "--also", "svc-prod:1"]) == 2
+    )
+    assert "svc-prod:1 names no registry" in capsys.readouterr().err

@@ -24,6 +24,7 @@ from opsctl.results import (
     DiagnoseResult,
     ErrorInfo,
     ErrorResult,
+    ProvenanceResult,
     Result,
     RolloutResult,
     document_name,
@@ -36,14 +37,24 @@ if TYPE_CHECKING:  # imported lazily at run time: `opsctl --help` must not load 
 app = typer.Typer(
     name="opsctl",
     help="The operations runbook as commands: status, deploy, rollback, redeploy, watch, "
-    "revisions, logs, diagnose. Exit codes: docs/opsctl.md.",
+    "revisions, logs, diagnose, provenance. Exit codes: docs/opsctl.md.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode=None,
 )
 
-COMMANDS = ("status", "deploy", "rollback", "redeploy", "watch", "revisions", "logs", "diagnose")
+COMMANDS = (
+    "status",
+    "deploy",
+    "rollback",
+    "redeploy",
+    "watch",
+    "revisions",
+    "logs",
+    "diagnose",
+    "provenance",
+)
 
 
 @dataclass
@@ -109,7 +120,7 @@ def _context(state: Globals) -> Context:
 
 
 def _exit_code(result: Result) -> int:
-    if isinstance(result, RolloutResult):
+    if isinstance(result, (RolloutResult, ProvenanceResult)):
         return result.exit_code
     if isinstance(result, DiagnoseResult):
         return int(ExitCode.PROBLEMS_FOUND) if result.findings else int(ExitCode.OK)
@@ -424,6 +435,52 @@ def diagnose(ctx: typer.Context) -> None:
     from opsctl.commands import diagnose as command
 
     _execute(ctx, "diagnose", command.run)
+
+
+def _image_reference(value: str) -> str:
+    """Validate --image while parsing the command line (exit 2, before any AWS call)."""
+    from opsctl.commands.provenance import check_reference
+
+    try:
+        return check_reference(value)
+    except OpsctlError as error:
+        raise typer.BadParameter(error.message) from None
+
+
+@app.command()
+def provenance(
+    ctx: typer.Context,
+    image: Annotated[
+        str,
+        typer.Option(
+            help="the commit SHA CI tagged the image with (40 hex digits) or its sha256: digest; "
+            "never a tag that can be moved such as 'latest'",
+            callback=_image_reference,
+        ),
+    ],
+    require_verified: Annotated[
+        bool,
+        typer.Option("--require-verified", help="exit 21 unless the image ran successfully here"),
+    ] = False,
+    github_output: Annotated[
+        Path | None,
+        typer.Option(
+            help="also append digest=, image=, proven=, revision=, verified_at=, deployment= "
+            'lines to this file (GitHub Actions: "$GITHUB_OUTPUT")',
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Resolve an image to its digest and say whether it already ran successfully here."""
+    from opsctl.commands import provenance as command
+
+    _execute(
+        ctx,
+        "provenance",
+        lambda c: command.run(
+            c, image=image, require_verified=require_verified, github_output=github_output
+        ),
+    )
 
 
 @app.command()

@@ -43,6 +43,9 @@ class ExitCode(IntEnum):
     """Another deployment replaced ours before it finished."""
     PROBLEMS_FOUND = 20
     """diagnose found at least one problem."""
+    UNPROVEN = 21
+    """provenance --require-verified: the image has no successful run in this environment
+    (never deployed here, or its newest verdict here is a failure or a rollback)."""
     INTERRUPTED = 130
     """Ctrl-C while waiting; the service is left as it is (128 + SIGINT)."""
 

@@ -27,6 +27,7 @@ from opsctl.results import (
     LogEventInfo,
     LogsResult,
     Outcome,
+    ProvenanceResult,
     Result,
     RevisionsResult,
     RolloutResult,
@@ -304,6 +305,41 @@ def _(result: DiagnoseResult, console: Console) -> None:
 
 
 @_text.register
+def _(result: ProvenanceResult, console: Console) -> None:
+    t = result.target
+    if result.proven:
+        words, style = "ran successfully", "green"
+    else:
+        words, style = "has NOT run successfully", "red" if result.require_verified else "yellow"
+    console.print(
+        f"[bold {style}]{result.image.digest} {words}[/] in {escape(t.service)} "
+        f"({escape(t.cluster)}, {t.region})"
+    )
+    console.print(
+        f"image {escape(result.pinned)} (tags: {', '.join(result.image.tags) or '-'}; "
+        f"pushed {_when(result.image.pushed_at)})"
+    )
+    if result.runs:
+        table = Table(
+            "rev", "registered", "state", "good since", "bad since", title="Revisions pinning it"
+        )
+        for r in result.runs:
+            state = r.verdict + (f" ({r.bad_reason})" if r.verdict == "bad" else "")
+            if r.running:
+                state += ", running"
+            table.add_row(
+                str(r.revision),
+                _when(r.registered_at),
+                state,
+                _when(r.good_since),
+                _when(r.bad_since),
+            )
+        console.print(table)
+    for line in result.explanation:
+        console.print(f"  - {escape(line)}")
+
+
+@_text.register
 def _(result: ErrorResult, console: Console) -> None:
     console.print(
         f"opsctl {result.command}: error ({result.error.type}, exit {result.error.exit_code}): "
@@ -451,6 +487,51 @@ def _(result: DiagnoseResult) -> str:
             f"**{f.severity.value.upper()}: {f.title}** (`{f.rule}`)\n"
             f"- evidence:\n{evidence}\n- likely cause: {f.likely_cause}\n- runbook: "
             f"{f.runbook}\n- fix: {f.fix}"
+        )
+    return "\n\n".join(parts)
+
+
+@_md.register
+def _(result: ProvenanceResult) -> str:
+    t = result.target
+    if result.proven:
+        heading = f"### ✅ `{result.image.digest}` ran successfully in `{t.service}`"
+    else:
+        icon = "❌" if result.require_verified else "⚠️"
+        heading = f"### {icon} `{result.image.digest}` has not run successfully in `{t.service}`"
+    evidence = result.evidence
+    rows: list[list[object]] = [
+        ["image", f"`{result.pinned}`"],
+        ["asked for", f"`{result.image.requested}`"],
+        ["tags", ", ".join(f"`{tag}`" for tag in result.image.tags)],
+        ["pushed", _when(result.image.pushed_at)],
+        [
+            "evidence",
+            f"revision {evidence.revision} (`{evidence.task_definition}`), good since "
+            f"{_when(evidence.good_since)}, deployment `{evidence.verified_deployment or '-'}`"
+            if evidence
+            else "none",
+        ],
+        ["where", f"`{t.service}` in `{t.cluster}` ({t.region})"],
+    ]
+    parts = [heading, _table(["", ""], rows)]
+    parts.append("\n".join(f"- {line}" for line in result.explanation))
+    if result.runs:
+        parts.append(
+            _table(
+                ["revision", "registered", "verdict", "good since", "bad since", "running"],
+                [
+                    [
+                        r.revision,
+                        _when(r.registered_at),
+                        r.verdict + (f" ({r.bad_reason})" if r.verdict == "bad" else ""),
+                        _when(r.good_since),
+                        _when(r.bad_since),
+                        "yes" if r.running else "",
+                    ]
+                    for r in result.runs
+                ],
+            )
         )
     return "\n\n".join(parts)
 

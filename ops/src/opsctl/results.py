@@ -368,6 +368,52 @@ class DiagnoseResult:
 
 
 @dataclass(frozen=True)
+class ImageRun:
+    """A revision of the task family that pins the image, and opsctl's verdict on it."""
+
+    revision: int
+    task_definition: str
+    registered_at: datetime | None
+    running: bool
+    """A deployment of the service uses it right now."""
+    verdict: RevisionVerdict
+    """``good`` (verified or COMPLETED), ``bad`` (failed, rolled back) or ``unknown``."""
+    good_since: datetime | None
+    """When it was last seen good: opsctl verified a deployment of it, or ECS reports one
+    COMPLETED now."""
+    verified_deployment: str | None
+    """The ECS deployment opsctl verified (its ``opsctl:verified-deployment`` tag)."""
+    bad_since: datetime | None
+    bad_reason: str | None
+
+
+@dataclass(frozen=True)
+class ProvenanceResult:
+    """Whether an image, named by commit SHA or digest, already ran successfully in the
+    target's environment (``opsctl provenance``)."""
+
+    target: TargetInfo
+    image: ImageInfo
+    """The image as found in the target's ECR repository."""
+    pinned: str
+    """``repository@sha256:...``: what a deploy of it pins."""
+    proven: bool
+    """The newest verdict on any revision pinning the digest is good."""
+    evidence: ImageRun | None
+    """The revision whose verdict proves it (``None`` when not proven)."""
+    runs: tuple[ImageRun, ...]
+    """Every revision among the scanned ones that pins the digest, newest first."""
+    scanned: int
+    """How many of the family's newest revisions were inspected."""
+    require_verified: bool
+    """``--require-verified`` was given: not proven is exit 21."""
+    explanation: tuple[str, ...]
+    exit_code: Annotated[int, JsonSchema(enum=[int(ExitCode.OK), int(ExitCode.UNPROVEN)])]
+    """The process's exit code (docs/opsctl.md, "Exit codes")."""
+    command: Literal["provenance"] = "provenance"
+
+
+@dataclass(frozen=True)
 class ErrorInfo:
     """Why the command stopped."""
 
@@ -386,7 +432,15 @@ class ErrorResult:
     error: ErrorInfo
 
 
-Result = StatusResult | RolloutResult | RevisionsResult | LogsResult | DiagnoseResult | ErrorResult
+Result = (
+    StatusResult
+    | RolloutResult
+    | RevisionsResult
+    | LogsResult
+    | DiagnoseResult
+    | ProvenanceResult
+    | ErrorResult
+)
 
 DOCUMENTS: dict[str, type[Result]] = {
     "status": StatusResult,
@@ -394,6 +448,7 @@ DOCUMENTS: dict[str, type[Result]] = {
     "revisions": RevisionsResult,
     "logs": LogsResult,
     "diagnose": DiagnoseResult,
+    "provenance": ProvenanceResult,
     "error": ErrorResult,
 }
 """Each JSON document opsctl prints, by the name of its schema (``schemas/<name>.schema.json``,
