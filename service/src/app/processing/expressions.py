@@ -4,9 +4,8 @@ The parser and the built-in functions are the maintained `jmespath` library's (t
 CLI uses). Each parsed expression is checked (function names and arity, before any data is seen),
 annotated with the size of every sub-expression and compiled into closures that charge a step
 budget (`app.processing.evaluation`), because an expression is untrusted input and JMESPath can
-ask for far more work than its size suggests. With the default 2,000,000 steps the worst case
-measured on one core is well under a second (see docs/service.md); the reference workload uses
-about 1,000.
+ask for far more work than its size suggests. The reference workload uses 1,400 steps; past
+`app.processing.engine.INLINE_STEPS` a request leaves the event loop for a sandbox worker.
 """
 
 from __future__ import annotations
