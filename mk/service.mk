@@ -1,5 +1,5 @@
 # The service (service/): run, serve, test, benchmark.
-.PHONY: run serve test-service bench bench-servers docs-assets schemathesis-pin bench-pin
+.PHONY: run serve test-service bench bench-servers bench-instructions docs-assets schemathesis-pin bench-pin
 
 SERVICE_TESTS ?= service/tests
 BENCH_ARGS ?=
@@ -42,6 +42,10 @@ test: test-service
 
 bench-servers: install ## Compare uvicorn+uvloop+httptools with granian on this app (ADR 0005 figures)
 	$(RUN) python service/bench/servers.py $(BENCH_ARGS)
+
+# Instruction counts (valgrind) do not move with the machine's load, as times do.
+bench-instructions: install ## Instructions per reference /process request, stage by stage, under valgrind (docs/performance.md)
+	$(RUN) python service/bench/instructions.py $(BENCH_ARGS)
 
 # The interactive docs' assets (Swagger UI, ReDoc) are vendored: /docs and /redoc work offline.
 docs-assets: install ## Re-vendor Swagger UI and ReDoc from npm (versions and hashes in service/docs-assets.toml)

@@ -14,8 +14,10 @@ Servers, all in one run, on loopback only, each started, measured and stopped by
 Every server's output goes to a file (.cache/bench/<name>.log). For each: start-to-first-200 on
 /health, idle RSS, then wrk (1 thread, 64 connections by default) on GET /health and POST
 /process with the reference payload (payload.py), servers alternating so that all see the same
-machine state; then the service's /process again at the concurrency Little's law allows for a
-20 ms p99 (see `render`). Prints a table and rewrites the service section of
+machine state, and the CPU time each server (with its sandbox workers) spent per request during
+those runs; then the service's /process again at the concurrency Little's law allows for a
+20 ms p99 (see `render`), and the floor's /health at that concurrency as a control for the
+machine's own scheduling delays. Prints a table and rewrites the service section of
 docs/performance.md. Targets (ratios from one run): /health >= 3x the fair baseline and >= 0.35
 of the floor, /process >= 3x the fair baseline. Nothing here is tuned to meet them.
 """
@@ -59,12 +61,14 @@ END_MARK = "<!-- service-bench:end -->"
 
 @dataclass(frozen=True)
 class Load:
-    """One wrk measurement."""
+    """One wrk measurement; `cpu_us` is the CPU time (user + system) the server process and its
+    children (the service's sandbox workers) spent per completed request, None when unmeasured."""
 
     requests_per_second: float
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float | None = None
 
 
 @dataclass
@@ -160,14 +164,36 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def rss_mib(pid: int) -> tuple[float, list[float]]:
-    """Resident memory of `pid` and of each of its children (the service's sandbox workers;
-    any thread may have started one)."""
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
     children: list[int] = []
     for listing in Path(f"/proc/{pid}/task").glob("*/children"):
         with contextlib.suppress(FileNotFoundError):
             children += [int(c) for c in listing.read_text().split()]
-    return _rss_mib(pid), [_rss_mib(child) for child in sorted(set(children))]
+    return sorted(set(children))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` (all its threads) and of its children now running.
+
+    Measured per request, this does not depend on the share of the machine a server gets
+    while other work runs, which its throughput does (see proc(5), fields utime and stime).
+    """
+    total = 0
+    for each in (pid, *_children(pid)):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            # The command name (field 2) may hold spaces: split after its closing parenthesis.
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / _CLOCK_TICKS
+
+
+def rss_mib(pid: int) -> tuple[float, list[float]]:
+    """Resident memory of `pid` and of each of its children (the service's sandbox workers;
+    any thread may have started one)."""
+    return _rss_mib(pid), [_rss_mib(child) for child in _children(pid)]
 
 
 def start(name: str, command: list[str], env: dict[str, str], port: int, log: Path) -> Server:
@@ -219,13 +245,21 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, connections: int, seconds: int, script: Path | None) -> Load:
+_REQUESTS = re.compile(r"^\s*(\d+) requests in", re.MULTILINE)
+
+
+def wrk(
+    url: str, connections: int, seconds: int, script: Path | None, pid: int | None = None
+) -> Load:
+    """Load `url` with wrk; with `pid`, also measure that server's CPU time per request."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script is not None:
         command += ["-s", str(script)]
+    cpu_before = cpu_seconds(pid) if pid is not None else 0.0
     output = subprocess.run(  # noqa: S603 - wrk against loopback
         [*command, url], check=True, capture_output=True, text=True
     ).stdout
+    cpu = cpu_seconds(pid) - cpu_before if pid is not None else None
     percentiles = {int(p): _ms(v, u) for p, v, u in _LATENCY.findall(output)}
     rps = _RPS.search(output)
     if rps is None or 99 not in percentiles:
@@ -233,7 +267,13 @@ def wrk(url: str, connections: int, seconds: int, script: Path | None) -> Load:
     errors = 0
     for match in _ERRORS.finditer(output):
         errors += sum(int(g) for g in match.groups() if g)
-    return Load(float(rps.group(1)), percentiles[50], percentiles[99], errors)
+    requests = _REQUESTS.search(output)
+    cpu_us = (
+        cpu / int(requests.group(1)) * 1e6
+        if cpu is not None and requests is not None and int(requests.group(1))
+        else None
+    )
+    return Load(float(rps.group(1)), percentiles[50], percentiles[99], errors, cpu_us)
 
 
 @contextlib.contextmanager
@@ -347,16 +387,24 @@ def measure(args: argparse.Namespace, servers: dict[str, Server]) -> Results:
         ):
             for name in names:
                 print(f"bench: {name} {endpoint} ...", file=sys.stderr)
+                server = servers[name]
                 loads[(name, endpoint)] = wrk(
-                    servers[name].url(path), args.connections, args.seconds, lua
+                    server.url(path), args.connections, args.seconds, lua, server.process.pid
                 )
         # Little's law: mean time in the server W = L / throughput. For a mean of at most
         # MEAN_SHARE x the p99 target, L <= MEAN_SHARE x target x throughput.
         throughput = loads[("service", "/process")].requests_per_second
         low = max(1, int(MEAN_SHARE * P99_TARGET_MS / 1000 * throughput))
         print(f"bench: service /process at {low} connections ...", file=sys.stderr)
+        service = servers["service"]
         loads[("service", "/process@low")] = wrk(
-            servers["service"].url("/process"), low, args.seconds, script
+            service.url("/process"), low, args.seconds, script, service.process.pid
+        )
+        # The control: a request that costs nothing, at the same concurrency, the same minute.
+        # When even its p99 is over the target, the machine's scheduling is what was measured.
+        print(f"bench: floor /health at {low} connections ...", file=sys.stderr)
+        loads[("floor", "/health@low")] = wrk(
+            servers["floor"].url("/health"), low, args.seconds, None
         )
     return Results(loads, low, len(result))
 
@@ -400,6 +448,18 @@ def render(
             f"| {floor} | {errors} |"
         )
 
+    def cpu(name: str, endpoint: str) -> str:
+        load = loads.get((name, endpoint))
+        return f"{load.cpu_us:,.0f}" if load is not None and load.cpu_us is not None else ""
+
+    def cpu_row(endpoint: str) -> str:
+        ours, fair = loads[("service", endpoint)].cpu_us, loads[("fair", endpoint)].cpu_us
+        ratio = f"**{fair / ours:.2f}x**" if ours and fair else ""
+        return (
+            f"| `{endpoint}` | {cpu('service', endpoint)} | {cpu('fair', endpoint)} | {ratio} "
+            f"| {cpu('naive', endpoint)} | {cpu('floor', endpoint)} |"
+        )
+
     load_average = os.getloadavg()
     health_fair = rps("service", "/health") / rps("fair", "/health")
     health_floor = rps("service", "/health") / rps("floor", "/health")
@@ -407,6 +467,20 @@ def render(
     throughput = rps("service", "/process")
     low = loads[("service", "/process@low")]
     low_mean_ms = results.low_connections / low.requests_per_second * 1000
+    control = loads[("floor", "/health@low")]
+    control_verdict = (
+        ": over the target by itself, so the machine's scheduling, not the service, sets this "
+        "p99 here."
+        if control.p99_ms >= P99_TARGET_MS
+        else "."
+    )
+    cpu_bound = (
+        f" The service spent {low.cpu_us:,.0f} µs of CPU per request there, so the queue alone "
+        f"gives each request a mean of at least {results.low_connections} x {low.cpu_us:,.0f} "
+        f"µs = {results.low_connections * low.cpu_us / 1000:.1f} ms when all connections wait."
+        if low.cpu_us
+        else ""
+    )
     mean_64 = args.connections / throughput * 1000
 
     def verdict(ok: bool) -> str:
@@ -450,6 +524,17 @@ def render(
         row("/process"),
         row("/process+schema"),
         "",
+        "CPU time per request, in microseconds: user + system time of the server process (all "
+        "its threads) and of its sandbox workers during the same wrk runs, divided by the "
+        "requests answered (from /proc; it does not depend on the share of the machine each "
+        "server got, which its throughput does).",
+        "",
+        "| endpoint | service | fair baseline | fair / service | naive baseline | floor |",
+        "|---|---:|---:|---:|---:|---:|",
+        cpu_row("/health"),
+        cpu_row("/process"),
+        cpu_row("/process+schema"),
+        "",
         "| | service | fair baseline |",
         "|---|---:|---:|",
         f"| start to first 200 on /health | {ours.start_seconds * 1000:.0f} ms "
@@ -476,7 +561,9 @@ def render(
         f"most {MEAN_SHARE:g} x {P99_TARGET_MS:g} ms, L <= {MEAN_SHARE:g} x "
         f"{P99_TARGET_MS / 1000:g} s x {throughput:,.0f} req/s = {results.low_connections} "
         f"connections: measured there, mean {low_mean_ms:.1f} ms, p50 {low.p50_ms:.1f} ms, "
-        f"p99 {low.p99_ms:.1f} ms.",
+        f"p99 {low.p99_ms:.1f} ms.{cpu_bound} Control, right after it: the raw-ASGI floor "
+        f"answering /health (no work at all) at the same {results.low_connections} connections "
+        f"had p50 {control.p50_ms:.1f} ms and p99 {control.p99_ms:.1f} ms{control_verdict}",
     ]
     return "\n".join(lines)
 

@@ -139,7 +139,12 @@ def problem_response(
     )
 
 
-def _raw(status: int, body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+#: A whole answer as raw ASGI parts: status, headers (content-type and content-length
+#: included), body. The pure-ASGI layers send these; `raw_response` wraps them for FastAPI.
+RawAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+def _raw(status: int, body: bytes) -> RawAnswer:
     headers = [
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
@@ -147,7 +152,57 @@ def _raw(status: int, body: bytes) -> tuple[int, list[tuple[bytes, bytes]], byte
     return status, headers, body
 
 
-def internal_error_body(request_id: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def raw_response(answer: RawAnswer) -> Response:
+    """`answer` as a FastAPI `Response` (for the exception handlers)."""
+    status, headers, body = answer
+    return Response(
+        body,
+        status_code=status,
+        headers={k.decode("latin-1"): v.decode("latin-1") for k, v in headers},
+    )
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """Whether a Content-Type header value declares JSON: `application/json` or
+    `application/<anything>+json` (RFC 6839), parameters and case ignored."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def unsupported_media_type(content_type: str) -> HTTPProblem:
+    """The 415 refusal of a body declared as `content_type` (empty: no header)."""
+    shown = content_type or "none"
+    return HTTPProblem(
+        415,
+        "unsupported-media-type",
+        "Unsupported Media Type",
+        f"The body must be sent as application/json (Content-Type was {shown[:100]}).",
+    )
+
+
+def http_problem_answer(problem: HTTPProblem) -> RawAnswer:
+    """Status, headers and body of an `HTTPProblem`."""
+    return _raw(
+        problem.status, problem_body(problem.status, problem.slug, problem.title, problem.detail)
+    )
+
+
+def processing_error_answer(error: perr.ProcessingError) -> RawAnswer:
+    """Status, headers and body of the problem for a processing error: 400 for malformed JSON,
+    503 with `Retry-After` when busy, 422 for everything else; the error's extension members
+    added to the document."""
+    status = _STATUS.get(type(error), 422)
+    body = problem_body(status, error.slug, error.title, error.detail, dict(error.extensions))
+    status, headers, body = _raw(status, body)
+    if isinstance(error, perr.ServiceBusyError):
+        # https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+        headers.append((b"retry-after", str(error.retry_after_seconds).encode()))
+    return status, headers, body
+
+
+def internal_error_body(request_id: str) -> RawAnswer:
     """Status, headers and body of the generic 500 (it names no internals, only the request
     id to quote when reporting it)."""
     body = problem_body(
@@ -159,7 +214,7 @@ def internal_error_body(request_id: str) -> tuple[int, list[tuple[bytes, bytes]]
     return _raw(500, body)
 
 
-def body_too_large_body(max_bytes: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def body_too_large_body(max_bytes: int) -> RawAnswer:
     """Status, headers and body of the 413 refusal."""
     body = problem_body(
         413,
@@ -178,21 +233,14 @@ async def processing_error_handler(request: Request, error: Exception) -> Respon
     """ProcessingError -> 400/422/503 problem with the error's extension members."""
     if not isinstance(error, perr.ProcessingError):  # registered for this class only
         raise error
-    status = _STATUS.get(type(error), 422)
-    headers = None
-    if isinstance(error, perr.ServiceBusyError):
-        # https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
-        headers = {"Retry-After": str(error.retry_after_seconds)}
-    return problem_response(
-        status, error.slug, error.title, error.detail, dict(error.extensions), headers=headers
-    )
+    return raw_response(processing_error_answer(error))
 
 
 async def http_problem_handler(request: Request, error: Exception) -> Response:
     """HTTPProblem -> its problem."""
     if not isinstance(error, HTTPProblem):  # registered for this class only
         raise error
-    return problem_response(error.status, error.slug, error.title, error.detail)
+    return raw_response(http_problem_answer(error))
 
 
 async def http_exception_handler(request: Request, error: Exception) -> Response:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
 
@@ -103,3 +105,33 @@ def test_lifecycle_lines(make_client: Callable[..., TestClient], log_lines: list
     make_client(version="3.0.0")
     started = [orjson.loads(line) for line in log_lines if "service started" in line]
     assert started[0]["version"] == "3.0.0"
+
+
+def test_fastapi_opentelemetry_stays_off_with_a_global_provider(
+    monkeypatch: pytest.MonkeyPatch, make_client: Callable[..., TestClient]
+) -> None:
+    # The service's telemetry is the access line (with EMF); FastAPI's native OpenTelemetry is
+    # off, so a tracer provider configured elsewhere in the process never sees a request.
+    from opentelemetry import trace
+
+    started: list[str] = []
+
+    class _Tracer(trace.NoOpTracer):
+        def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+            started.append(name)
+            return super().start_span(name, *args, **kwargs)
+
+        def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Any:
+            started.append(name)
+            return super().start_as_current_span(name, *args, **kwargs)
+
+    class _Provider(trace.TracerProvider):  # a configured provider, not the API's no-op one
+        def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+            return _Tracer()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: _Provider())
+    client = make_client()
+    assert client.get("/health").status_code == 200
+    assert client.post("/process", json={"data": 1, "expression": "@"}).status_code == 200
+    assert client.get("/missing").status_code == 404
+    assert started == []

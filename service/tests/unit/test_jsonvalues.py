@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 import pytest
 from app.processing.jsonvalues import (
+    UnrepresentableNumberError,
     ValueTooDeepError,
     ValueTooLargeError,
     bounded_size,
@@ -56,6 +59,44 @@ def test_bounded_size_is_close_to_the_real_size(value: object) -> None:
     # not accounting, but must stay within a small factor of the truth.
     assert estimate >= real / 8
     assert estimate <= real * 3 + 8
+
+
+def _documented_size(value: object) -> int:
+    """bounded_size's estimate as its docstring states it, written recursively."""
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, list):
+        return 2 + sum(1 + _documented_size(v) for v in value)
+    if isinstance(value, dict):
+        return 2 + sum(len(k) + 4 + _documented_size(v) for k, v in value.items())
+    return 5
+
+
+@given(json_values, st.integers(0, 400))
+def test_bounded_size_is_the_documented_estimate_and_stops_only_past_the_limit(
+    value: object, limit: int
+) -> None:
+    size = _documented_size(value)
+    if size <= limit:
+        assert bounded_size(value, limit, 200) == size
+    else:
+        with pytest.raises(ValueTooLargeError):
+            bounded_size(value, limit, 200)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan"), 2**64, -(2**63) - 1])
+@pytest.mark.parametrize(
+    "place", [lambda v: v, lambda v: [1, v], lambda v: {"a": [{"b": "x", "c": v}]}]
+)
+def test_bounded_size_finds_every_number_json_cannot_carry(
+    bad: float, place: Callable[[object], object]
+) -> None:
+    value = place(bad)
+    assert bounded_size(value, 10_000, 10) > 0  # counted like any number without the check
+    with pytest.raises(UnrepresentableNumberError):
+        bounded_size(value, 10_000, 10, exact_numbers=True)
+    assert bounded_size(place(2**64 - 1), 10_000, 10, exact_numbers=True) > 0
+    assert bounded_size(place(-(2**63)), 10_000, 10, exact_numbers=True) > 0
 
 
 def test_bounded_size_stops_at_the_limit_on_shared_structures() -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.problems import HTTPProblem
+from app.problems import is_json_media_type, unsupported_media_type
 from app.processing.engine import Processor
 
 
@@ -20,13 +20,6 @@ async def get_processor(request: Request) -> Processor:
     return processor
 
 
-def _is_json(content_type: str) -> bool:
-    media_type = content_type.partition(";")[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-
-
 async def read_json_body(request: Request) -> bytes:
     """The raw request body, after checking it is declared as JSON (415 otherwise).
 
@@ -34,14 +27,8 @@ async def read_json_body(request: Request) -> bytes:
     it once with orjson and reports malformed JSON with its position.
     """
     content_type = request.headers.get("content-type", "")
-    if not _is_json(content_type):
-        shown = content_type or "none"
-        raise HTTPProblem(
-            415,
-            "unsupported-media-type",
-            "Unsupported Media Type",
-            f"The body must be sent as application/json (Content-Type was {shown[:100]}).",
-        )
+    if not is_json_media_type(content_type):
+        raise unsupported_media_type(content_type)
     return await request.body()
 
 
