@@ -248,6 +248,10 @@ def test_a_client_gone_before_its_body_arrived_ends_the_same_way_on_both_paths(
         }
         asyncio.run(app(scope, receive, send))
         outcomes.append([m.get("status") for m in sent if m["type"] == "http.response.start"])
-    assert outcomes[0] == outcomes[1]
+    assert outcomes == [[], []], "nothing is sent to a client that is gone"
     layered_line, routed_line = _access(log_lines)
     assert layered_line == routed_line
+    # A hang-up is the client's doing: never a 5xx a client could use to page on-call.
+    assert layered_line["status"] == 499
+    assert layered_line["ProcessServerErrors"] == 0
+    assert not [line for line in log_lines if '"logger":"app.errors"' in line]

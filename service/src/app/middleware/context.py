@@ -11,7 +11,8 @@ For every HTTP request this middleware:
   `response_bytes`, `user_agent` (plus the CloudWatch EMF members for /process, see
   `app.metrics`). Bodies and query strings are never logged;
 * turns any exception that escaped the app into a generic 500 problem (no internals) and logs
-  it once, with its traceback and the request id.
+  it once, with its traceback and the request id; a client that hung up before its body arrived
+  is not an error: its access line says 499 and nothing is sent.
 """
 
 from __future__ import annotations
@@ -22,11 +23,18 @@ import secrets
 import time
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logs import AccessLog, request_id_var, trace_id_var
 from app.metrics import ProcessMetrics
 from app.problems import internal_error_body
+
+CLIENT_CLOSED_REQUEST = 499
+"""The access line's status for a request whose client went away before its body arrived
+(nginx's convention; the ALB logs the same case as 460). No answer can reach that client, and it
+is not a server error: it must never count in ProcessServerErrors or page anyone through the
+5xx alarms, which a client could otherwise trigger at will by hanging up mid-body."""
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _TRACE_ID = re.compile(r"[A-Za-z0-9=;:._-]{1,256}")
@@ -90,6 +98,9 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            if not state["started"]:
+                state["status"] = CLIENT_CLOSED_REQUEST
         except Exception:
             error_log.exception(
                 "unhandled error while serving %s %s", scope["method"], scope["path"]

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.logs import AccessLog, request_id_var, trace_id_var
 from app.metrics import PROCESS_PATH, ProcessMetrics
 from app.middleware.body_limit import BodyTooLarge
-from app.middleware.context import error_log, identify
+from app.middleware.context import CLIENT_CLOSED_REQUEST, error_log, identify
 from app.middleware.security_headers import HEADERS
 from app.problems import (
     HTTPProblem,
@@ -93,6 +93,8 @@ class ProcessMiddleware:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             sent = len(body)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED_REQUEST
         except Exception:
             error_log.exception(
                 "unhandled error while serving %s %s", scope["method"], scope["path"]
