@@ -450,7 +450,18 @@ data "aws_iam_policy_document" "plan" {
       "dynamodb:UpdateItem",
       "dynamodb:BatchWriteItem",
       "dynamodb:PartiQL*",
-      "iam:*",
+      "iam:Add*",
+      "iam:Attach*",
+      "iam:Create*",
+      "iam:Delete*",
+      "iam:Detach*",
+      "iam:PassRole",
+      "iam:Put*",
+      "iam:Remove*",
+      "iam:Set*",
+      "iam:Tag*",
+      "iam:Untag*",
+      "iam:Update*",
       "sts:AssumeRole",
     ]
     resources = ["*"]
@@ -471,6 +482,7 @@ locals {
     "ec2:DescribeInternetGateways",
     "ec2:DescribeNatGateways",
     "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNetworkInterfaces",
     "ec2:DescribePrefixLists",
     "ec2:DescribeRouteTables",
     "ec2:DescribeSecurityGroupRules",
@@ -480,7 +492,8 @@ locals {
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeVpcs",
     # infra/modules/alb: load balancer, target group, listeners, the access-log bucket's
-    # configuration (never its objects).
+    # configuration (never its objects; s3:ListBucket is HeadBucket, and lists object names).
+    "elasticloadbalancing:DescribeCapacityReservation",
     "elasticloadbalancing:DescribeListenerAttributes",
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeLoadBalancerAttributes",
@@ -505,6 +518,7 @@ locals {
     "s3:GetEncryptionConfiguration",
     "s3:GetLifecycleConfiguration",
     "s3:GetReplicationConfiguration",
+    "s3:ListBucket",
     "wafv2:GetWebACLForResource",
     # infra/modules/ecs_service and ecr: cluster, service, task definition, roles, log group,
     # scaling, repository.

@@ -87,15 +87,16 @@ def applies(
 ) -> bool:
     """Whether ``statement`` is about this action, resource (and caller, for a statement with a
     Principal) and its conditions hold."""
-    if statement.actions:
-        if not any(action_match(a, action) for a in statement.actions):
+    # NotAction/NotResource when given; otherwise the listed ones (none listed: nothing).
+    if statement.not_actions:
+        if any(action_match(a, action) for a in statement.not_actions):
             return False
-    elif any(action_match(a, action) for a in statement.not_actions):
+    elif not any(action_match(a, action) for a in statement.actions):
         return False
-    if statement.resources:
-        if not any(arn_match(r, resource) for r in statement.resources):
+    if statement.not_resources:
+        if any(arn_match(r, resource) for r in statement.not_resources):
             return False
-    elif any(arn_match(r, resource) for r in statement.not_resources):
+    elif not any(arn_match(r, resource) for r in statement.resources):
         return False
     if statement.principals and (caller is None or not _names(statement.principals, caller)):
         return False
