@@ -352,8 +352,6 @@ resource "aws_iam_role_policy" "deploy" {
 # content: no log events, no objects but the state, no parameter or secret values, no image
 # layers. What it can read, and why that is accepted: docs/security.md, "The plan role".
 data "aws_iam_policy_document" "plan" {
-  #checkov:skip=CKV_AWS_356:The refresh reads are Describe/Get/List calls that have no resource-level permissions or must see every resource of a type (the provider lists, then filters); the denies below are on "*" on purpose.
-  #checkov:skip=CKV_AWS_111:No write is granted: "*" appears only in explicit Deny statements.
   statement {
     sid       = "ReadTheEnvironmentsState"
     actions   = ["s3:GetObject"]
@@ -474,7 +472,8 @@ locals {
   # the emulated AWS; the budget and Cost Explorer reads of the cost module, which the emulator
   # cannot serve, from the provider's resources aws_budgets_budget and aws_ce_anomaly_*).
   plan_refresh_actions = [
-    # infra/modules/network: VPC, subnets, routes, gateways, security groups, endpoints, flow logs.
+    # infra/modules/network: VPC, subnets, routes, gateways, security groups, endpoints, flow logs
+    # (the Elastic IPs and NAT gateways of network.nat_gateway = single or per_az).
     "ec2:DescribeAddresses",
     "ec2:DescribeAddressesAttribute",
     "ec2:DescribeAvailabilityZones",
@@ -498,14 +497,12 @@ locals {
     "elasticloadbalancing:DescribeListeners",
     "elasticloadbalancing:DescribeLoadBalancerAttributes",
     "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTags",
     "elasticloadbalancing:DescribeTargetGroupAttributes",
     "elasticloadbalancing:DescribeTargetGroups",
     "s3:GetAccelerateConfiguration",
     "s3:GetBucketAcl",
     "s3:GetBucketCORS",
-    "s3:GetBucketLocation",
     "s3:GetBucketLogging",
     "s3:GetBucketObjectLockConfiguration",
     "s3:GetBucketOwnershipControls",
@@ -527,19 +524,16 @@ locals {
     "application-autoscaling:ListTagsForResource",
     "ecr:DescribeRepositories",
     "ecr:GetLifecyclePolicy",
-    "ecr:GetRepositoryPolicy",
     "ecr:ListTagsForResource",
     "ecs:DescribeClusters",
     "ecs:DescribeServices",
     "ecs:DescribeTaskDefinition",
-    "ecs:ListTagsForResource",
     "iam:GetRole",
     "iam:GetRolePolicy",
     "iam:ListAttachedRolePolicies",
     "iam:ListRolePolicies",
     "logs:DescribeLogGroups",
     "logs:ListTagsForResource",
-    "logs:ListTagsLogGroup",
     # infra/modules/kms, alert_topic, observability, cost.
     "budgets:ListTagsForResource",
     "budgets:ViewBudget",
@@ -586,8 +580,6 @@ resource "aws_iam_role_policy" "plan" {
 # the state key or another environment's resources. Only the administrators who run the
 # bootstrap change it. https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 data "aws_iam_policy_document" "boundary" {
-  #checkov:skip=CKV_AWS_356:"*" is in the Deny statements (that is the point) and ecr:GetAuthorizationToken, which has no resource-level permissions.
-  #checkov:skip=CKV_AWS_111:No write on "*": only CreateLogStream/PutLogEvents on the environment's two log groups.
   for_each = local.env
 
   # modules/ecs_service's execution role: pull this environment's images...
