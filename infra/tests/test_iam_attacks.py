@@ -179,8 +179,16 @@ def apply_role_creates_itself_an_admin_role(account: Account) -> tuple[Attack, b
             Request(action, (boundary("fastapi-dev"),)),
         )
     assumed = a.tries(DEV_APPLY, "AssumeRole fastapi-dev-x", Request("sts:AssumeRole", (x,)))
-    # Whether or not it can assume it, code can run as the role: the apply role may hand it to
-    # ECS (a task with this task role) or see it used by anything it can configure.
+    # Without assuming it, the apply role can still run code as the role: an ECS task whose task
+    # role it is (PassRole to ECS is what the stack needs; RunTask comes with PowerUserAccess).
+    ecs_tasks = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    runs_as_x = a.tries(
+        DEV_APPLY, "PassRole fastapi-dev-x to ECS tasks", Request("iam:PassRole", (x,), ecs_tasks)
+    ) and a.tries(
+        DEV_APPLY,
+        "RunTask with fastapi-dev-x as the task role",
+        Request("ecs:RunTask", (f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/fastapi-dev:1",)),
+    )
     steps_as_x = {
         "GetObject prod's state": Request("s3:GetObject", (f"{STATE}/prod/terraform.tfstate",)),
         "PutRolePolicy on the prod apply role": Request("iam:PutRolePolicy", (arn(PROD_APPLY),)),
@@ -197,8 +205,9 @@ def apply_role_creates_itself_an_admin_role(account: Account) -> tuple[Attack, b
     reached = [
         a.tries("fastapi-dev-x", f"as fastapi-dev-x: {what}", r) for what, r in steps_as_x.items()
     ]
-    # Breached: the apply role became the new role, or the role escaped the box it runs in.
-    return a, any(reached) and (assumed or created.boundary_arn is None)
+    # Breached: code running as the new role (the apply role assumed it, or runs a task as it)
+    # reached what it must not.
+    return a, any(reached) and (assumed or runs_as_x)
 
 
 def apply_role_escalates_through_an_existing_role(account: Account) -> tuple[Attack, bool]:
@@ -526,7 +535,10 @@ def test_the_apply_role_writes_roles_only_inside_its_boundary():
         denied_by(played, f"{action} on dev's boundary", "(LeaveTheBoundariesAlone)")
     # ...the apply role cannot become the new role...
     denied_by(played, "AssumeRole fastapi-dev-x", "(NoRoleAssumption)")
-    # ...and code running as it (an ECS task) stays in the box, Action "*" notwithstanding.
+    # ...but it can run code as the role (an ECS task: what the stack itself needs), so the
+    # boundary is what holds: Action "*" notwithstanding, the role stays in the box.
+    assert played.step("PassRole fastapi-dev-x to ECS tasks").decision.allowed
+    assert played.step("RunTask with fastapi-dev-x as the task role").decision.allowed
     for what, reason in (
         ("GetObject prod's state", "explicit deny in the permissions boundary (NoTerraformState)"),
         (
