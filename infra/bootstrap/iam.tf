@@ -3,10 +3,24 @@
 # https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services
 
 locals {
-  repo            = var.github.repository
-  oidc_host       = "token.actions.githubusercontent.com"
-  oidc_arn        = coalesce(var.github.oidc_provider_arn, one(aws_iam_openid_connect_provider.github[*].arn))
-  branch_subjects = [for b in var.github.branches : "repo:${local.repo}:ref:refs/heads/${b}"]
+  repo      = var.github.repository
+  oidc_host = "token.actions.githubusercontent.com"
+  oidc_arn  = coalesce(var.github.oidc_provider_arn, one(aws_iam_openid_connect_provider.github[*].arn))
+
+  # The repository's OIDC subject claim is customised once to repo, context and job_workflow_ref
+  # (docs/security.md, "OIDC subjects"), so `sub` names the job's context AND the workflow file
+  # and ref it runs: repo:<owner>/<repo>:<context>:job_workflow_ref:<owner>/<repo>/.github/workflows/<file>@<ref>.
+  # For a job of a called (reusable) workflow, job_workflow_ref is the called file at the
+  # caller's ref. AWS can only condition on `sub` of GitHub's token, not on its other claims.
+  # https://docs.github.com/en/actions/reference/security/oidc#customizing-the-subject-claims-for-an-organization-or-repository
+  workflow_ref = { for k, file in var.github.workflows : k => "${local.repo}/.github/workflows/${file}" }
+  # A job on a pushed branch (no environment): CI's publish job, the plan of main.
+  ci_subjects   = [for b in var.github.branches : "repo:${local.repo}:ref:refs/heads/${b}:job_workflow_ref:${local.workflow_ref.ci}@refs/heads/${b}"]
+  plan_subjects = [for b in var.github.branches : "repo:${local.repo}:ref:refs/heads/${b}:job_workflow_ref:${local.workflow_ref.terraform}@refs/heads/${b}"]
+  # A pull request's plan: the workflow runs from the pull request's merge ref, whose number
+  # varies (StringLike, the one wildcard of any trust policy here). The pull request's author can
+  # edit that workflow file, which is why the plan role only reads, and only what a plan needs.
+  pull_request_subject = "repo:${local.repo}:pull_request:job_workflow_ref:${local.workflow_ref.terraform}@refs/pull/*/merge"
 
   # Everything an environment's roles may touch is named after its service (see variables.tf).
   env = {
@@ -18,22 +32,37 @@ locals {
       tasks_arn    = "arn:${local.partition}:ecs:${var.region}:${local.account_id}:task/${e.service_name}/*"
       repo_arn     = "arn:${local.partition}:ecr:${var.region}:${local.account_id}:repository/${e.service_name}"
       log_arn      = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/ecs/${e.service_name}"
+      flow_log_arn = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/vpc/${e.service_name}/flow-logs"
       roles_arn    = "arn:${local.partition}:iam::${local.account_id}:role/${e.service_name}-*"
       state_prefix = "${name}/"
-      subject      = "repo:${local.repo}:environment:${name}"
-      infra_sub    = "repo:${local.repo}:environment:${name}-infra"
+      # Deploys (ecs-rollout.yml, called by deploy.yml and rollback.yml) and applies
+      # (terraform.yml) from the listed branches only, in the environment's GitHub environment.
+      deploy_subjects = [for b in var.github.branches : "repo:${local.repo}:environment:${name}:job_workflow_ref:${local.workflow_ref.rollout}@refs/heads/${b}"]
+      apply_subjects  = [for b in var.github.branches : "repo:${local.repo}:environment:${name}-infra:job_workflow_ref:${local.workflow_ref.terraform}@refs/heads/${b}"]
       # Named here, not read from aws_iam_role.apply: the state bucket's policy (main.tf) denies
       # by these ARNs and must not wait for, or depend on, the roles it restricts.
       apply_role     = "${var.project}-github-terraform-apply-${name}"
       apply_role_arn = "arn:${local.partition}:iam::${local.account_id}:role/${var.project}-github-terraform-apply-${name}"
+      # The permissions boundary every role of this environment is created with. The stack
+      # (infra/stack/main.tf, local.permissions_boundary_arn) names it by the same convention:
+      # <service_name>-permissions-boundary. A policy: the apply roles may write roles only.
+      boundary_name = "${e.service_name}-permissions-boundary"
+      boundary_arn  = "arn:${local.partition}:iam::${local.account_id}:policy/${e.service_name}-permissions-boundary"
       # A policy statement id: letters and digits only.
       sid_name = join("", [for part in split("-", name) : title(part)])
     }
   }
 
+  # Every environment's boundary: no apply role may rewrite or delete any of them.
+  boundary_arns = [for e in local.env : e.boundary_arn]
+
   # The tag key the env roots' provider default_tags set to the environment's name
   # (infra/stack/main.tf, local.default_tags): the apply roles' tag conditions key on it.
   environment_tag = "Environment"
+
+  # The services the environment stack hands its roles to (iam:PassRole): ECS for the task and
+  # execution roles (modules/ecs_service), VPC Flow Logs for its delivery role (modules/network).
+  passed_to_services = ["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"]
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -49,31 +78,39 @@ resource "aws_iam_openid_connect_provider" "github" {
 
 data "aws_iam_policy_document" "trust" {
   for_each = merge(
-    { ci = local.branch_subjects, plan = concat(local.branch_subjects, ["repo:${local.repo}:pull_request"]) },
-    { for name, e in local.env : "deploy-${name}" => [e.subject] },
-    { for name, e in local.env : "apply-${name}" => [e.infra_sub] },
+    {
+      ci   = { exact = local.ci_subjects, like = [] }
+      plan = { exact = local.plan_subjects, like = [local.pull_request_subject] }
+    },
+    { for name, e in local.env : "deploy-${name}" => { exact = e.deploy_subjects, like = [] } },
+    { for name, e in local.env : "apply-${name}" => { exact = e.apply_subjects, like = [] } },
   )
 
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
+  # One statement per kind of match: conditions of one statement are ANDed, statements ORed.
+  dynamic "statement" {
+    for_each = { for test, subjects in { StringEquals = each.value.exact, StringLike = each.value.like } : test => subjects if length(subjects) > 0 }
 
-    principals {
-      type        = "Federated"
-      identifiers = [local.oidc_arn]
-    }
+    content {
+      actions = ["sts:AssumeRoleWithWebIdentity"]
 
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
+      principals {
+        type        = "Federated"
+        identifiers = [local.oidc_arn]
+      }
 
-    # Exact subjects only (StringEquals, never StringLike with wildcards): a fork, another
-    # repository or another branch gets a different `sub` and cannot assume the role.
-    condition {
-      test     = "StringEquals"
-      variable = "${local.oidc_host}:sub"
-      values   = each.value
+      condition {
+        test     = "StringEquals"
+        variable = "${local.oidc_host}:aud"
+        values   = ["sts.amazonaws.com"]
+      }
+
+      # Exact subjects (StringEquals) everywhere but the pull requests' plan: another
+      # repository, branch, GitHub environment or workflow file gets a different `sub`.
+      condition {
+        test     = statement.key
+        variable = "${local.oidc_host}:sub"
+        values   = statement.value
+      }
     }
   }
 }
@@ -128,13 +165,20 @@ data "aws_iam_policy_document" "deploy" {
   # call of its scenarios is authorized against these statements, and every action granted here
   # is one opsctl calls.
 
+  # RegisterTaskDefinition takes the task-definition resource type (the revision it creates,
+  # arn:...:task-definition/<family>:<revision>): a role registers in its own family only, so the
+  # dev role cannot plant revisions in prod's family. Service Authorization Reference for ECS:
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
   statement {
-    sid = "RegisterTaskDefinitions"
-    # Task definition actions have no resource-level permissions
-    # (https://github.com/aws/containers-roadmap/issues/929). What keeps a deploy to this
-    # service's family: PassRole below admits only this service's roles, and UpdateService
-    # admits only this family's revisions.
-    actions   = ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"]
+    sid       = "RegisterOnlyInThisFamily"
+    actions   = ["ecs:RegisterTaskDefinition"]
+    resources = [each.value.family_arn]
+  }
+
+  # Describe and List of task definitions have no resource-level permissions (same reference).
+  statement {
+    sid       = "ReadTaskDefinitions"
+    actions   = ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"]
     resources = ["*"]
   }
 
@@ -301,58 +345,344 @@ resource "aws_iam_role_policy" "deploy" {
 
 # --- Terraform: plan (read-only) and apply (runbook 3.3, 6.2) ------------------------------------
 
-data "aws_iam_policy_document" "state_read" {
+# A plan reads: the environments' state (no lock: pull requests and main plan with -lock=false,
+# and applies apply the saved plan of main, which Terraform refuses once stale) and the
+# configuration of the resources the stack manages. Pull requests run their own code with this
+# role (a data "external" block is a shell): it grants no write of any kind and no read of
+# content: no log events, no objects but the state, no parameter or secret values, no image
+# layers. What it can read, and why that is accepted: docs/security.md, "The plan role".
+data "aws_iam_policy_document" "plan" {
   statement {
-    sid       = "ListState"
+    sid       = "ReadTheEnvironmentsState"
+    actions   = ["s3:GetObject"]
+    resources = [for e in local.env : "${local.state_arn}/${e.state_prefix}*"]
+  }
+
+  statement {
+    sid       = "ListTheStateBucket"
     actions   = ["s3:ListBucket"]
     resources = [local.state_arn]
   }
 
+  # The S3 backend compares the state with its digest item (<bucket>/<key>-md5) in the lock
+  # table, lock or no lock: read those items, of the environments only.
   statement {
-    sid       = "ReadState"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.state_arn}/*"]
-  }
-
-  # A plan takes the lock too (both kinds, ADR 0001), so a plan never reads half-written state.
-  statement {
-    sid       = "TakeTheLockFile"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${local.state_arn}/*.tflock"]
-  }
-
-  statement {
-    sid       = "TakeTheLockItem"
-    actions   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+    sid       = "ReadTheStateDigests"
+    actions   = ["dynamodb:GetItem"]
     resources = [aws_dynamodb_table.locks.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = [for e in local.env : "${local.state_bucket}/${e.state_prefix}*"]
+    }
+  }
+
+  # The state objects and lock items are encrypted with the state key: decrypt them through S3
+  # and DynamoDB only, never a ciphertext of one's choosing.
+  # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+  statement {
+    sid       = "DecryptTheStateThroughS3AndDynamoDB"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.state.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${var.region}.amazonaws.com", "dynamodb.${var.region}.amazonaws.com"]
+    }
+  }
+
+  # What refreshing the stack's resources calls (infra/modules/*, the provider's reads), and
+  # nothing that returns content. infra/tests/test_apply_emulated.py plans dev against the
+  # emulated AWS and checks every call of that plan against this policy.
+  statement {
+    sid       = "RefreshTheStacksResources"
+    actions   = local.plan_refresh_actions
+    resources = ["*"]
   }
 
   statement {
-    sid       = "UseTheStateKey"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-    resources = [aws_kms_key.state.arn]
+    sid    = "NeverReadContent"
+    effect = "Deny"
+    actions = [
+      "logs:GetLogEvents",
+      "logs:FilterLogEvents",
+      "logs:StartQuery",
+      "logs:GetQueryResults",
+      "logs:StartLiveTail",
+      "logs:GetLogRecord",
+      "ssm:GetParameter",
+      "ssm:GetParameters",
+      "ssm:GetParametersByPath",
+      "ssm:GetParameterHistory",
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:BatchGetSecretValue",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:BatchGetImage",
+      "dynamodb:Scan",
+      "dynamodb:Query",
+      "kms:GenerateDataKey*",
+    ]
+    resources = ["*"]
   }
+
+  statement {
+    sid           = "NoObjectButTheEnvironmentsState"
+    effect        = "Deny"
+    actions       = ["s3:GetObject*"]
+    not_resources = [for e in local.env : "${local.state_arn}/${e.state_prefix}*"]
+  }
+
+  # Pull requests can edit the workflow and the code that runs with this role: whatever else
+  # may ever be attached to it, it changes nothing.
+  statement {
+    sid    = "ChangesNothing"
+    effect = "Deny"
+    actions = [
+      "s3:PutObject*",
+      "s3:DeleteObject*",
+      "s3:RestoreObject",
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:PartiQL*",
+      "iam:Add*",
+      "iam:Attach*",
+      "iam:Create*",
+      "iam:Delete*",
+      "iam:Detach*",
+      "iam:PassRole",
+      "iam:Put*",
+      "iam:Remove*",
+      "iam:Set*",
+      "iam:Tag*",
+      "iam:Untag*",
+      "iam:Update*",
+      "sts:AssumeRole",
+    ]
+    resources = ["*"]
+  }
+}
+
+locals {
+  # Per service, the read calls the AWS provider makes to refresh what infra/stack creates
+  # (measured: infra/tests/test_apply_emulated.py records every call of a plan of dev against
+  # the emulated AWS; the budget and Cost Explorer reads of the cost module, which the emulator
+  # cannot serve, from the provider's resources aws_budgets_budget and aws_ce_anomaly_*).
+  plan_refresh_actions = [
+    # infra/modules/network: VPC, subnets, routes, gateways, security groups, endpoints, flow logs
+    # (the Elastic IPs and NAT gateways of network.nat_gateway = single or per_az).
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAddressesAttribute",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcs",
+    # infra/modules/alb: load balancer, target group, listeners, the access-log bucket's
+    # configuration (never its objects; s3:ListBucket is HeadBucket, and lists object names).
+    "elasticloadbalancing:DescribeCapacityReservation",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "s3:GetAccelerateConfiguration",
+    "s3:GetBucketAcl",
+    "s3:GetBucketCORS",
+    "s3:GetBucketLogging",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketRequestPayment",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketWebsite",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration",
+    "s3:ListBucket",
+    "wafv2:GetWebACLForResource",
+    # infra/modules/ecs_service and ecr: cluster, service, task definition, roles, log group,
+    # scaling, repository.
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:ListTagsForResource",
+    "ecr:DescribeRepositories",
+    "ecr:GetLifecyclePolicy",
+    "ecr:ListTagsForResource",
+    "ecs:DescribeClusters",
+    "ecs:DescribeServices",
+    "ecs:DescribeTaskDefinition",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "logs:DescribeLogGroups",
+    "logs:ListTagsForResource",
+    # infra/modules/kms, alert_topic, observability, cost.
+    "budgets:ListTagsForResource",
+    "budgets:ViewBudget",
+    "ce:GetAnomalyMonitors",
+    "ce:GetAnomalySubscriptions",
+    "ce:ListTagsForResource",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:GetDashboard",
+    "cloudwatch:ListTagsForResource",
+    "events:DescribeRule",
+    "events:ListTagsForResource",
+    "events:ListTargetsByRule",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListResourceTags",
+    "sns:GetSubscriptionAttributes",
+    "sns:GetTopicAttributes",
+    "sns:ListTagsForResource",
+  ]
 }
 
 resource "aws_iam_role" "plan" {
   name                 = "${var.project}-github-terraform-plan"
-  description          = "GitHub Actions of ${local.repo} (pull requests, ${join(", ", var.github.branches)}): terraform plan, read-only"
+  description          = "GitHub Actions of ${local.repo} (pull requests, ${join(", ", var.github.branches)}): terraform plan -lock=false, reads state and resource configuration only"
   assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
   max_session_duration = 3600
 }
 
-resource "aws_iam_role_policy_attachment" "plan_read_only" {
-  role = aws_iam_role.plan.name
-  # Refreshing every resource of every module needs Describe/Get/List on many services; AWS's
-  # ReadOnlyAccess is the maintained list of exactly those.
-  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
+resource "aws_iam_role_policy" "plan" {
+  name   = "read-state-and-configuration"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.plan.json
 }
 
-resource "aws_iam_role_policy" "plan_state" {
-  name   = "read-state-take-lock"
-  role   = aws_iam_role.plan.id
-  policy = data.aws_iam_policy_document.state_read.json
+# --- The permissions boundary of every role an environment creates ------------------------------
+
+# An apply role writes its environment's IAM roles (PowerUserAccess has no IAM). Without a
+# boundary it could create <service>-x trusting itself, give it Action "*" and become an
+# administrator. Every role it creates or changes must carry this boundary (the apply role's
+# statements require it), and the boundary caps whatever policy such a role is given: what the
+# environment's tasks and flow logs need, and never IAM, role assumption, the state, the lock,
+# the state key or another environment's resources. Only the administrators who run the
+# bootstrap change it. https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+data "aws_iam_policy_document" "boundary" {
+  for_each = local.env
+
+  # modules/ecs_service's execution role: pull this environment's images...
+  statement {
+    sid       = "PullThisEnvironmentsImages"
+    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+    resources = [each.value.repo_arn]
+  }
+
+  statement {
+    sid = "EcrLogin"
+    # GetAuthorizationToken has no resource-level permissions.
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  # ...write the task logs, and (modules/network's flow logs role) the flow logs.
+  statement {
+    sid       = "WriteThisEnvironmentsLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = ["${each.value.log_arn}:*", "${each.value.flow_log_arn}:*"]
+  }
+
+  # container_secrets: Secrets Manager secrets and SSM parameters named under <service>/ (the
+  # stack refuses other ARNs, with this reason).
+  statement {
+    sid     = "ReadThisEnvironmentsSecrets"
+    actions = ["secretsmanager:GetSecretValue", "ssm:GetParameters"]
+    resources = [
+      "arn:${local.partition}:secretsmanager:${var.region}:${local.account_id}:secret:${each.value.service}/*",
+      "arn:${local.partition}:ssm:${var.region}:${local.account_id}:parameter/${each.value.service}/*",
+    ]
+  }
+
+  # What a role given Action "*" would try first: IAM, other roles, the account and organization.
+  statement {
+    sid       = "NoIdentityChanges"
+    effect    = "Deny"
+    actions   = ["iam:*", "sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML", "organizations:*", "account:*"]
+    resources = ["*"]
+  }
+
+  # The apply roles' own denies, repeated: no state, lock or state key of any environment.
+  statement {
+    sid     = "NoTerraformState"
+    effect  = "Deny"
+    actions = ["s3:*", "dynamodb:*", "kms:*"]
+    resources = [
+      local.state_arn,
+      "${local.state_arn}/*",
+      aws_dynamodb_table.locks.arn,
+      aws_kms_key.state.arn,
+    ]
+  }
+
+  statement {
+    sid       = "NoOtherEnvironmentsResources"
+    effect    = "Deny"
+    actions   = ["*"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:ResourceTag/${local.environment_tag}"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/${local.environment_tag}"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "NoOtherEnvironmentsTags"
+    effect    = "Deny"
+    actions   = ["*"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:RequestTag/${local.environment_tag}"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/${local.environment_tag}"
+      values   = ["false"]
+    }
+  }
 }
+
+resource "aws_iam_policy" "boundary" {
+  for_each = local.env
+
+  name        = each.value.boundary_name
+  description = "Permissions boundary of every IAM role infra/envs/${each.key} creates (${each.value.service}-*); changed by the bootstrap only"
+  policy      = data.aws_iam_policy_document.boundary[each.key].json
+}
+
+# --- Terraform apply ------------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "apply" {
   for_each = local.env
@@ -382,27 +712,61 @@ data "aws_iam_policy_document" "apply" {
   }
 
   # PowerUserAccess (attached below) excludes IAM. The environment's roles are all named
-  # <service>-* (execution, task, flow logs): the apply role may manage those and nothing else.
+  # <service>-* (execution, task, flow logs): the apply role may write those, and only with this
+  # environment's permissions boundary on them. For these actions IAM sets iam:PermissionsBoundary
+  # to the boundary in the request (CreateRole, PutRolePermissionsBoundary) or to the one the
+  # role has (the others): https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PermissionsBoundary
   statement {
-    sid = "ManageThisEnvironmentsRoles"
+    sid = "WriteThisEnvironmentsRolesInsideTheBoundary"
     actions = [
       "iam:CreateRole",
-      "iam:DeleteRole",
-      "iam:GetRole",
+      "iam:PutRolePolicy",
+      "iam:DeleteRolePolicy",
+      "iam:PutRolePermissionsBoundary",
+      "iam:UpdateAssumeRolePolicy",
       "iam:UpdateRole",
       "iam:UpdateRoleDescription",
-      "iam:UpdateAssumeRolePolicy",
-      "iam:TagRole",
-      "iam:UntagRole",
-      "iam:PutRolePolicy",
+      "iam:DeleteRole",
+    ]
+    resources = [each.value.roles_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [each.value.boundary_arn]
+    }
+  }
+
+  # Reads and tags: they change no permission. A role without the boundary (created before it
+  # existed) can be read, and given the boundary (PutRolePermissionsBoundary above) by the next
+  # apply; nothing else.
+  statement {
+    sid = "ReadAndTagThisEnvironmentsRoles"
+    actions = [
+      "iam:GetRole",
       "iam:GetRolePolicy",
-      "iam:DeleteRolePolicy",
       "iam:ListRolePolicies",
       "iam:ListAttachedRolePolicies",
       "iam:ListInstanceProfilesForRole",
-      "iam:PassRole",
+      "iam:TagRole",
+      "iam:UntagRole",
     ]
     resources = [each.value.roles_arn]
+  }
+
+  # Only to the services the stack hands roles to: never to Lambda, EC2, CodeBuild... where a
+  # role's credentials would run the apply role's code.
+  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService
+  statement {
+    sid       = "PassThisEnvironmentsRolesToItsServices"
+    actions   = ["iam:PassRole"]
+    resources = [each.value.roles_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = local.passed_to_services
+    }
   }
 
   statement {
@@ -417,12 +781,67 @@ data "aws_iam_policy_document" "apply" {
     }
   }
 
+  # --- The role writers' box (docs/security.md, "How we tested the boundaries") -------------
+  # Explicit, so that they hold whatever else is ever attached to the role: no role of any name
+  # gets a policy, a trust change or a new boundary unless it carries this environment's
+  # boundary (StringNotEquals is true when the key is absent: a role without one is refused).
+  statement {
+    sid    = "NoRoleWithoutThisEnvironmentsBoundary"
+    effect = "Deny"
+    actions = [
+      "iam:CreateRole",
+      "iam:PutRolePolicy",
+      "iam:AttachRolePolicy",
+      "iam:DetachRolePolicy",
+      "iam:DeleteRolePolicy",
+      "iam:PutRolePermissionsBoundary",
+      "iam:UpdateAssumeRolePolicy",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [each.value.boundary_arn]
+    }
+  }
+
+  statement {
+    sid       = "NeverRemoveABoundary"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid    = "LeaveTheBoundariesAlone"
+    effect = "Deny"
+    actions = [
+      "iam:CreatePolicyVersion",
+      "iam:DeletePolicy",
+      "iam:DeletePolicyVersion",
+      "iam:SetDefaultPolicyVersion",
+      "iam:TagPolicy",
+      "iam:UntagPolicy",
+    ]
+    resources = local.boundary_arns
+  }
+
+  # PowerUserAccess includes sts:AssumeRole on "*". Terraform never assumes a role here (the env
+  # roots configure none), and a role this one could assume is a way out of its own denies.
+  statement {
+    sid       = "NoRoleAssumption"
+    effect    = "Deny"
+    actions   = ["sts:AssumeRole"]
+    resources = ["*"]
+  }
+
   # --- What keeps environments sharing this account apart (docs/security.md) ----------------
   # PowerUserAccess is account-wide: without the explicit denies below, the dev apply role could
   # take prod's lock, schedule the state key's deletion, or change and destroy prod's resources.
   # The state objects themselves are guarded by the bucket policy (main.tf). An explicit deny
   # wins over every allow, and this role cannot edit its own policies (PowerUserAccess has no
-  # IAM, and ManageThisEnvironmentsRoles covers <service>-* roles only).
+  # IAM, and the statements above cover <service>-* roles, inside the boundary, only).
 
   # The S3 backend's DynamoDB items are "<bucket>/<key>" and "<bucket>/<key>-md5". ForAllValues
   # with no leading key in the request (Scan, PartiQL) is true: those are denied as well.

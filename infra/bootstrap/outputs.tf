@@ -28,6 +28,21 @@ output "github_roles" {
   }
 }
 
+output "github_subjects" {
+  description = "The OIDC subjects (`sub`) each role trusts, once the repository's subject claim includes repo, context and job_workflow_ref (docs/security.md, \"OIDC subjects\"): compare them with what github/actions-oidc-debugger prints in each workflow."
+  value = {
+    ci              = local.ci_subjects
+    terraform_plan  = concat(local.plan_subjects, [local.pull_request_subject])
+    deploy          = { for k, e in local.env : k => e.deploy_subjects }
+    terraform_apply = { for k, e in local.env : k => e.apply_subjects }
+  }
+}
+
+output "permissions_boundaries" {
+  description = "Per environment, the permissions boundary every IAM role of infra/envs/<env> must carry (<service_name>-permissions-boundary: infra/stack names it by the same convention)."
+  value       = { for k, p in aws_iam_policy.boundary : k => p.arn }
+}
+
 output "backend_config" {
   description = "Content of backend.hcl for each environment root, and for the bootstrap's own state (key bootstrap)."
   value = {

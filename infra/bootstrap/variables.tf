@@ -24,16 +24,24 @@ variable "project" {
 
 variable "github" {
   description = <<-EOT
-    The GitHub repository whose workflows may assume the roles, and how. Each role trusts exact
-    OIDC subjects only: the CI role and the plan role the listed branches (and the plan role pull
-    requests), each environment's deploy role the GitHub environment <env>, and its Terraform apply
-    role the GitHub environment <env>-infra (protect both with required reviewers). An account has
-    one GitHub OIDC provider: pass oidc_provider_arn if it already exists.
+    The GitHub repository whose workflows may assume the roles, and how. The repository's OIDC
+    subject claim must be customised once to repo, context and job_workflow_ref (docs/security.md,
+    "OIDC subjects"): each role then trusts a workflow file at a listed branch, in a context. The
+    CI role: workflows.ci on a push to the branches. The plan role: workflows.terraform on the
+    branches and on pull requests. Each environment's deploy role: workflows.rollout in the GitHub
+    environment <env>; its Terraform apply role: workflows.terraform in <env>-infra (protect both
+    with required reviewers), both from the branches. An account has one GitHub OIDC provider:
+    pass oidc_provider_arn if it already exists.
   EOT
   type = object({
     repository        = string
     branches          = optional(list(string), ["main"])
     oidc_provider_arn = optional(string)
+    workflows = optional(object({
+      ci        = optional(string, "ci.yml")
+      rollout   = optional(string, "ecs-rollout.yml")
+      terraform = optional(string, "terraform.yml")
+    }), {})
   })
   nullable = false
 
@@ -45,6 +53,11 @@ variable "github" {
   validation {
     condition     = length(var.github.branches) > 0 && alltrue([for b in var.github.branches : can(regex("^[A-Za-z0-9._/-]+$", b)) && !strcontains(b, "*")])
     error_message = "github.branches must list exact branch names (no wildcards: a role trusts exact subjects only)."
+  }
+
+  validation {
+    condition     = alltrue([for file in values(var.github.workflows) : can(regex("^[A-Za-z0-9._-]+\\.ya?ml$", file))])
+    error_message = "github.workflows must name workflow files of .github/workflows (for example terraform.yml), without a path."
   }
 
   validation {

@@ -20,8 +20,16 @@ data "aws_availability_zones" "selected" {
   }
 }
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
 locals {
   name = var.service_name
+
+  # Every IAM role of the environment carries the boundary infra/bootstrap creates for it, named
+  # by convention (bootstrap iam.tf, local.env.boundary_arn): the bootstrap's apply role may
+  # create no role without it. A fixed name, not a variable: no environment runs without one.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.service_name}-permissions-boundary"
 
   # The roots' providers tag everything with these (outputs.tf, "provider"). The bootstrap's apply
   # roles key their explicit denies on Environment (infra/bootstrap/iam.tf, environment_tag).
@@ -88,7 +96,8 @@ module "network" {
     traffic_type      = var.network.flow_logs_traffic
     retention_in_days = var.log_retention_in_days
   }
-  kms_key_arn = module.kms.key_arn
+  kms_key_arn          = module.kms.key_arn
+  permissions_boundary = local.permissions_boundary_arn
 }
 
 module "ecr" {
@@ -145,6 +154,7 @@ module "ecs_service" {
   egress                = local.task_egress
   log_retention_in_days = var.log_retention_in_days
   kms_key_arn           = module.kms.key_arn
+  permissions_boundary  = local.permissions_boundary_arn
 }
 
 # Alarms and ECS failure events go to <service>-alerts, in the environment's region.

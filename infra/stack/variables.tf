@@ -117,16 +117,33 @@ variable "container_environment" {
 }
 
 variable "container_secrets" {
-  description = "Environment variables read from Secrets Manager or SSM Parameter Store at task start: name => ARN. The execution role may read exactly these."
+  description = "Environment variables read from Secrets Manager or SSM Parameter Store at task start: name => ARN. The execution role may read exactly these, and they must be named under <service_name>/ (secret:<service_name>/..., parameter/<service_name>/...): the environment's permissions boundary (infra/bootstrap) allows no other."
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition     = alltrue([for arn in values(var.container_secrets) : can(regex(":secretsmanager:[^:]+:[0-9]+:secret:${var.service_name}/", arn)) || can(regex(":ssm:[^:]+:[0-9]+:parameter/${var.service_name}/", arn))])
+    error_message = "container_secrets must name Secrets Manager secrets or SSM parameters under <service_name>/ (for example arn:aws:secretsmanager:us-east-1:111111111111:secret:fastapi-prod/db-password-AbCdEf): the environment's permissions boundary lets its roles read those only."
+  }
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate for the load balancer: HTTPS, with HTTP redirected. Needs public_url (the name it covers). null: plain HTTP (no domain yet)."
+  description = "ACM certificate for the load balancer: HTTPS with HSTS, HTTP redirected. Needs public_url (the name it covers). null: plain HTTP, refused with the compute on unless allow_http_without_certificate = true (an environment without a domain)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.certificate_arn != null || !var.enable_compute || var.allow_http_without_certificate
+    error_message = "enable_compute = true without certificate_arn would serve plain HTTP: set certificate_arn (and public_url) in terraform.tfvars, or, for an environment without a domain only (never prod), allow_http_without_certificate = true (docs/security.md, \"HTTPS\")."
+  }
+}
+
+variable "allow_http_without_certificate" {
+  description = "The override that lets an environment with compute run its load balancer on plain HTTP (no certificate_arn): set true in terraform.tfvars for an environment without a domain (dev here), never for prod. Without it, a plan with enable_compute = true and no certificate_arn is refused: nothing served over the internet goes unencrypted by accident."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "public_url" {

@@ -11,6 +11,11 @@ applied and its state migrated into that bucket, locked by both the S3 lock file
 table (ADR 0001). To keep CI short the two first applies run side by side: both spend most of
 their time in the provider's fixed waits (ALB: 2 x 30 s; S3 lifecycle configuration: 55 s).
 
+The IAM the bootstrap writes is checked on what really happens here: every role dev creates
+carries the permissions boundary the bootstrap made for it, the S3 endpoint's applied policy
+refuses a task writing to someone else's bucket, and a plan of dev, as a pull request runs it
+(-lock=false), makes only calls the plan role's policy allows (decided by infra/iamsim).
+
 What the emulator cannot do, and how the test deals with it (see docs/emulator.md):
 * Cost Explorer anomaly detection and the Budgets calls DescribeSubscribersForNotification and
   ListTagsForResource answer HTTP 500 in moto 5.2, so dev runs with cost_guardrails.enabled =
@@ -22,12 +27,14 @@ What the emulator cannot do, and how the test deals with it (see docs/emulator.m
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +43,11 @@ import pytest
 from localcloud.cloud.terraform import Plan, S3Backend, Step, TerraformCommandError, TerraformRoot
 from localcloud.cloud.terraform_tools import find_terraform
 from localcloud.emulator import MOTO_DUMMY_CREDENTIAL, Endpoint
+
+from infra.iamsim.account import Account
+from infra.iamsim.evaluate import Caller, Request, ResourcePolicy, ResourcePolicyKind, decide
+from infra.iamsim.policy import statements
+from infra.iamsim.wire import Call, authorizations, decode
 
 pytestmark = pytest.mark.needs_terraform
 
@@ -178,9 +190,11 @@ def test_bootstrap_creates_backend_and_github_roles(stack: Stack, emulator: Endp
     trust = iam.get_role(RoleName="fastapi-github-deploy-prod")["Role"]["AssumeRolePolicyDocument"]
     condition = trust["Statement"][0]["Condition"]["StringEquals"]
     assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
-    assert (
-        condition["token.actions.githubusercontent.com:sub"]
-        == "repo:example-org/aws-fastapi-devsecops:environment:prod"
+    # The environment, the workflow file and its branch (docs/security.md, "OIDC subjects").
+    repo = "example-org/aws-fastapi-devsecops"
+    assert condition["token.actions.githubusercontent.com:sub"] == (
+        f"repo:{repo}:environment:prod:job_workflow_ref:"
+        f"{repo}/.github/workflows/ecs-rollout.yml@refs/heads/main"
     )
 
 
@@ -354,6 +368,144 @@ def test_second_plan_is_empty(stack: Stack) -> None:
         "a plan right after apply wants changes (drift or a perpetual diff):\n"
         + describe_changes(plan)
     )
+
+
+def test_every_role_of_the_environment_carries_its_boundary(
+    stack: Stack, emulator: Endpoint
+) -> None:
+    # Issue 10: the apply role may only create roles with the boundary; the stack names it by
+    # the bootstrap's convention, and this is the bootstrap's own output for it.
+    boundary = stack.bootstrap_outputs["permissions_boundaries"]["dev"]
+    assert boundary == f"arn:aws:iam::{ACCOUNT}:policy/{SERVICE}-permissions-boundary"
+    iam = client(emulator, "iam")
+    assert iam.get_policy(PolicyArn=boundary)["Policy"]["PolicyName"] == (
+        f"{SERVICE}-permissions-boundary"
+    )
+    roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{SERVICE}-")]
+    assert {r["RoleName"] for r in roles} == {
+        f"{SERVICE}-execution",
+        f"{SERVICE}-task",
+        f"{SERVICE}-flow-logs",
+    }
+    for role in roles:
+        got = iam.get_role(RoleName=role["RoleName"])["Role"].get("PermissionsBoundary", {})
+        assert got.get("PermissionsBoundaryArn") == boundary, role["RoleName"]
+
+
+def test_the_s3_endpoint_refuses_a_task_writing_to_someone_elses_bucket(
+    stack: Stack, emulator: Endpoint
+) -> None:
+    # Issue 10: with the default (allow-all) endpoint policy, a compromised task could copy data
+    # to any bucket of the region, an attacker's own included. The applied policy, evaluated for
+    # credentials that may do anything in S3:
+    endpoints = client(emulator, "ec2").describe_vpc_endpoints(
+        Filters=[{"Name": "service-name", "Values": [f"com.amazonaws.{REGION}.s3"]}]
+    )["VpcEndpoints"]
+    (endpoint,) = endpoints
+    policy = ResourcePolicy(
+        ResourcePolicyKind.ENDPOINT, statements(json.loads(endpoint["PolicyDocument"]))
+    )
+    task = Caller(f"arn:aws:iam::{ACCOUNT}:role/{SERVICE}-task", ACCOUNT, statements(ANY_S3))
+    layer = f"arn:aws:s3:::prod-{REGION}-starport-layer-bucket/sha256/0123"
+    assert decide(task, Request("s3:GetObject", (layer,)), policy), "image pulls still work"
+    for attempt in (
+        Request("s3:PutObject", ("arn:aws:s3:::attacker-bucket/loot.json",)),
+        Request(
+            "s3:GetObject", (f"arn:aws:s3:::tfstate-{ACCOUNT}-{REGION}/prod/terraform.tfstate",)
+        ),
+        Request("s3:PutObject", (f"arn:aws:s3:::prod-{REGION}-starport-layer-bucket/x",)),
+    ):
+        decision = decide(task, attempt, policy)
+        assert not decision, decision.reason
+        assert "endpoint policy does not allow it" in decision.reason
+
+
+ANY_S3 = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+
+# Actions of the plan role's refresh list that a plan of dev against the emulator does not call,
+# and why: each is the provider's read of a resource dev does not have there.
+NOT_CALLED_BY_THE_EMULATED_PLAN = {
+    # The cost module: off in emulated runs (moto cannot serve Budgets and Cost Explorer).
+    "budgets:ListTagsForResource": "cost",
+    "budgets:ViewBudget": "cost",
+    "ce:GetAnomalyMonitors": "cost",
+    "ce:GetAnomalySubscriptions": "cost",
+    "ce:ListTagsForResource": "cost",
+    # No web ACL given (alb module, waf_web_acl_arn).
+    "wafv2:GetWebACLForResource": "waf",
+    # dev runs without NAT (network.nat_gateway = "none"): no Elastic IP, no NAT gateway.
+    "ec2:DescribeAddresses": "nat",
+    "ec2:DescribeAddressesAttribute": "nat",
+    "ec2:DescribeNatGateways": "nat",
+}
+
+
+@contextmanager
+def calls_from_terraform() -> Iterator[list[Call | str]]:
+    """Every request Terraform sends to the emulator meanwhile (moto serves them in this
+    process), decoded; a string for one that is not a signed API call."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    calls: list[Call | str] = []
+    original = DomainDispatcherApplication.__call__
+
+    def recorded(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if "terraform" in environ.get("HTTP_USER_AGENT", "").lower():
+            body = b""
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            if length and "s3" not in environ.get("HTTP_AUTHORIZATION", ""):
+                body = environ["wsgi.input"].read(length)
+                environ["wsgi.input"] = io.BytesIO(body)
+            call = decode(environ, body)
+            calls.append(call or f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}")
+        return original(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = recorded  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        DomainDispatcherApplication.__call__ = original  # type: ignore[method-assign]
+
+
+def test_a_pull_requests_plan_needs_only_what_the_plan_role_may_do(stack: Stack) -> None:
+    """Issue 10, finding 2: the role pull requests assume had ReadOnlyAccess and lock writes.
+    Its policy now lists the reads a refresh makes; this plan (as the Terraform workflow runs
+    it for a pull request: -lock=false, the state in S3 with its DynamoDB digest) proves that
+    list suffices, call by call, and that the role grants no refresh read nothing calls."""
+    with calls_from_terraform() as calls:
+        plan = terraform(stack.dev, "plan", "-lock=false", "-input=false", "-no-color")
+    stack.record("dev: plan -lock=false (plan role's calls)", plan)
+    account = Account.from_golden(INFRA / "bootstrap" / "iam.golden.json")
+    unknown = sorted({str(c) for c in calls if isinstance(c, str)})
+    assert unknown == [], f"requests iamsim.wire cannot read: {unknown}"
+    needed: dict[str, Request] = {}
+    for call in (c for c in calls if isinstance(c, Call)):
+        requests = authorizations(call, ACCOUNT)
+        assert requests is not None, f"iamsim.wire cannot map {call}"
+        for request in requests:
+            needed.setdefault(request.describe(), request)
+    refused = {
+        text: decision.reason
+        for text, request in needed.items()
+        if not (decision := account.check("fastapi-github-terraform-plan", request))
+    }
+    assert refused == {}, "the plan role lacks what a plan calls:\n" + "\n".join(
+        f"  {reason}" for reason in refused.values()
+    )
+    actions = {r.action for r in needed.values()}
+    assert {"s3:GetObject", "dynamodb:GetItem", "ec2:DescribeVpcs"} <= actions, sorted(actions)
+    assert not {a for a in actions if a.split(":")[1].startswith(("Put", "Delete", "Create"))}
+    # Least privilege the other way: every refresh action granted is one a plan calls.
+    (granted,) = [
+        s.actions
+        for s in account.roles["fastapi-github-terraform-plan"].inline[
+            "read-state-and-configuration"
+        ]
+        if s.sid == "RefreshTheStacksResources"
+    ]
+    unused = set(granted) - actions - set(NOT_CALLED_BY_THE_EMULATED_PLAN)
+    assert unused == set(), f"the plan role grants reads no plan makes: {sorted(unused)}"
+    print(f"plan role: {len(needed)} distinct authorizations, {len(actions)} actions, all allowed")
 
 
 def before_the_stack(address: str) -> str:

@@ -99,9 +99,18 @@ def documents(
             workdir=tmp_path_factory.mktemp(f"names-{env}"),
             endpoint=emulator,
             # Only what puts every resource into the plan: the load balancer and the service
-            # exist with the compute on, which needs an image tag. Everything else is the
-            # committed terraform.tfvars.
-            variables={"enable_compute": True, "image_tag": "names"},
+            # exist with the compute on, which needs an image tag, and (prod refuses plain HTTP)
+            # a certificate, which adds the HTTPS listener. Everything else is the committed
+            # terraform.tfvars.
+            variables={
+                "enable_compute": True,
+                "image_tag": "names",
+                "certificate_arn": (
+                    "arn:aws:acm:us-east-1:123456789012:certificate/"
+                    "11111111-2222-3333-4444-555555555555"
+                ),
+                "public_url": f"https://{env}.example.com",
+            },
         )
         document = saved_plan(root)
         for step in root.steps:

@@ -60,6 +60,7 @@ VARIABLES: dict[str, Any] = {
 # otherwise grant something the file does not show).
 IAM_TYPES = {
     "aws_iam_openid_connect_provider",
+    "aws_iam_policy",
     "aws_iam_role",
     "aws_iam_role_policy",
     "aws_iam_role_policy_attachment",
@@ -76,6 +77,10 @@ def known_arns(variables: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     key_id = "00000000-0000-0000-0000-000000000000"
     oidc_host = "token.actions.githubusercontent.com"
     return {
+        "aws_s3_bucket.state": {
+            "id": f"tfstate-{ACCOUNT_ID}-{region}",
+            "arn": f"arn:{PARTITION}:s3:::tfstate-{ACCOUNT_ID}-{region}",
+        },
         "aws_kms_key.state": {
             "arn": f"arn:{PARTITION}:kms:{region}:{ACCOUNT_ID}:key/{key_id}",
             "key_id": key_id,
@@ -153,10 +158,23 @@ def policy_document(value: object) -> dict[str, Any] | None:
     return document if isinstance(document, dict) and "Statement" in document else None
 
 
+def resource_arn(resource: Mapping[str, Any], managed: list[dict[str, Any]]) -> str:
+    """The ARN of what a resource policy protects: a key's own ARN, a bucket policy's bucket."""
+    values = resource["values"]
+    if resource["type"] == "aws_s3_bucket_policy":
+        return f"arn:{PARTITION}:s3:::{values['bucket']}"
+    if values.get("arn"):
+        return str(values["arn"])
+    raise AssertionError(
+        f"the golden file does not know which resource {resource['address']} covers"
+    )
+
+
 def golden_document(
     resources: list[dict[str, Any]], variables: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The golden file's content from the rendered state's resources."""
+    """The golden file's content from the rendered state's resources (read by
+    :meth:`iamsim.account.Account.from_golden`)."""
     managed = [r for r in resources if r["mode"] == "managed"]
     strange = {r["type"] for r in managed if r["type"].startswith("aws_iam_")} - IAM_TYPES
     assert not strange, f"the golden file does not account for {sorted(strange)} yet"
@@ -174,6 +192,7 @@ def golden_document(
             "managed_policy_arns": [],
         }
     resource_policies: dict[str, Any] = {}
+    managed_policies: dict[str, Any] = {}
     for r in managed:
         values = r["values"]
         if r["type"] == "aws_iam_role_policy":
@@ -182,8 +201,19 @@ def golden_document(
             role["inline_policies"][values["name"]] = normalised(json.loads(values["policy"]))
         elif r["type"] == "aws_iam_role_policy_attachment":
             roles[values["role"]]["managed_policy_arns"].append(values["policy_arn"])
+        elif r["type"] == "aws_iam_policy":
+            # The ARN IAM gives a customer managed policy (the rendering's own is mocked).
+            path = values["path"] or "/"
+            arn = f"arn:{PARTITION}:iam::{ACCOUNT_ID}:policy{path}{values['name']}"
+            managed_policies[arn] = {
+                "address": r["address"],
+                "document": normalised(json.loads(values["policy"])),
+            }
         elif policy_document(values.get("policy")) is not None:
-            resource_policies[r["address"]] = normalised(json.loads(values["policy"]))
+            resource_policies[r["address"]] = {
+                "resource_arn": resource_arn(r, managed),
+                "policy": normalised(json.loads(values["policy"])),
+            }
     for role in roles.values():
         role["managed_policy_arns"].sort()
     return {
@@ -193,6 +223,7 @@ def golden_document(
         ),
         "inputs": {"account_id": ACCOUNT_ID, "partition": PARTITION, **variables},
         "roles": dict(sorted(roles.items())),
+        "managed_policies": dict(sorted(managed_policies.items())),
         "resource_policies": dict(sorted(resource_policies.items())),
     }
 
@@ -307,14 +338,21 @@ def test_every_role_is_rendered_with_what_grants_it_anything() -> None:
         "fastapi-github-terraform-apply-prod",
     }
     for name, role in roles.items():
-        (statement,) = role["trust_policy"]["Statement"]
-        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity", name
+        for statement in role["trust_policy"]["Statement"]:
+            assert statement["Action"] == "sts:AssumeRoleWithWebIdentity", name
         assert role["inline_policies"], f"{name} has no inline policy"
-    assert roles["fastapi-github-terraform-plan"]["managed_policy_arns"] == [
-        "arn:aws:iam::aws:policy/ReadOnlyAccess"
-    ]
+    # No account-wide read policy for the role pull requests assume (issue 10).
+    assert roles["fastapi-github-terraform-plan"]["managed_policy_arns"] == []
     assert roles["fastapi-github-terraform-apply-prod"]["managed_policy_arns"] == [
         "arn:aws:iam::aws:policy/PowerUserAccess"
     ]
     assert roles["fastapi-github-deploy-prod"]["managed_policy_arns"] == []
     assert set(document["resource_policies"]) == {"aws_kms_key.state", "aws_s3_bucket_policy.state"}
+    assert document["resource_policies"]["aws_s3_bucket_policy.state"]["resource_arn"] == (
+        "arn:aws:s3:::tfstate-123456789012-us-east-1"
+    )
+    # The boundaries the apply roles must put on every role they create, one per environment.
+    assert set(document["managed_policies"]) == {
+        "arn:aws:iam::123456789012:policy/fastapi-dev-permissions-boundary",
+        "arn:aws:iam::123456789012:policy/fastapi-prod-permissions-boundary",
+    }

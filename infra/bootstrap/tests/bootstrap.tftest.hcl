@@ -32,7 +32,11 @@ mock_provider "aws" {
     values = { json = "{}" }
   }
   override_data {
-    target = data.aws_iam_policy_document.state_read
+    target = data.aws_iam_policy_document.plan
+    values = { json = "{}" }
+  }
+  override_data {
+    target = data.aws_iam_policy_document.boundary
     values = { json = "{}" }
   }
   override_data {
@@ -123,26 +127,39 @@ run "roles_trust_exact_subjects_only" {
       for doc in data.aws_iam_policy_document.trust : [
         for s in doc.statement : [
           anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "token.actions.githubusercontent.com:aud" && toset(c.values) == toset(["sts.amazonaws.com"])]),
-          anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "token.actions.githubusercontent.com:sub"]),
-          alltrue([for c in s.condition : !anytrue([for v in c.values : strcontains(v, "*")])]),
+          anytrue([for c in s.condition : contains(["StringEquals", "StringLike"], c.test) && c.variable == "token.actions.githubusercontent.com:sub"]),
         ]
       ]
     ]))
-    error_message = "Every role trusts aud sts.amazonaws.com and exact subjects (StringEquals, no wildcard)."
+    error_message = "Every role trusts aud sts.amazonaws.com and named subjects."
+  }
+
+  # Issue 10: the subject names the workflow file and its ref (job_workflow_ref) as well as the
+  # context, so a new workflow file, a branch or a pull request's copy of a workflow is another
+  # subject. Exact (StringEquals) everywhere but the pull requests' plan.
+  assert {
+    condition = jsonencode({
+      for k, doc in data.aws_iam_policy_document.trust : k => {
+        for s in doc.statement : one([for c in s.condition : c.test if c.variable == "token.actions.githubusercontent.com:sub"]) => sort(flatten([for c in s.condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"]))
+      }
+      }) == jsonencode({
+      ci            = { StringEquals = ["repo:example-org/aws-fastapi-devsecops:ref:refs/heads/main:job_workflow_ref:example-org/aws-fastapi-devsecops/.github/workflows/ci.yml@refs/heads/main"] }
+      plan          = { StringEquals = ["repo:example-org/aws-fastapi-devsecops:ref:refs/heads/main:job_workflow_ref:example-org/aws-fastapi-devsecops/.github/workflows/terraform.yml@refs/heads/main"], StringLike = ["repo:example-org/aws-fastapi-devsecops:pull_request:job_workflow_ref:example-org/aws-fastapi-devsecops/.github/workflows/terraform.yml@refs/pull/*/merge"] }
+      "deploy-dev"  = { StringEquals = ["repo:example-org/aws-fastapi-devsecops:environment:dev:job_workflow_ref:example-org/aws-fastapi-devsecops/.github/workflows/ecs-rollout.yml@refs/heads/main"] }
+      "deploy-prod" = { StringEquals = ["repo:example-org/aws-fastapi-devsecops:environment:prod:job_workflow_ref:example-org/aws-fastapi-devsecops/.github/workflows/ecs-rollout.yml@refs/heads/main"] }
+      "apply-dev"   = { StringEquals = ["repo:example-org/aws-fastapi-devsecops:environment:dev-infra:job_workflow_ref:example-org/aws-fastapi-devsecops/.github/workflows/terraform.yml@refs/heads/main"] }
+      "apply-prod"  = { StringEquals = ["repo:example-org/aws-fastapi-devsecops:environment:prod-infra:job_workflow_ref:example-org/aws-fastapi-devsecops/.github/workflows/terraform.yml@refs/heads/main"] }
+    })
+    error_message = "CI trusts ci.yml on main; plan terraform.yml on main and pull requests; deploy ecs-rollout.yml of main in <env>; apply terraform.yml of main in <env>-infra."
   }
 
   assert {
-    condition = jsonencode({
-      for k, doc in data.aws_iam_policy_document.trust : k => sort(flatten([for s in doc.statement : [for c in s.condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"]]))
-      }) == jsonencode({
-      ci            = ["repo:example-org/aws-fastapi-devsecops:ref:refs/heads/main"]
-      plan          = sort(["repo:example-org/aws-fastapi-devsecops:ref:refs/heads/main", "repo:example-org/aws-fastapi-devsecops:pull_request"])
-      "deploy-dev"  = ["repo:example-org/aws-fastapi-devsecops:environment:dev"]
-      "deploy-prod" = ["repo:example-org/aws-fastapi-devsecops:environment:prod"]
-      "apply-dev"   = ["repo:example-org/aws-fastapi-devsecops:environment:dev-infra"]
-      "apply-prod"  = ["repo:example-org/aws-fastapi-devsecops:environment:prod-infra"]
-    })
-    error_message = "CI trusts main, plan trusts main and pull requests, deploy trusts the environment <env>, apply trusts <env>-infra."
+    condition = alltrue(flatten([
+      for k, doc in data.aws_iam_policy_document.trust : [
+        for s in doc.statement : [for c in s.condition : !anytrue([for v in c.values : strcontains(v, "*")]) if c.test != "StringLike"]
+      ]
+    ]))
+    error_message = "Only a StringLike condition may hold a wildcard."
   }
 
   assert {
@@ -185,6 +202,15 @@ run "roles_trust_exact_subjects_only" {
     error_message = "The prod deploy role may tag revisions of its own family with opsctl:* keys, without registering them."
   }
 
+  # Issue 10: the dev deploy role once registered revisions in prod's family.
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.deploy["prod"].statement : toset(s.actions) == toset(["ecs:RegisterTaskDefinition"]) &&
+      toset(s.resources) == toset(["arn:aws:ecs:us-east-1:123456789012:task-definition/fastapi-prod:*"])
+    ])
+    error_message = "The prod deploy role registers revisions of fastapi-prod's family only."
+  }
+
   assert {
     condition = alltrue([
       for s in data.aws_iam_policy_document.deploy["dev"].statement : !anytrue([for a in s.actions : strcontains(a, "*")])
@@ -194,7 +220,7 @@ run "roles_trust_exact_subjects_only" {
 
   assert {
     condition = toset(flatten([
-      for s in data.aws_iam_policy_document.apply["dev"].statement : s.resources if s.sid == "ManageThisEnvironmentsRoles"
+      for s in data.aws_iam_policy_document.apply["dev"].statement : s.resources if s.effect != "Deny" && anytrue([for a in coalesce(s.actions, toset([])) : startswith(a, "iam:") && a != "iam:CreateServiceLinkedRole"])
     ])) == toset(["arn:aws:iam::123456789012:role/fastapi-dev-*"])
     error_message = "The dev apply role may manage only fastapi-dev-* roles."
   }
@@ -309,6 +335,148 @@ run "apply_roles_are_held_to_their_own_environment" {
   }
 }
 
+# Issue 10, finding 1: an apply role could create fastapi-dev-x with Action "*", assume it and own
+# the account. infra/tests/test_iam_attacks.py plays that attack against the rendered policies;
+# these assert each part of the box in the configuration.
+run "role_writers_are_boxed_by_the_environments_boundary" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : alltrue([
+        for s in data.aws_iam_policy_document.apply[env].statement : anytrue([
+          for c in s.condition : c.test == "StringEquals" && c.variable == "iam:PermissionsBoundary" && toset(c.values) == toset(["arn:aws:iam::123456789012:policy/fastapi-${env}-permissions-boundary"])
+        ]) if s.effect != "Deny" && length(setintersection(coalesce(s.actions, toset([])), ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy"])) > 0
+      ])
+    ])
+    error_message = "Every statement that lets an apply role create or change a role's permissions requires that environment's boundary (iam:PermissionsBoundary)."
+  }
+
+  assert {
+    condition = alltrue([
+      for env in ["dev", "prod"] : anytrue([
+        for s in data.aws_iam_policy_document.apply[env].statement : try(s.effect == "Deny" && toset(s.resources) == toset(["*"]) &&
+          length(setsubtract(["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"], s.actions)) == 0 &&
+        anytrue([for c in s.condition : c.test == "StringNotEquals" && c.variable == "iam:PermissionsBoundary" && toset(c.values) == toset(["arn:aws:iam::123456789012:policy/fastapi-${env}-permissions-boundary"])]), false)
+      ])
+    ])
+    error_message = "An explicit deny refuses every role write without the environment's boundary, whatever else is attached to the role."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.apply["dev"].statement : try(s.effect == "Deny" && contains(s.actions, "iam:DeleteRolePermissionsBoundary") && length(s.condition) == 0, false)
+    ])
+    error_message = "No apply role may remove a boundary."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.apply["dev"].statement : try(s.effect == "Deny" &&
+        length(setsubtract(["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion"], s.actions)) == 0 &&
+      toset(s.resources) == toset(["arn:aws:iam::123456789012:policy/fastapi-dev-permissions-boundary", "arn:aws:iam::123456789012:policy/fastapi-prod-permissions-boundary"]), false)
+    ])
+    error_message = "No apply role may change any environment's boundary."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.apply["prod"].statement : try(s.effect == "Deny" && toset(s.actions) == toset(["sts:AssumeRole"]) && toset(s.resources) == toset(["*"]), false)
+    ])
+    error_message = "No apply role may assume a role (PowerUserAccess includes sts:AssumeRole)."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.apply["dev"].statement : anytrue([
+        for c in s.condition : c.test == "StringEquals" && c.variable == "iam:PassedToService" && toset(c.values) == toset(["ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"])
+      ]) if s.effect != "Deny" && contains(coalesce(s.actions, toset([])), "iam:PassRole")
+    ])
+    error_message = "An apply role passes roles to ECS tasks and VPC flow logs only (iam:PassedToService)."
+  }
+
+  assert {
+    condition     = aws_iam_policy.boundary["dev"].name == "fastapi-dev-permissions-boundary" && aws_iam_policy.boundary["prod"].name == "fastapi-prod-permissions-boundary"
+    error_message = "The boundaries are <service_name>-permissions-boundary: the stack names them by that convention."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.boundary["dev"].statement : try(s.effect == "Deny" && length(setsubtract(["iam:*", "sts:AssumeRole", "organizations:*", "account:*"], s.actions)) == 0 && toset(s.resources) == toset(["*"]), false)
+    ])
+    error_message = "The boundary denies IAM, role assumption, the organization and the account."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.boundary["dev"].statement : try(s.effect == "Deny" && length(setsubtract(["s3:*", "dynamodb:*", "kms:*"], s.actions)) == 0 &&
+      length(setsubtract(["arn:aws:s3:::tfstate-123456789012-us-east-1", "arn:aws:s3:::tfstate-123456789012-us-east-1/*", "arn:aws:dynamodb:us-east-1:123456789012:table/fastapi-terraform-locks", "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"], s.resources)) == 0, false)
+    ])
+    error_message = "The boundary denies every environment's state, lock and state key."
+  }
+
+  assert {
+    condition = alltrue([
+      for key in ["aws:ResourceTag/Environment", "aws:RequestTag/Environment"] : anytrue([
+        for s in data.aws_iam_policy_document.boundary["prod"].statement : try(s.effect == "Deny" && toset(s.actions) == toset(["*"]) &&
+        anytrue([for c in s.condition : c.test == "StringNotEquals" && c.variable == key && toset(c.values) == toset(["prod"])]), false)
+      ])
+    ])
+    error_message = "The boundary denies resources tagged, or tagging, as another environment."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for s in data.aws_iam_policy_document.boundary["dev"].statement : [
+        for r in coalesce(s.resources, toset([])) : r == "*" || strcontains(r, "fastapi-dev") if s.effect != "Deny"
+      ]
+    ]))
+    error_message = "What the boundary allows is the environment's own (images, log groups, secrets named after its service), or ecr:GetAuthorizationToken."
+  }
+}
+
+# Issue 10, finding 2: pull requests' code runs with the plan role.
+run "plan_role_reads_state_and_configuration_only" {
+  command = plan
+
+  assert {
+    condition     = !anytrue([for s in data.aws_iam_policy_document.plan.statement : s.effect != "Deny" && anytrue([for a in coalesce(s.actions, toset([])) : can(regex("(?i)^(s3:(Put|Delete|Restore)|dynamodb:(Put|Delete|Update|BatchWrite|PartiQL)|kms:(Encrypt|GenerateDataKey)|iam:(Create|Put|Attach|Update|Delete|Pass)|sts:AssumeRole$)", a))])])
+    error_message = "The plan role is granted no write: no state or lock object, no lock item, no key use but decryption, no IAM change."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.plan.statement : try(s.effect == "Deny" && toset(s.resources) == toset(["*"]) &&
+      length(setsubtract(["s3:PutObject*", "s3:DeleteObject*", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"], s.actions)) == 0, false)
+    ])
+    error_message = "An explicit deny keeps the plan role from writing state or locks, whatever else is attached to it."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.plan.statement : try(s.effect == "Deny" && toset(s.resources) == toset(["*"]) &&
+      length(setsubtract(["logs:GetLogEvents", "logs:FilterLogEvents", "ssm:GetParameter", "ssm:GetParameters", "secretsmanager:GetSecretValue", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], s.actions)) == 0, false)
+    ])
+    error_message = "The plan role never reads log events, parameter or secret values, or image layers."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.plan.statement : try(s.effect == "Deny" && contains(s.actions, "s3:GetObject*") &&
+      toset(s.not_resources) == toset(["arn:aws:s3:::tfstate-123456789012-us-east-1/dev/*", "arn:aws:s3:::tfstate-123456789012-us-east-1/prod/*"]), false)
+    ])
+    error_message = "The plan role reads no object but the environments' state (no access logs, no bootstrap state)."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.plan.statement : try(s.effect != "Deny" && toset(s.actions) == toset(["kms:Decrypt"]) &&
+      anytrue([for c in s.condition : c.variable == "kms:ViaService" && toset(c.values) == toset(["s3.us-east-1.amazonaws.com", "dynamodb.us-east-1.amazonaws.com"])]), false)
+    ])
+    error_message = "The plan role decrypts the state through S3 and DynamoDB only."
+  }
+}
+
 run "existing_oidc_provider_is_reused" {
   command = plan
 
@@ -404,6 +572,16 @@ run "rejects_service_names_whose_role_patterns_overlap" {
   }
 
   expect_failures = [var.environments]
+}
+
+run "rejects_a_workflow_path" {
+  command = plan
+
+  variables {
+    github = { repository = "example-org/aws-fastapi-devsecops", workflows = { terraform = "../x/terraform.yml" } }
+  }
+
+  expect_failures = [var.github]
 }
 
 run "rejects_invalid_state_bucket_name" {

@@ -9,25 +9,26 @@ module "stack" {
     aws.us_east_1 = aws.us_east_1
   }
 
-  environment             = var.environment
-  service_name            = var.service_name
-  region                  = var.region
-  availability_zones      = var.availability_zones
-  aws_account_id          = var.aws_account_id
-  enable_compute          = var.enable_compute
-  image_tag               = var.image_tag
-  network                 = var.network
-  task                    = var.task
-  autoscaling             = var.autoscaling
-  container_environment   = var.container_environment
-  container_secrets       = var.container_secrets
-  certificate_arn         = var.certificate_arn
-  public_url              = var.public_url
-  log_retention_in_days   = var.log_retention_in_days
-  alarm_emails            = var.alarm_emails
-  cost_guardrails         = var.cost_guardrails
-  protection              = var.protection
-  access_logs_bucket_name = var.access_logs_bucket_name
+  environment                    = var.environment
+  service_name                   = var.service_name
+  region                         = var.region
+  availability_zones             = var.availability_zones
+  aws_account_id                 = var.aws_account_id
+  enable_compute                 = var.enable_compute
+  image_tag                      = var.image_tag
+  network                        = var.network
+  task                           = var.task
+  autoscaling                    = var.autoscaling
+  container_environment          = var.container_environment
+  container_secrets              = var.container_secrets
+  certificate_arn                = var.certificate_arn
+  allow_http_without_certificate = var.allow_http_without_certificate
+  public_url                     = var.public_url
+  log_retention_in_days          = var.log_retention_in_days
+  alarm_emails                   = var.alarm_emails
+  cost_guardrails                = var.cost_guardrails
+  protection                     = var.protection
+  access_logs_bucket_name        = var.access_logs_bucket_name
 }
 
 # This root once composed the modules itself: their state moves into the stack, so that an

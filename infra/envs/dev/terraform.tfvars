@@ -15,6 +15,11 @@ region       = "us-east-1"
 enable_compute = false
 # image_tag    = "<tag of the first image pushed to the repository>"
 
+# No domain, so no certificate: the load balancer answers plain HTTP. The explicit override the
+# stack demands for that (prod has none: its plan is refused with the compute on and no
+# certificate_arn; docs/security.md, "HTTPS").
+allow_http_without_certificate = true
+
 network = {
   nat_gateway   = "none" # ADR 0002: VPC endpoints only, same network path as prod
   vpc_endpoints = true

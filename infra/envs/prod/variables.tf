@@ -14,6 +14,7 @@ variable "autoscaling" { default = null }
 variable "container_environment" { default = null }
 variable "container_secrets" { default = null }
 variable "certificate_arn" { default = null }
+variable "allow_http_without_certificate" { default = null }
 variable "public_url" { default = null }
 variable "log_retention_in_days" { default = null }
 variable "alarm_emails" { default = null }

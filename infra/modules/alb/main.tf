@@ -161,6 +161,10 @@ resource "aws_lb_listener" "https" {
   ssl_policy        = var.https.ssl_policy
   certificate_arn   = var.https.certificate_arn
 
+  # HSTS on every response the load balancer sends over HTTPS, the service's own included.
+  # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html
+  routing_http_response_strict_transport_security_header_value = var.https.strict_transport_security
+
   default_action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.this.arn

@@ -89,12 +89,15 @@ variable "health_check" {
 }
 
 variable "https" {
-  description = "With a certificate_arn: an HTTPS listener and HTTP redirected to HTTPS (301). Without one: plain HTTP (for a first deployment or a domain-less test environment)."
+  description = "With a certificate_arn: an HTTPS listener that adds strict_transport_security (HSTS) to every response, and HTTP redirected to HTTPS (301). Without one: plain HTTP (for a first deployment or a domain-less test environment)."
   type = object({
     certificate_arn = optional(string)
     # TLS 1.3 with TLS 1.2 fallback, forward secrecy only.
     # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
     ssl_policy = optional(string, "ELBSecurityPolicy-TLS13-1-2-2021-06")
+    # Browsers then refuse plain HTTP to the name for a year, so a redirect can no longer be
+    # intercepted (RFC 6797). includeSubDomains: the whole name, as OWASP recommends.
+    strict_transport_security = optional(string, "max-age=31536000; includeSubDomains")
   })
   default  = {}
   nullable = false
@@ -107,6 +110,12 @@ variable "https" {
   validation {
     condition     = startswith(var.https.ssl_policy, "ELBSecurityPolicy-TLS13-") || startswith(var.https.ssl_policy, "ELBSecurityPolicy-FS-1-2-") || startswith(var.https.ssl_policy, "ELBSecurityPolicy-TLS-1-2-")
     error_message = "https.ssl_policy must be a policy that refuses TLS 1.0 and 1.1 (ELBSecurityPolicy-TLS13-*, -FS-1-2-* or -TLS-1-2-*)."
+  }
+
+  validation {
+    # At least a day: a shorter max-age protects nothing (RFC 6797, section 6.1.1).
+    condition     = can(regex("^max-age=[0-9]+(; ?includeSubDomains)?(; ?preload)?$", var.https.strict_transport_security)) && try(tonumber(regex("^max-age=([0-9]+)", var.https.strict_transport_security)[0]) >= 86400, false)
+    error_message = "https.strict_transport_security must be an HSTS value such as \"max-age=31536000; includeSubDomains\", with max-age of at least 86400 seconds."
   }
 }
 

@@ -123,10 +123,11 @@ data "aws_iam_policy_document" "assume_by_ecs_tasks" {
 }
 
 resource "aws_iam_role" "execution" {
-  name               = "${var.name}-execution"
-  description        = "ECS pulls ${var.name}'s image, writes its logs and reads its named secrets"
-  assume_role_policy = data.aws_iam_policy_document.assume_by_ecs_tasks.json
-  tags               = var.tags
+  name                 = "${var.name}-execution"
+  description          = "ECS pulls ${var.name}'s image, writes its logs and reads its named secrets"
+  assume_role_policy   = data.aws_iam_policy_document.assume_by_ecs_tasks.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "execution" {
@@ -176,10 +177,11 @@ resource "aws_iam_role_policy" "execution" {
 }
 
 resource "aws_iam_role" "task" {
-  name               = "${var.name}-task"
-  description        = "Identity of ${var.name}'s application code (no permissions unless task_role_policy_json)"
-  assume_role_policy = data.aws_iam_policy_document.assume_by_ecs_tasks.json
-  tags               = var.tags
+  name                 = "${var.name}-task"
+  description          = "Identity of ${var.name}'s application code (no permissions unless task_role_policy_json, and never beyond its boundary)"
+  assume_role_policy   = data.aws_iam_policy_document.assume_by_ecs_tasks.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy" "task" {

@@ -250,6 +250,17 @@ variable "kms_key_arn" {
   }
 }
 
+variable "permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of the execution and task roles (infra/bootstrap creates one per environment: <service_name>-permissions-boundary). Whatever policy a role is given, it can do no more than its boundary allows; the bootstrap's apply roles may only create roles that carry it."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+", var.permissions_boundary))
+    error_message = "permissions_boundary must be the ARN of an IAM managed policy (arn:aws:iam::<account>:policy/<name>)."
+  }
+}
+
 variable "task_role_policy_json" {
   description = "IAM policy for the application's own AWS calls (the task role). null: the task role has no permissions, which is right for this service."
   type        = string

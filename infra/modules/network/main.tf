@@ -130,7 +130,43 @@ resource "aws_vpc_endpoint" "s3" {
   service_name      = "com.amazonaws.${local.region}.s3"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = aws_route_table.private[*].id
-  tags              = merge(var.tags, { Name = "${var.name}-s3" })
+  # Without a policy the endpoint admits any request to any bucket: a compromised task could
+  # copy data to a bucket of the attacker's own account in the same region.
+  policy = data.aws_iam_policy_document.s3_endpoint.json
+  tags   = merge(var.tags, { Name = "${var.name}-s3" })
+}
+
+# An endpoint policy grants nothing by itself: it is the most any caller may do through the
+# endpoint (the caller's own policies still apply), so its Principal is "*".
+# https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
+data "aws_iam_policy_document" "s3_endpoint" {
+  # The bucket ECR keeps image layers in, for the tasks' image pulls (minimum S3 permissions
+  # for ECR: https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html).
+  statement {
+    sid       = "PullImageLayersFromEcr"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:${local.partition}:s3:::prod-${local.region}-starport-layer-bucket/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.vpc_endpoints.s3_buckets) > 0 ? [1] : []
+
+    content {
+      sid       = "UseTheWorkloadsBuckets"
+      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket", "s3:GetBucketLocation"]
+      resources = flatten([for b in var.vpc_endpoints.s3_buckets : ["arn:${local.partition}:s3:::${b}", "arn:${local.partition}:s3:::${b}/*"]])
+
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+    }
+  }
 }
 
 resource "aws_security_group" "endpoints" {
@@ -201,10 +237,11 @@ data "aws_iam_policy_document" "flow_logs_trust" {
 }
 
 resource "aws_iam_role" "flow_logs" {
-  name               = "${var.name}-flow-logs"
-  description        = "VPC flow logs of ${var.name} write to ${aws_cloudwatch_log_group.flow_logs.name}"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_trust.json
-  tags               = var.tags
+  name                 = "${var.name}-flow-logs"
+  description          = "VPC flow logs of ${var.name} write to ${aws_cloudwatch_log_group.flow_logs.name}"
+  assume_role_policy   = data.aws_iam_policy_document.flow_logs_trust.json
+  permissions_boundary = var.permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "flow_logs" {

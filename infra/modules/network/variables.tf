@@ -45,12 +45,15 @@ variable "nat_gateway" {
 variable "vpc_endpoints" {
   description = <<-EOT
     Private routes to AWS APIs. The S3 gateway endpoint (free; ECR keeps image layers in S3) always
-    exists. interface_services are billed per hour and zone: the defaults are what a Fargate task
-    needs to pull from ECR and write logs without a NAT gateway.
+    exists, and carries every request from the private subnets to S3 in the region: its policy
+    admits ECR's image layers and the buckets named in s3_buckets (objects read, written and
+    listed), nothing else. interface_services are billed per hour and zone: the defaults are what a
+    Fargate task needs to pull from ECR and write logs without a NAT gateway.
   EOT
   type = object({
     enabled            = optional(bool, true)
     interface_services = optional(list(string), ["ecr.api", "ecr.dkr", "logs"])
+    s3_buckets         = optional(list(string), [])
   })
   default  = {}
   nullable = false
@@ -58,6 +61,11 @@ variable "vpc_endpoints" {
   validation {
     condition     = alltrue([for s in var.vpc_endpoints.interface_services : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)?$", s))])
     error_message = "vpc_endpoints.interface_services must be short service names such as \"ecr.api\", \"logs\" or \"secretsmanager\" (the module adds com.amazonaws.<region>.)."
+  }
+
+  validation {
+    condition     = alltrue([for b in var.vpc_endpoints.s3_buckets : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b))])
+    error_message = "vpc_endpoints.s3_buckets must be bucket names (no ARN, no wildcard): the S3 endpoint admits exactly these."
   }
 
   validation {
@@ -94,6 +102,17 @@ variable "kms_key_arn" {
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
     error_message = "kms_key_arn must be the ARN of a KMS key (arn:aws:kms:...)."
+  }
+}
+
+variable "permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of the flow logs role (infra/bootstrap creates one per environment: <service_name>-permissions-boundary)."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+", var.permissions_boundary))
+    error_message = "permissions_boundary must be the ARN of an IAM managed policy (arn:aws:iam::<account>:policy/<name>)."
   }
 }
 

@@ -20,6 +20,9 @@ variables {
   service_name    = "fastapi-dev"
   enable_compute  = false
   cost_guardrails = { enabled = false }
+  # As dev's terraform.tfvars: no domain, plain HTTP by explicit choice (the run
+  # rejects_plain_http_without_the_override checks the refusal without it).
+  allow_http_without_certificate = true
 }
 
 run "idle_environment_bills_nothing_hourly" {
@@ -103,6 +106,12 @@ run "running_environment" {
     error_message = "Without NAT, tasks may open HTTPS to the VPC (endpoints) and to S3 (image layers) only."
   }
 
+  # Issue 10: every role the environment creates carries the boundary the bootstrap made for it.
+  assert {
+    condition     = local.permissions_boundary_arn == "arn:aws:iam::123456789012:policy/fastapi-dev-permissions-boundary"
+    error_message = "The environment's roles get <service_name>-permissions-boundary, the bootstrap's name for it (infra/bootstrap/iam.tf)."
+  }
+
   assert {
     condition     = tolist(local.availability_zones) == tolist(["us-east-1a", "us-east-1b"])
     error_message = "Without availability_zones, the zones are <region>a and <region>b."
@@ -157,7 +166,7 @@ run "secrets_bring_their_endpoint" {
   variables {
     enable_compute    = true
     image_tag         = "0123abc"
-    container_secrets = { API_TOKEN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fastapi/token-AbCdEf" }
+    container_secrets = { API_TOKEN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fastapi-dev/token-AbCdEf" }
   }
 
   assert {
@@ -305,6 +314,32 @@ run "rejects_compute_without_an_image" {
   }
 
   expect_failures = [var.enable_compute]
+}
+
+# Issue 10: nothing enforced HTTPS. A running environment without a certificate needs the
+# explicit override (dev's terraform.tfvars has it; prod's never).
+run "rejects_plain_http_without_the_override" {
+  command = plan
+
+  variables {
+    enable_compute                 = true
+    image_tag                      = "0123abc"
+    allow_http_without_certificate = false
+  }
+
+  expect_failures = [var.certificate_arn]
+}
+
+# The boundary lets the execution role read secrets named under <service_name>/ only: another
+# ARN would fail at task start, so the plan refuses it with the reason.
+run "rejects_secrets_outside_the_environments_name" {
+  command = plan
+
+  variables {
+    container_secrets = { API_TOKEN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:fastapi-prod/token-AbCdEf" }
+  }
+
+  expect_failures = [var.container_secrets]
 }
 
 run "rejects_invalid_image_tag" {

@@ -107,7 +107,10 @@ def authorizations(
         if operation == "TagResource":
             return (Request(action, (str(params["resourceArn"]),), _tags(params.get("tags", []))),)
         if operation == "RegisterTaskDefinition":
-            needed = [Request(action)]
+            # ECS authorizes the revision the call creates (task-definition/<family>:<n>, n not
+            # known before the call): any revision of the family matches the same statements.
+            revision = _arn("ecs", region, f"task-definition/{params['family']}:*")
+            needed = [Request(action, (revision,))]
             for key in ("taskRoleArn", "executionRoleArn"):
                 if params.get(key):
                     needed.append(
@@ -122,7 +125,6 @@ def authorizations(
                 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html
                 context = _tags(params["tags"])
                 context["ecs:CreateAction"] = "RegisterTaskDefinition"
-                revision = _arn("ecs", region, f"task-definition/{params['family']}:*")
                 needed.append(Request("ecs:TagResource", (revision,), context))
             return tuple(needed)
         return None

@@ -125,6 +125,8 @@ def test_registering_a_revision_with_its_roles_and_tags_is_granted():
     assert _allowed("ecs:RegisterTaskDefinition", **registration)
     foreign = dict(registration, taskRoleArn="arn:aws:iam::123456789012:role/admin")
     assert not _allowed("ecs:RegisterTaskDefinition", **foreign)
+    # Only in this service's family (issue 10: the dev role once planted revisions in prod's).
+    assert not _allowed("ecs:RegisterTaskDefinition", **dict(registration, family="fastapi-prod"))
 
 
 def test_updates_stay_on_this_service_and_family():
@@ -231,6 +233,9 @@ def test_re_targeting_renames_whole_names_only():
 def test_what_the_reader_cannot_evaluate_is_refused():
     with pytest.raises(PolicyError, match="no environment 'staging'"):
         load("staging", "fastapi-staging")
-    not_action = {"Statement": [{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]}
-    with pytest.raises(PolicyError, match="NotAction"):
-        statements(not_action)
+    not_principal = {"Statement": [{"Effect": "Deny", "NotPrincipal": {"AWS": "x"}, "Action": "*"}]}
+    with pytest.raises(PolicyError, match="NotPrincipal"):
+        statements(not_principal)
+    variable = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "${aws:username}"}]}
+    with pytest.raises(PolicyError, match="policy variable"):
+        statements(variable)

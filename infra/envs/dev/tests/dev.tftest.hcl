@@ -34,6 +34,11 @@ run "dev_is_rebuilt_freely_and_leaves_the_account_to_prod" {
   }
 
   assert {
+    condition     = var.allow_http_without_certificate && var.certificate_arn == null
+    error_message = "dev has no domain: it serves plain HTTP, by the explicit override in its terraform.tfvars."
+  }
+
+  assert {
     condition     = module.alb.access_logs_bucket == "alb-logs-123456789012-us-east-1-dev" # gitleaks:allow - a bucket name, not a key
     error_message = "dev's access logs go to alb-logs-<account>-<region>-dev: prod's bucket in the same account is ...-prod."
   }

@@ -37,8 +37,10 @@ run "running_prod_survives_a_zone_or_a_task_failing" {
   }
 
   variables {
-    enable_compute = true
-    image_tag      = "0123abc"
+    enable_compute  = true
+    image_tag       = "0123abc"
+    certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+    public_url      = "https://api.example.com"
   }
 
   assert {
@@ -57,6 +59,43 @@ run "running_prod_survives_a_zone_or_a_task_failing" {
   }
 }
 
+# Issue 10: prod refuses to run without a certificate, unless the documented override is set
+# (docs/security.md, "HTTPS"); its terraform.tfvars never sets it.
+run "prod_refuses_to_serve_plain_http" {
+  command = plan
+
+  module {
+    source = "../../stack"
+  }
+
+  variables {
+    enable_compute = true
+    image_tag      = "0123abc"
+  }
+
+  expect_failures = [var.certificate_arn]
+}
+
+run "prod_serves_plain_http_only_with_the_explicit_override" {
+  command = plan
+
+  module {
+    source = "../../stack"
+  }
+
+  variables {
+    enable_compute                 = true
+    image_tag                      = "0123abc"
+    allow_http_without_certificate = true
+  }
+
+  # The plan itself is the test: without the override it is refused (the run above).
+  assert {
+    condition     = output.opsctl.service == "fastapi-prod" && var.certificate_arn == null
+    error_message = "With the override, prod plans with its compute on and no certificate."
+  }
+}
+
 run "prod_keeps_what_cannot_be_recreated" {
   command = plan
 
@@ -67,6 +106,11 @@ run "prod_keeps_what_cannot_be_recreated" {
   assert {
     condition     = var.protection.load_balancer_deletion_protection && !var.protection.delete_images_on_destroy && !var.protection.delete_access_logs_on_destroy
     error_message = "prod's load balancer has deletion protection, and destroy never deletes its images or access logs."
+  }
+
+  assert {
+    condition     = !var.allow_http_without_certificate
+    error_message = "prod's terraform.tfvars never accepts plain HTTP."
   }
 
   assert {

@@ -179,6 +179,12 @@ run "https_with_redirect" {
     error_message = "The HTTPS listener must use a TLS 1.2+ policy."
   }
 
+  # Issue 10: no HSTS when HTTPS was on, so a first plain-HTTP request could be intercepted.
+  assert {
+    condition     = aws_lb_listener.https[0].routing_http_response_strict_transport_security_header_value == "max-age=31536000; includeSubDomains"
+    error_message = "The HTTPS listener adds Strict-Transport-Security (a year, subdomains included) to every response."
+  }
+
   assert {
     condition     = toset([for r in aws_vpc_security_group_ingress_rule.this : r.from_port]) == toset([80, 443])
     error_message = "With a certificate, ports 80 and 443 are open."
@@ -490,4 +496,17 @@ run "rejects_invalid_idle_timeout" {
   }
 
   expect_failures = [var.idle_timeout]
+}
+
+run "rejects_a_strict_transport_security_value_that_protects_nothing" {
+  command = plan
+
+  variables {
+    https = {
+      certificate_arn           = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+      strict_transport_security = "max-age=60"
+    }
+  }
+
+  expect_failures = [var.https]
 }

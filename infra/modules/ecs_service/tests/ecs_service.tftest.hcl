@@ -29,6 +29,8 @@ variables {
   subnet_ids         = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
   ecr_repository_arn = "arn:aws:ecr:us-east-1:123456789012:repository/fastapi-dev"
   kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  # infra/bootstrap creates it (<service_name>-permissions-boundary).
+  permissions_boundary = "arn:aws:iam::123456789012:policy/fastapi-dev-permissions-boundary"
   container = {
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fastapi-dev:abc123"
   }
@@ -277,6 +279,29 @@ run "service_off_keeps_definition_and_logs" {
     condition     = aws_ecs_cluster.this.name == "fastapi-dev" && aws_ecs_task_definition.this.family == "fastapi-dev" && aws_cloudwatch_log_group.this.name == "/aws/ecs/fastapi-dev"
     error_message = "The cluster, the task definition and the log group stay."
   }
+}
+
+# Issue 10: the roles an apply role creates must carry the environment's boundary, or the
+# apply role could give them any permission.
+run "roles_carry_the_permissions_boundary" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for r in [aws_iam_role.execution, aws_iam_role.task] : r.permissions_boundary == "arn:aws:iam::123456789012:policy/fastapi-dev-permissions-boundary"
+    ])
+    error_message = "The execution and task roles carry the environment's permissions boundary."
+  }
+}
+
+run "rejects_a_boundary_that_is_not_a_policy" {
+  command = plan
+
+  variables {
+    permissions_boundary = "fastapi-dev-permissions-boundary"
+  }
+
+  expect_failures = [var.permissions_boundary]
 }
 
 run "rejects_invalid_name" {

@@ -21,12 +21,18 @@ mock_provider "aws" {
     target = data.aws_iam_policy_document.flow_logs
     values = { json = "{}" }
   }
+  override_data {
+    target = data.aws_iam_policy_document.s3_endpoint
+    values = { json = "{}" }
+  }
 }
 
 variables {
   name               = "fastapi-dev"
   availability_zones = ["us-east-1a", "us-east-1b"]
   kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  # infra/bootstrap creates it (<service_name>-permissions-boundary).
+  permissions_boundary = "arn:aws:iam::123456789012:policy/fastapi-dev-permissions-boundary"
 }
 
 run "secure_defaults" {
@@ -96,6 +102,64 @@ run "secure_defaults" {
     condition     = aws_iam_role.flow_logs.name == "fastapi-dev-flow-logs"
     error_message = "The flow-log role must be named <name>-flow-logs (the bootstrap's apply role manages <service>-* roles only)."
   }
+}
+
+# Issue 10: the S3 gateway endpoint had the default policy (any request to any bucket), so a
+# compromised task could copy data to a bucket of its own account. infra/tests/
+# test_apply_emulated.py evaluates the applied policy against that attack.
+run "s3_endpoint_admits_ecr_layers_and_named_buckets_only" {
+  command = plan
+
+  assert {
+    condition = (
+      length(data.aws_iam_policy_document.s3_endpoint.statement) == 1 &&
+      toset(data.aws_iam_policy_document.s3_endpoint.statement[0].actions) == toset(["s3:GetObject"]) &&
+      toset(data.aws_iam_policy_document.s3_endpoint.statement[0].resources) == toset(["arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"])
+    )
+    error_message = "By default the S3 endpoint admits reads of ECR's image layers only."
+  }
+
+  assert {
+    condition     = aws_iam_role.flow_logs.permissions_boundary == "arn:aws:iam::123456789012:policy/fastapi-dev-permissions-boundary"
+    error_message = "The flow logs role carries the environment's permissions boundary."
+  }
+}
+
+run "s3_endpoint_admits_the_buckets_the_workload_names" {
+  command = plan
+
+  variables {
+    vpc_endpoints = { s3_buckets = ["fastapi-dev-uploads"] }
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.s3_endpoint.statement : s.resources])) == toset([
+      "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*",
+      "arn:aws:s3:::fastapi-dev-uploads",
+      "arn:aws:s3:::fastapi-dev-uploads/*",
+    ])
+    error_message = "The S3 endpoint admits ECR's layers and exactly the named buckets."
+  }
+}
+
+run "rejects_a_bucket_pattern_for_the_s3_endpoint" {
+  command = plan
+
+  variables {
+    vpc_endpoints = { s3_buckets = ["*"] }
+  }
+
+  expect_failures = [var.vpc_endpoints]
+}
+
+run "rejects_a_boundary_that_is_not_a_policy" {
+  command = plan
+
+  variables {
+    permissions_boundary = "arn:aws:iam::123456789012:role/fastapi-dev-x"
+  }
+
+  expect_failures = [var.permissions_boundary]
 }
 
 run "single_nat_gateway" {
