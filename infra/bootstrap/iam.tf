@@ -3,7 +3,16 @@
 # https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services
 
 locals {
-  repo      = var.github.repository
+  repo = var.github.repository
+  # The `repo:` part of `sub`. Repositories created or renamed on or after 2026-07-15 use
+  # immutable subject claims: the owner's and the repository's numeric ids follow their names
+  # (repo:octo-org@123456/octo-repo@456789:...), so a recycled name never matches. The ids come
+  # from `gh api repos/<owner>/<repo> --jq '.owner.id, .id'`. GitHub documents the ids for the
+  # repo claim only: check one real token (github/actions-oidc-debugger) before relying on it.
+  # https://github.blog/changelog/2026-04-23-immutable-subject-claims-for-github-actions-oidc-tokens/
+  subject_repo = (var.github.immutable_ids == null ? local.repo : format("%s@%d/%s@%d",
+    split("/", local.repo)[0], var.github.immutable_ids.owner,
+  split("/", local.repo)[1], var.github.immutable_ids.repository))
   oidc_host = "token.actions.githubusercontent.com"
   oidc_arn  = coalesce(var.github.oidc_provider_arn, one(aws_iam_openid_connect_provider.github[*].arn))
 
@@ -15,12 +24,12 @@ locals {
   # https://docs.github.com/en/actions/reference/security/oidc#customizing-the-subject-claims-for-an-organization-or-repository
   workflow_ref = { for k, file in var.github.workflows : k => "${local.repo}/.github/workflows/${file}" }
   # A job on a pushed branch (no environment): CI's publish job, the plan of main.
-  ci_subjects   = [for b in var.github.branches : "repo:${local.repo}:ref:refs/heads/${b}:job_workflow_ref:${local.workflow_ref.ci}@refs/heads/${b}"]
-  plan_subjects = [for b in var.github.branches : "repo:${local.repo}:ref:refs/heads/${b}:job_workflow_ref:${local.workflow_ref.terraform}@refs/heads/${b}"]
+  ci_subjects   = [for b in var.github.branches : "repo:${local.subject_repo}:ref:refs/heads/${b}:job_workflow_ref:${local.workflow_ref.ci}@refs/heads/${b}"]
+  plan_subjects = [for b in var.github.branches : "repo:${local.subject_repo}:ref:refs/heads/${b}:job_workflow_ref:${local.workflow_ref.terraform}@refs/heads/${b}"]
   # A pull request's plan: the workflow runs from the pull request's merge ref, whose number
   # varies (StringLike, the one wildcard of any trust policy here). The pull request's author can
   # edit that workflow file, which is why the plan role only reads, and only what a plan needs.
-  pull_request_subject = "repo:${local.repo}:pull_request:job_workflow_ref:${local.workflow_ref.terraform}@refs/pull/*/merge"
+  pull_request_subject = "repo:${local.subject_repo}:pull_request:job_workflow_ref:${local.workflow_ref.terraform}@refs/pull/*/merge"
 
   # Everything an environment's roles may touch is named after its service (see variables.tf).
   env = {
@@ -37,8 +46,8 @@ locals {
       state_prefix = "${name}/"
       # Deploys (ecs-rollout.yml, called by deploy.yml and rollback.yml) and applies
       # (terraform.yml) from the listed branches only, in the environment's GitHub environment.
-      deploy_subjects = [for b in var.github.branches : "repo:${local.repo}:environment:${name}:job_workflow_ref:${local.workflow_ref.rollout}@refs/heads/${b}"]
-      apply_subjects  = [for b in var.github.branches : "repo:${local.repo}:environment:${name}-infra:job_workflow_ref:${local.workflow_ref.terraform}@refs/heads/${b}"]
+      deploy_subjects = [for b in var.github.branches : "repo:${local.subject_repo}:environment:${name}:job_workflow_ref:${local.workflow_ref.rollout}@refs/heads/${b}"]
+      apply_subjects  = [for b in var.github.branches : "repo:${local.subject_repo}:environment:${name}-infra:job_workflow_ref:${local.workflow_ref.terraform}@refs/heads/${b}"]
       # Named here, not read from aws_iam_role.apply: the state bucket's policy (main.tf) denies
       # by these ARNs and must not wait for, or depend on, the roles it restricts.
       apply_role     = "${var.project}-github-terraform-apply-${name}"

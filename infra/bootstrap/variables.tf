@@ -37,6 +37,12 @@ variable "github" {
     repository        = string
     branches          = optional(list(string), ["main"])
     oidc_provider_arn = optional(string)
+    # Set for a repository that uses GitHub's immutable subject claims (created or renamed on or
+    # after 2026-07-15): its owner's and its own numeric ids (iam.tf, local.subject_repo).
+    immutable_ids = optional(object({
+      owner      = number
+      repository = number
+    }))
     workflows = optional(object({
       ci        = optional(string, "ci.yml")
       rollout   = optional(string, "ecs-rollout.yml")
@@ -48,6 +54,11 @@ variable "github" {
   validation {
     condition     = can(regex("^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", var.github.repository))
     error_message = "github.repository must be \"owner/name\"."
+  }
+
+  validation {
+    condition     = var.github.immutable_ids == null || try(var.github.immutable_ids.owner > 0 && var.github.immutable_ids.repository > 0 && floor(var.github.immutable_ids.owner) == var.github.immutable_ids.owner && floor(var.github.immutable_ids.repository) == var.github.immutable_ids.repository, false)
+    error_message = "github.immutable_ids must be the owner's and the repository's positive integer ids (gh api repos/<owner>/<repo> --jq '.owner.id, .id')."
   }
 
   validation {

@@ -477,6 +477,50 @@ run "plan_role_reads_state_and_configuration_only" {
   }
 }
 
+run "immutable_subject_claims_name_the_ids" {
+  command = plan
+
+  variables {
+    github = {
+      repository    = "example-org/aws-fastapi-devsecops"
+      immutable_ids = { owner = 123456, repository = 456789 }
+    }
+  }
+
+  # A repository created after 2026-07-15 presents repo:<owner>@<id>/<repo>@<id>: a role that
+  # named only the names would never be assumed, and one that did would trust a recycled name.
+  assert {
+    condition = alltrue(flatten([
+      for doc in data.aws_iam_policy_document.trust : [
+        for s in doc.statement : [
+          for c in s.condition : [
+            for v in c.values : startswith(v, "repo:example-org@123456/aws-fastapi-devsecops@456789:")
+          ] if c.variable == "token.actions.githubusercontent.com:sub"
+        ]
+      ]
+    ]))
+    error_message = "With immutable_ids, every subject starts repo:<owner>@<id>/<repo>@<id>:."
+  }
+
+  assert {
+    condition     = one(flatten([for s in data.aws_iam_policy_document.trust["deploy-prod"].statement : [for c in s.condition : c.values if c.variable == "token.actions.githubusercontent.com:sub"]])) == "repo:example-org@123456/aws-fastapi-devsecops@456789:environment:prod:job_workflow_ref:example-org/aws-fastapi-devsecops/.github/workflows/ecs-rollout.yml@refs/heads/main"
+    error_message = "The prod deploy role trusts the immutable repo claim with the named workflow file of main."
+  }
+}
+
+run "rejects_non_integer_immutable_ids" {
+  command = plan
+
+  variables {
+    github = {
+      repository    = "example-org/aws-fastapi-devsecops"
+      immutable_ids = { owner = 12.5, repository = 456789 }
+    }
+  }
+
+  expect_failures = [var.github]
+}
+
 run "existing_oidc_provider_is_reused" {
   command = plan
 
