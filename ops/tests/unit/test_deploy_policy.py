@@ -29,7 +29,9 @@ from ops.tests.support.deploy_policy import (
 from ops.tests.support.iam_guard import SIGNING_TO_IAM, Environment, authorizations
 
 OPSCTL_SRC = Path(__file__).resolve().parents[2] / "src" / "opsctl"
-CLIENTS = ("ecs", "elbv2", "logs", "cloudwatch", "ec2", "ecr")
+CLIENTS = ("ecs", "elbv2", "logs", "cloudwatch", "ec2", "ecr", "tagging")
+SERVICE_MODELS = {"tagging": "resourcegroupstaggingapi"}
+"""Aws attributes whose name is not the botocore service's."""
 REGION = "us-east-1"
 ENV = Environment(service="fastapi-dev", cluster="fastapi-dev")
 FAMILY = "arn:aws:ecs:us-east-1:123456789012:task-definition/fastapi-dev"
@@ -54,7 +56,7 @@ def opsctl_actions() -> set[str]:
             continue
         if method == "get_paginator":
             method = node.args[0].value  # type: ignore[attr-defined]
-        model = session.get_service_model(client)
+        model = session.get_service_model(SERVICE_MODELS.get(client, client))
         operations = {xform_name(op): op for op in model.operation_names}
         assert method in operations, f"{client}.{method} is not a {client} operation"
         actions.add(f"{SIGNING_TO_IAM[model.signing_name]}:{operations[method]}")
