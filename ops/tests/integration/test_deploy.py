@@ -303,9 +303,7 @@ def test_https_only_load_balancer_skips_the_smoke_test_instead_of_failing_it(mak
     assert "opsctl:failed-at" not in keys(2)
     assert "opsctl:verified-at" not in keys(2)
     # Accepted by the operator: exit 0, recorded good on the targets' health alone.
-    accepted = s.opsctl(
-        "--output", "json", "deploy", "--image-tag", "v3", "--allow-no-smoke-test"
-    )
+    accepted = s.opsctl("--output", "json", "deploy", "--image-tag", "v3", "--allow-no-smoke-test")
     assert accepted.returncode == 0, accepted
     assert accepted.json["outcome"] == "succeeded_without_smoke_test"
     assert "opsctl:verified-at" in keys(3)
