@@ -10,11 +10,12 @@ rollback"). For ``--bake DURATION`` opsctl watches, every poll:
   went to ALARM after the deployment began breaches, even when it is OK again by the next look
   (DescribeAlarmHistory); an alarm already in ALARM before it began cannot judge it, and is
   reported as not watched;
-* the 5xx answers of the target group (ALB ``HTTPCode_Target_5XX_Count`` against
-  ``RequestCount``, per minute, from the minute the bake began) and the new tasks' own access
-  lines with a status of 500 or more (CloudWatch Logs, seconds behind, where the ALB's metrics
-  are a minute or more): :data:`MIN_ERRORS` errors that are also ``max_5xx_percent`` of the
-  requests breach;
+* the 5xx answers of the target group (ALB ``HTTPCode_Target_5XX_Count``) and the load
+  balancer's own (``HTTPCode_ELB_5XX_Count``: 502/503/504 when the new tasks close the
+  connection, are gone or do not answer in time) against ``RequestCount``, per minute, from the
+  minute the deployment completed, and the new tasks' own access lines with a status of 500 or
+  more (CloudWatch Logs, seconds behind, where the ALB's metrics are a minute or more):
+  :data:`MIN_ERRORS` errors that are also ``max_5xx_percent`` of the requests breach;
 * the new tasks' targets: one that is not healthy breaches;
 * the new tasks: one that stops breaches.
 
@@ -69,11 +70,16 @@ def parse_duration(text: str) -> float:
 
 
 def five_xx_breach(
-    requests: int | None, target_5xx: int | None, service_5xx: int | None, percent: float
+    requests: int | None,
+    target_5xx: int | None,
+    service_5xx: int | None,
+    percent: float,
+    elb_5xx: int | None = None,
 ) -> str | None:
-    """The 5xx breach, described, or None. Errors: the larger of the two counts; requests:
-    the ALB's count, at least the errors (its metrics may lag the access lines)."""
-    errors = max(target_5xx or 0, service_5xx or 0)
+    """The 5xx breach, described, or None. Errors: the load balancer's count (the targets'
+    5xx and its own) or the access lines', whichever is larger; requests: the ALB's count, at
+    least the errors (its metrics may lag the access lines)."""
+    errors = max((target_5xx or 0) + (elb_5xx or 0), service_5xx or 0)
     if errors < MIN_ERRORS:
         return None
     total = max(requests or 0, errors)
@@ -83,6 +89,8 @@ def five_xx_breach(
     sources = []
     if target_5xx:
         sources.append(f"the target group answered {target_5xx} 5xx of {requests or 0} requests")
+    if elb_5xx:
+        sources.append(f"the load balancer itself answered {elb_5xx} 5xx (502/503/504)")
     if service_5xx:
         sources.append(f"the new tasks logged {service_5xx} 5xx access lines")
     return (
@@ -99,6 +107,7 @@ class _State:
     known_stopped: set[str] | None = None
     requests: int | None = None
     target_5xx: int | None = None
+    elb_5xx: int | None = None
     service_5xx: int | None = None
     last_note: str = ""
 
@@ -179,6 +188,7 @@ class Baker:
             alarms=tuple(state.alarms),
             requests=state.requests,
             target_5xx=state.target_5xx,
+            elb_5xx=state.elb_5xx,
             service_5xx=state.service_5xx,
             max_5xx_percent=self._options.max_5xx_percent,
             not_watched=tuple(state.not_watched),
@@ -325,6 +335,15 @@ class Baker:
                 )
                 state.requests = int(sums["RequestCount"])
                 state.target_5xx = int(sums["HTTPCode_Target_5XX_Count"])
+                # The load balancer's own 5xx exist per load balancer only: one service's here.
+                elb = self._aws.metric_sums(
+                    "AWS/ApplicationELB",
+                    ("HTTPCode_ELB_5XX_Count",),
+                    {"LoadBalancer": self._balancer},
+                    start,
+                    end,
+                )
+                state.elb_5xx = int(elb["HTTPCode_ELB_5XX_Count"])
             except OpsctlError as error:
                 _once(state.not_watched, f"the target group's 5xx: {error.message}")
         else:
@@ -334,7 +353,11 @@ class Baker:
         else:
             _once(state.not_watched, "access lines: the container does not log with awslogs")
         return five_xx_breach(
-            state.requests, state.target_5xx, state.service_5xx, self._options.max_5xx_percent
+            state.requests,
+            state.target_5xx,
+            state.service_5xx,
+            self._options.max_5xx_percent,
+            state.elb_5xx,
         )
 
     def _logged_5xx(self, since: datetime) -> int | None:
@@ -365,6 +388,7 @@ class Baker:
         state = self._state
         line = (
             f"bake: requests {_count(state.requests)}, target 5xx {_count(state.target_5xx)}, "
+            f"load balancer 5xx {_count(state.elb_5xx)}, "
             f"5xx access lines {_count(state.service_5xx)}"
         )
         if line != state.last_note:

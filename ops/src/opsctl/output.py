@@ -282,7 +282,8 @@ def _(result: RolloutResult, console: Console) -> None:
         console.print(
             f"bake: {verdict} after {b.watched_seconds:.0f}s of {b.seconds:.0f}s; "
             f"{len(b.alarms)} alarm(s) watched; requests {_n(b.requests)}, target 5xx "
-            f"{_n(b.target_5xx)}, 5xx access lines {_n(b.service_5xx)}"
+            f"{_n(b.target_5xx)}, load balancer 5xx {_n(b.elb_5xx)}, 5xx access lines "
+            f"{_n(b.service_5xx)}"
         )
         for line in b.not_watched:
             console.print(f"  not watched: {escape(line)}", style="dim")
@@ -466,7 +467,7 @@ def _(result: RolloutResult) -> str:
                 "bake",
                 f"{'passed' if b.passed else 'FAILED'} ({b.watched_seconds:.0f} s of "
                 f"{b.seconds:.0f} s; requests {_n(b.requests)}, target 5xx {_n(b.target_5xx)}, "
-                f"5xx access lines {_n(b.service_5xx)})",
+                f"load balancer 5xx {_n(b.elb_5xx)}, 5xx access lines {_n(b.service_5xx)})",
             ]
         )
     if result.automatic_rollback is not None:

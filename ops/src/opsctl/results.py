@@ -331,6 +331,9 @@ class BakeInfo:
     """Requests the target group answered during the bake (ALB ``RequestCount``)."""
     target_5xx: int | None
     """5xx answers of the targets during the bake (ALB ``HTTPCode_Target_5XX_Count``)."""
+    elb_5xx: int | None
+    """The load balancer's own 5xx during the bake (``HTTPCode_ELB_5XX_Count``: 502/503/504
+    when the new tasks close the connection, are gone or do not answer in time)."""
     service_5xx: int | None
     """Access lines of the new tasks with a status of 500 or more."""
     max_5xx_percent: float
