@@ -154,6 +154,37 @@ def test_status_and_diagnose_reads_are_granted():
     assert not _allowed("logs:FilterLogEvents", logGroupName="/aws/ecs/other")
 
 
+def test_following_and_stopping_deployments_stays_on_this_service():
+    arn = "arn:aws:ecs:us-east-1:123456789012:service-deployment/{}/{}/r9i43YFjvgF"
+    revision = "arn:aws:ecs:us-east-1:123456789012:service-revision/{}/{}/4980306466373577095"
+    mine = arn.format("fastapi-dev", "fastapi-dev")
+    assert _allowed("ecs:ListServiceDeployments", cluster="fastapi-dev", service="fastapi-dev")
+    assert not _allowed("ecs:ListServiceDeployments", cluster="fastapi-dev", service="other")
+    assert _allowed("ecs:StopServiceDeployment", serviceDeploymentArn=mine, stopType="ROLLBACK")
+    assert not _allowed(
+        "ecs:StopServiceDeployment", serviceDeploymentArn=arn.format("fastapi-prod", "fastapi-prod")
+    )
+    assert _allowed("ecs:DescribeServiceDeployments", serviceDeploymentArns=[mine])
+    assert _allowed(
+        "ecs:DescribeServiceRevisions",
+        serviceRevisionArns=[revision.format("fastapi-dev", "fastapi-dev")],
+    )
+    assert not _allowed(
+        "ecs:DescribeServiceRevisions", serviceRevisionArns=[revision.format("other", "other")]
+    )
+
+
+def test_the_bake_and_the_tag_lookup_are_granted_narrowly():
+    assert _allowed("tag:GetResources")  # no resource-level permissions
+    assert _allowed("cloudwatch:DescribeAlarmHistory", AlarmName="fastapi-dev-target-5xx")
+    assert not _allowed("cloudwatch:DescribeAlarmHistory", AlarmName="billing")
+    assert not _allowed("cloudwatch:DescribeAlarmHistory")  # every alarm's history: "*"
+    assert _allowed(
+        "ecr:GetDownloadUrlForLayer", repositoryName="fastapi-dev", layerDigest="sha256:0"
+    )
+    assert not _allowed("ecr:GetDownloadUrlForLayer", repositoryName="other", layerDigest="x")
+
+
 def test_the_evaluator_follows_iam_condition_rules():
     # The policy the review found: TagResource only with ecs:CreateAction. A standalone call
     # carries no ecs:CreateAction, so the condition fails (only ...IfExists would pass).

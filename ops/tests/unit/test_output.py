@@ -282,3 +282,19 @@ def test_status_says_when_alarms_could_not_be_read():
     assert "> alarms not read: describing alarms: AccessDenied" in _render(
         status, OutputFormat.MARKDOWN
     )
+
+
+def test_every_exit_code_is_documented():
+    """docs/opsctl.md's exit code table lists every code opsctl can end with, and no other."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "opsctl.md").read_text()
+    table = page.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)}
+    documented |= {
+        int(code)
+        for row in re.findall(r"^\| (\d+(?:, \d+)+) \|", table, re.M)
+        for code in row.split(", ")
+    }
+    assert documented == {int(code) for code in ExitCode}
