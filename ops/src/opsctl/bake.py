@@ -123,6 +123,7 @@ class Baker:
         service: str,
         deployment_id: str,
         deployment_started: datetime | None,
+        deployment_completed: datetime | None = None,
         group_arn: str | None,
         container_port: int | None,
         balancer_dimension: str | None,
@@ -138,6 +139,8 @@ class Baker:
         self._service = service
         self._deployment = deployment_id
         self._began = (deployment_started or datetime.now(UTC)).astimezone(UTC)
+        # The 5xx count from when ECS said COMPLETED: answers during the smoke test count too.
+        self._completed = deployment_completed.astimezone(UTC) if deployment_completed else None
         self._group = group_arn
         self._port = container_port
         self._balancer = balancer_dimension
@@ -154,7 +157,7 @@ class Baker:
         another deployment replaced ours meanwhile (then the bake judged nothing)."""
         state = self._state
         started = time.monotonic()
-        wall_start = datetime.now(UTC)
+        wall_start = min(self._completed or datetime.now(UTC), datetime.now(UTC))
         self._discover_alarms()
         self._progress.note(
             f"baking for {self._options.seconds:.0f} s: {len(state.alarms)} alarm(s), 5xx of "

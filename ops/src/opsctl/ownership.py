@@ -38,6 +38,12 @@ def differences(
         found.append(f"its image comes from repository {other}, not the service's {own}")
     for key, what in (("taskRoleArn", "task role"), ("executionRoleArn", "execution role")):
         mine, its = current.registration.get(key), candidate.registration.get(key)
-        if its != mine:
-            found.append(f"its {what} is {its or 'none'}, not the service's {mine or 'none'}")
+        if its == mine:
+            continue
+        if not mine:
+            found.append(f"it passes a {what} ({its}), the service's revision none")
+        elif not its:
+            found.append(f"it has no {what}, the service's revision {mine}")
+        else:
+            found.append(f"its {what} is {its}, not the service's {mine}")
     return found

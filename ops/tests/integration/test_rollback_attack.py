@@ -67,9 +67,8 @@ def test_a_revision_with_foreign_roles_is_refused_and_nothing_changes(make_scena
     assert "its execution role is arn:aws:iam::123456789012:role/other-execution, not the " in (
         message
     )
-    assert "its task role is arn:aws:iam::123456789012:role/other-task, not the service's" in (
-        message
-    )
+    # The service's revisions pass no task role: the planted one adds one.
+    assert "it passes a task role (arn:aws:iam::123456789012:role/other-task)" in message
     after = s.service()
     assert after["taskDefinition"] == before["taskDefinition"]
     assert [d["id"] for d in after["deployments"]] == [d["id"] for d in before["deployments"]]

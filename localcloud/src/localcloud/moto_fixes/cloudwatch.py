@@ -197,7 +197,7 @@ def _dimension_before(self: Dimension, other: Dimension) -> bool:
 def install() -> None:
     """Record alarm history, keep an updated alarm's state, serve DescribeAlarmHistory, match
     GetMetricStatistics' dimensions exactly, and GetMetricData's whatever their order."""
-    Dimension.__lt__ = _dimension_before  # type: ignore[method-assign,assignment]
+    Dimension.__lt__ = _dimension_before  # type: ignore[method-assign]
     original_statistics = CloudWatchBackend.get_metric_statistics
 
     def get_metric_statistics(

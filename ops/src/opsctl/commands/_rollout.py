@@ -322,6 +322,7 @@ def follow(
                     service=target.name,
                     deployment_id=deployment_id,
                     deployment_started=ours.created_at if ours else None,
+                    deployment_completed=ours.updated_at if ours else None,
                     group_arn=target.target_group_arn,
                     container_port=target.container_port,
                     balancer_dimension=balancer.dimension if balancer else None,
