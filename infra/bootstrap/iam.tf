@@ -167,7 +167,7 @@ resource "aws_iam_role_policy" "ci" {
 # --- Deploy: opsctl deploy / rollback (runbook 2.1, 3.1, 3.2) ------------------------------------
 
 data "aws_iam_policy_document" "deploy" {
-  #checkov:skip=CKV_AWS_356:The only restrictable action on "*" is cloudwatch:DescribeAlarms, and `opsctl status` lists alarms (no AlarmNames), which alarm ARNs in a policy do not cover (statement ReadTheAlarms). The other "*" actions have no resource-level permissions.
+  #checkov:skip=CKV_AWS_356:The only restrictable action on "*" is cloudwatch:DescribeAlarms, and `opsctl status` lists alarms (no AlarmNames), which alarm ARNs in a policy do not cover (statement ReadTheAlarms). The other "*" actions (tag:GetResources among them) have no resource-level permissions.
   for_each = local.env
 
   # Exactly the calls opsctl makes (ops/src/opsctl/aws.py); ops/tests checks both ways: every
@@ -332,6 +332,56 @@ data "aws_iam_policy_document" "deploy" {
       "ec2:DescribeVpcEndpoints",
     ]
     resources = ["*"]
+  }
+
+  # --- Rollback mid-deploy, last known good by tag, the smoke test's commit, the bake window ---
+
+  statement {
+    sid = "ListThisServicesDeployments"
+    # `rollback` while a deployment rolls out finds its service deployment, to stop it with
+    # ECS's own rollback (StopServiceDeployment) instead of deploying over it.
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stop-service-deployment.html
+    actions   = ["ecs:ListServiceDeployments"]
+    resources = [each.value.service_arn]
+  }
+
+  statement {
+    sid       = "ReadAndStopThisServicesDeployments"
+    actions   = ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment"]
+    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:service-deployment/${each.value.service}/${each.value.service}/*"]
+  }
+
+  statement {
+    sid = "ReadThisServicesRevisions"
+    # Which task definition ECS's rollback returns to (the deployment's source revisions).
+    actions   = ["ecs:DescribeServiceRevisions"]
+    resources = ["arn:${local.partition}:ecs:${var.region}:${local.account_id}:service-revision/${each.value.service}/${each.value.service}/*"]
+  }
+
+  statement {
+    sid = "FindVerifiedRevisionsByTag"
+    # `rollback` finds the revisions opsctl verified by their opsctl:verified-at tag, however
+    # many unverified ones were registered after them. GetResources has no resource-level
+    # permissions; it returns tags, which opsctl already reads (DescribeTaskDefinition).
+    # https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html
+    actions   = ["tag:GetResources"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ReadTheImageLabels"
+    # The smoke test compares /health's commit with the image's
+    # org.opencontainers.image.revision label, read from its configuration blob.
+    actions   = ["ecr:GetDownloadUrlForLayer"]
+    resources = [each.value.repo_arn]
+  }
+
+  statement {
+    sid = "ReadThisServicesAlarmHistory"
+    # The bake window sees an alarm that went to ALARM and back between two looks. The
+    # platform's alarms are named <service>-<what> (infra/modules/observability).
+    actions   = ["cloudwatch:DescribeAlarmHistory"]
+    resources = ["arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${each.value.service}-*"]
   }
 }
 

@@ -54,6 +54,10 @@ locals {
     prefix_list_ids = []
   }
 
+  # Each environment's service publishes its metrics under its own name (the EMF dimension
+  # Service, docs/service.md "Metrics"), so dev's errors never count in prod's alarm.
+  container_environment = merge({ APP_SERVICE_NAME = var.service_name }, var.container_environment)
+
   interface_services = concat(
     ["ecr.api", "ecr.dkr", "logs"],
     anytrue([for arn in values(var.container_secrets) : can(regex(":secretsmanager:", arn))]) ? ["secretsmanager"] : [],
@@ -139,11 +143,15 @@ module "ecs_service" {
     # Only Terraform's first revision: deployments register their own (ADR 0004). Until an
     # image exists (image_tag = null) the revision names a placeholder tag no service runs.
     image       = "${module.ecr.repository_url}:${coalesce(var.image_tag, "no-image-yet")}"
-    environment = var.container_environment
+    environment = local.container_environment
     secrets     = var.container_secrets
   }
   task        = var.task
   autoscaling = var.autoscaling
+  # The alarms that judge a new revision fail and roll back any deploy, whatever tool made it.
+  deployment = {
+    alarm_names = var.enable_compute ? module.observability.deployment_alarm_names : []
+  }
 
   load_balancer = {
     target_group_arn        = module.alb.target_group_arn
@@ -180,6 +188,11 @@ module "observability" {
     arn_suffix              = module.alb.arn_suffix
     target_group_arn_suffix = module.alb.target_group_arn_suffix
   } : null
+  # Where the service's own metrics are: the service-5xx alarm reads its ProcessServerErrors.
+  application_metrics = {
+    namespace = lookup(local.container_environment, "APP_METRICS_NAMESPACE", "AwsFastapiService")
+    service   = local.container_environment.APP_SERVICE_NAME
+  }
 }
 
 # Budget, billing alarm and anomaly alerts go to <service>-billing in us-east-1: billing metrics

@@ -3,7 +3,7 @@
 #   terraform -chdir=infra/envs/<env> output -json opsctl > target.json
 #   opsctl --tf-dir infra/envs/<env> status      (or: opsctl --target-file target.json status)
 output "opsctl" {
-  description = "Target of the operations CLI: region, cluster, service, container_name, task_family, ecr_repository_url, target_group_arn, alb_url and log_group. alb_url is the URL the service is reached at, the one opsctl smoke-tests: public_url when set, else http://<load balancer DNS name>; empty while enable_compute is false."
+  description = "Target of the operations CLI: region, cluster, service, container_name, task_family, ecr_repository_url, target_group_arn, alb_url, log_group and deploy_bake. alb_url is the URL the service is reached at, the one opsctl smoke-tests: public_url when set, else http://<load balancer DNS name>; empty while enable_compute is false. deploy_bake is how long `opsctl deploy` keeps watching after the deployment completed, unless --bake says otherwise."
   value = {
     region             = var.region
     cluster            = module.ecs_service.cluster_name
@@ -15,6 +15,9 @@ output "opsctl" {
     # The name the service is reached at (and the certificate covers), else the load balancer's.
     alb_url   = var.enable_compute ? (var.public_url != null ? var.public_url : module.alb.url) : ""
     log_group = module.ecs_service.log_group_name
+    # How long `opsctl deploy` watches alarms, 5xx, target health and the new tasks after the
+    # deployment completed (its bake window): per environment, in terraform.tfvars.
+    deploy_bake = var.deploy_bake
   }
 }
 

@@ -205,3 +205,15 @@ variable "access_logs_bucket_name" {
   type        = string
   default     = null
 }
+
+variable "deploy_bake" {
+  description = "How long `opsctl deploy` keeps watching a deployment after it completed and passed its smoke test (its bake window: the service's alarms, 5xx answers, target health, the new tasks), before it records the revision good: a number and s, m or h (\"10m\"); \"0s\": no bake. Published in the opsctl output; `opsctl deploy --bake` overrides it for one deploy."
+  type        = string
+  default     = "10m"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[0-9]{1,5}[smh]$", var.deploy_bake)) && try(tonumber(trimsuffix(trimsuffix(trimsuffix(var.deploy_bake, "s"), "m"), "h")) * lookup({ s = 1, m = 60, h = 3600 }, substr(var.deploy_bake, length(var.deploy_bake) - 1, 1), 0) <= 86400, false)
+    error_message = "deploy_bake must be a number followed by s, m or h (\"10m\", \"90s\", \"0s\"), at most 24h."
+  }
+}

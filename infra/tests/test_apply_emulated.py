@@ -80,6 +80,7 @@ OPSCTL_FIELDS = {
     "target_group_arn",
     "alb_url",
     "log_group",
+    "deploy_bake",
 }
 
 
@@ -248,6 +249,7 @@ def test_opsctl_output_has_every_field_opsctl_needs(stack: Stack) -> None:
         f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{SERVICE}/"
     )
     assert opsctl["alb_url"].startswith("http://")
+    assert opsctl["deploy_bake"] == "0s"  # dev's terraform.tfvars: no bake by default
     print(f"opsctl output: {opsctl}")
 
 

@@ -49,3 +49,9 @@ protection = {
   delete_images_on_destroy          = true
   delete_access_logs_on_destroy     = true
 }
+
+# How long `opsctl deploy` keeps watching after a deployment completed and passed its smoke test
+# (alarms, 5xx, target health, the new tasks) before it calls the revision good. dev iterates:
+# no bake by default (`opsctl deploy --bake 5m` asks for one); ECS's deployment alarms still
+# watch every deploy.
+deploy_bake = "0s"

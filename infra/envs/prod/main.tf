@@ -29,6 +29,7 @@ module "stack" {
   cost_guardrails                = var.cost_guardrails
   protection                     = var.protection
   access_logs_bucket_name        = var.access_logs_bucket_name
+  deploy_bake                    = var.deploy_bake
 }
 
 # This root once composed the modules itself: their state moves into the stack, so that an

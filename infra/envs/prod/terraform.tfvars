@@ -50,3 +50,8 @@ protection = {
   delete_images_on_destroy          = false
   delete_access_logs_on_destroy     = false
 }
+
+# How long `opsctl deploy` keeps watching after a deployment completed and passed its smoke test
+# (alarms, 5xx, target health, the new tasks) before it calls the revision good, and, with
+# --rollback-on-failure, rolls back when one of them breaches.
+deploy_bake = "10m"

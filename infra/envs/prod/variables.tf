@@ -21,3 +21,4 @@ variable "alarm_emails" { default = null }
 variable "cost_guardrails" { default = null }
 variable "protection" { default = null }
 variable "access_logs_bucket_name" { default = null }
+variable "deploy_bake" { default = null }

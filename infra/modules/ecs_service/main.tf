@@ -298,6 +298,19 @@ resource "aws_ecs_service" "this" {
     enable   = true
     rollback = true
   }
+  # Deployment alarms: the circuit breaker sees tasks that fail to start; these alarms see a
+  # release that starts, passes its health checks and then fails requests. ECS watches them
+  # while the deployment rolls out and through a bake time after, and rolls back on ALARM, so
+  # a deploy from any tool is protected, not only `opsctl deploy --bake`.
+  # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html
+  dynamic "alarms" {
+    for_each = length(var.deployment.alarm_names) > 0 ? [var.deployment] : []
+    content {
+      alarm_names = alarms.value.alarm_names
+      enable      = true
+      rollback    = alarms.value.alarm_rollback
+    }
+  }
   health_check_grace_period_seconds = var.deployment.health_check_grace_period_seconds
 
   # Spread the tasks over the zones again after a zone recovers. Set explicitly: the API default

@@ -52,3 +52,8 @@ output "security_group_id" {
   description = "Security group of the tasks."
   value       = aws_security_group.this.id
 }
+
+output "deployment_alarms" {
+  description = "The service's ECS deployment alarms as configured: alarm_names, enable, rollback (null while the service does not exist or names no alarm)."
+  value       = try(one(aws_ecs_service.this[0].alarms), null)
+}

@@ -154,14 +154,22 @@ variable "load_balancer" {
 }
 
 variable "deployment" {
-  description = "Rolling deployments (runbook 2.1). 100/200 keeps full capacity while the new tasks start; the grace period stops the load balancer's health checks from killing slow starters."
+  description = "Rolling deployments (runbook 2.1). 100/200 keeps full capacity while the new tasks start; the grace period stops the load balancer's health checks from killing slow starters. alarm_names: CloudWatch alarms that fail a deployment when they go to ALARM (ECS deployment alarms, watched through a bake time after the new tasks are steady), rolling it back unless alarm_rollback is false; empty: none."
   type = object({
     minimum_healthy_percent           = optional(number, 100)
     maximum_percent                   = optional(number, 200)
     health_check_grace_period_seconds = optional(number, 60)
+    alarm_names                       = optional(list(string), [])
+    alarm_rollback                    = optional(bool, true)
   })
   default  = {}
   nullable = false
+
+  validation {
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentAlarms.html
+    condition     = length(var.deployment.alarm_names) <= 10 && alltrue([for n in var.deployment.alarm_names : length(n) >= 1 && length(n) <= 255])
+    error_message = "deployment.alarm_names must name at most 10 CloudWatch alarms (1-255 characters each)."
+  }
 
   validation {
     condition     = var.deployment.minimum_healthy_percent >= 0 && var.deployment.minimum_healthy_percent <= 100 && var.deployment.maximum_percent >= 100 && var.deployment.maximum_percent <= 200

@@ -44,7 +44,24 @@ locals {
       periods     = 5
       dimensions  = local.ecs_dimensions
     }
+    # The service's own count of its 5xx answers, from its access lines (the embedded metric
+    # format records of docs/service.md, "Metrics"): what the application says, with or without
+    # a load balancer in front of it.
+    service-5xx = {
+      description = "${local.service} answered 5xx more than ${var.thresholds.service_5xx_per_minute}/min by its own access lines (EMF ${var.application_metrics.namespace}/ProcessServerErrors). Read: opsctl logs --since 15m --filter '{ $.status >= 500 }' (runbook 4.1)."
+      namespace   = var.application_metrics.namespace
+      metric      = "ProcessServerErrors"
+      statistic   = "Sum"
+      threshold   = var.thresholds.service_5xx_per_minute
+      periods     = 3
+      dimensions  = { Service = coalesce(var.application_metrics.service, local.service) }
+    }
   }
+
+  # The alarms that judge a new revision (deployment_alarm_names): its answers and its
+  # targets' health. Not CPU, memory or latency (autoscaling's business), nor running below
+  # desired (five minutes: longer than a rollout).
+  deployment_alarms = ["target-5xx", "service-5xx", "unhealthy-hosts"]
 
   lb_alarms_all = {
     elb-5xx = {

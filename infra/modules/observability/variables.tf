@@ -39,11 +39,12 @@ variable "load_balancer" {
 variable "thresholds" {
   description = "When the alarms fire. Counts are per minute; the latency is the 90th percentile in seconds."
   type = object({
-    cpu_percent           = optional(number, 80)
-    memory_percent        = optional(number, 80)
-    elb_5xx_per_minute    = optional(number, 5)
-    target_5xx_per_minute = optional(number, 5)
-    p90_response_seconds  = optional(number, 1)
+    cpu_percent            = optional(number, 80)
+    memory_percent         = optional(number, 80)
+    elb_5xx_per_minute     = optional(number, 5)
+    target_5xx_per_minute  = optional(number, 5)
+    service_5xx_per_minute = optional(number, 5)
+    p90_response_seconds   = optional(number, 1)
   })
   default  = {}
   nullable = false
@@ -54,13 +55,28 @@ variable "thresholds" {
   }
 
   validation {
-    condition     = var.thresholds.elb_5xx_per_minute >= 1 && var.thresholds.target_5xx_per_minute >= 1
-    error_message = "thresholds.elb_5xx_per_minute and target_5xx_per_minute must be at least 1."
+    condition     = var.thresholds.elb_5xx_per_minute >= 1 && var.thresholds.target_5xx_per_minute >= 1 && var.thresholds.service_5xx_per_minute >= 1
+    error_message = "thresholds.elb_5xx_per_minute, target_5xx_per_minute and service_5xx_per_minute must be at least 1."
   }
 
   validation {
     condition     = var.thresholds.p90_response_seconds > 0
     error_message = "thresholds.p90_response_seconds must be positive."
+  }
+}
+
+variable "application_metrics" {
+  description = "Where the service publishes its embedded-format metrics: the namespace (APP_METRICS_NAMESPACE) and the Service dimension (APP_SERVICE_NAME; null: the ECS service's name). The service-5xx alarm reads ProcessServerErrors there."
+  type = object({
+    namespace = optional(string, "AwsFastapiService")
+    service   = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#:-]{1,255}$", var.application_metrics.namespace))
+    error_message = "application_metrics.namespace must be a CloudWatch namespace (1-255 letters, digits and _ . / # : -)."
   }
 }
 

@@ -50,7 +50,7 @@ run "idle_environment_bills_nothing_hourly" {
   }
 
   assert {
-    condition     = toset(module.observability.alarm_names) == toset(["fastapi-dev-cpu-high", "fastapi-dev-memory-high", "fastapi-dev-running-below-desired"])
+    condition     = toset(module.observability.alarm_names) == toset(["fastapi-dev-cpu-high", "fastapi-dev-memory-high", "fastapi-dev-service-5xx", "fastapi-dev-running-below-desired"])
     error_message = "Load balancer alarms are left out while there is no load balancer."
   }
 
@@ -128,15 +128,30 @@ run "running_environment" {
   }
 
   assert {
-    condition     = length(module.observability.alarm_names) == 7
+    condition     = length(module.observability.alarm_names) == 8
     error_message = "With a load balancer, its alarms join the ECS ones."
   }
 
   assert {
     condition = alltrue([
-      for k in ["region", "cluster", "service", "container_name", "task_family", "ecr_repository_url", "target_group_arn", "alb_url", "log_group"] : output.opsctl[k] != ""
-    ]) && length(output.opsctl) == 9
-    error_message = "The opsctl output has exactly the nine fields of its contract, none empty."
+      for k in ["region", "cluster", "service", "container_name", "task_family", "ecr_repository_url", "target_group_arn", "alb_url", "log_group", "deploy_bake"] : output.opsctl[k] != ""
+    ]) && length(output.opsctl) == 10
+    error_message = "The opsctl output has exactly the ten fields of its contract, none empty."
+  }
+
+  assert {
+    condition     = output.opsctl.deploy_bake == "10m"
+    error_message = "Unless an environment says otherwise, opsctl deploy bakes for 10 minutes."
+  }
+
+  assert {
+    condition     = toset(module.ecs_service.deployment_alarms.alarm_names) == toset(["fastapi-dev-target-5xx", "fastapi-dev-service-5xx", "fastapi-dev-unhealthy-hosts"]) && module.ecs_service.deployment_alarms.enable && module.ecs_service.deployment_alarms.rollback
+    error_message = "A deploy from any tool is judged by the alarms on the targets' 5xx, the service's own 5xx and unhealthy targets, and rolled back on ALARM (ECS deployment alarms)."
+  }
+
+  assert {
+    condition     = toset(module.observability.deployment_alarm_names) == module.ecs_service.deployment_alarms.alarm_names
+    error_message = "ECS's deployment alarms are the observability module's deployment alarms (opsctl's bake watches the same)."
   }
 }
 
@@ -360,4 +375,24 @@ run "rejects_no_way_out_of_the_vpc" {
   }
 
   expect_failures = [var.network]
+}
+
+run "rejects_an_invalid_bake" {
+  command = plan
+
+  variables {
+    deploy_bake = "ten minutes"
+  }
+
+  expect_failures = [var.deploy_bake]
+}
+
+run "rejects_a_bake_over_a_day" {
+  command = plan
+
+  variables {
+    deploy_bake = "25h"
+  }
+
+  expect_failures = [var.deploy_bake]
 }

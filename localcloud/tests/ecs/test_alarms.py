@@ -141,6 +141,27 @@ def test_the_alb_and_ecs_publish_the_metrics_the_platform_alarms_on(world):
         return sum(p[statistic] for p in points)
 
     assert total("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", by_group) == 3
+    # GetMetricData, the dimensions named in either order (CloudWatch ignores the order).
+    for dimensions in (by_group, by_group[::-1]):
+        data = cloudwatch.get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "m0",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/ApplicationELB",
+                            "MetricName": "HTTPCode_Target_5XX_Count",
+                            "Dimensions": dimensions,
+                        },
+                        "Period": 60,
+                        "Stat": "Sum",
+                    },
+                }
+            ],
+            StartTime=datetime.now(UTC) - timedelta(minutes=5),
+            EndTime=datetime.now(UTC) + timedelta(minutes=1),
+        )["MetricDataResults"]
+        assert sum(data[0]["Values"]) == 3, dimensions
     by_balancer = [{"Name": "LoadBalancer", "Value": balancer}]
     assert total("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", by_balancer) == 3
     assert total("AWS/ApplicationELB", "TargetResponseTime", by_group, "SampleCount") == 3

@@ -10,7 +10,9 @@ Every AWS error leaves this module as an :class:`~opsctl.errors.OpsctlError`.
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ from opsctl import __version__
 from opsctl.errors import AwsError, NotFoundError, TargetError
 from opsctl.model import (
     Alarm,
+    AlarmTransition,
     Container,
     Deployment,
     Image,
@@ -33,9 +36,11 @@ from opsctl.model import (
     LoadBalancer,
     LoadBalancerRef,
     LogEvent,
+    MetricAlarm,
     Rule,
     SecurityGroup,
     Service,
+    ServiceDeployment,
     ServiceEvent,
     SubnetRoute,
     TargetGroup,
@@ -52,6 +57,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
 
 T = TypeVar("T")
 
@@ -170,6 +176,11 @@ class Aws:
     @cached_property
     def ec2(self) -> EC2Client:
         client: EC2Client = self._client("ec2")
+        return client
+
+    @cached_property
+    def tagging(self) -> ResourceGroupsTaggingAPIClient:
+        client: ResourceGroupsTaggingAPIClient = self._client("resourcegroupstaggingapi")
         return client
 
     def ecr(self, region: str | None = None) -> ECRClient:
@@ -595,6 +606,213 @@ class Aws:
                 Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
             )
         return [str(e.get("ServiceName", "")) for e in response.get("VpcEndpoints", [])]
+
+    # --- ECS service deployments (rollback mid-deploy) ------------------------------------
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stop-service-deployment.html
+
+    def service_deployments(
+        self, cluster: str, service: str, statuses: Sequence[str]
+    ) -> list[ServiceDeployment]:
+        """The service's deployments in ``statuses`` (newest first), with their revisions."""
+        arns: list[str] = []
+        with _aws(f"listing the service deployments of {service}"):
+            request: dict[str, Any] = {
+                "cluster": cluster,
+                "service": service,
+                "status": list(statuses),
+            }
+            while True:
+                page = self.ecs.list_service_deployments(**request)
+                arns.extend(str(d["serviceDeploymentArn"]) for d in page["serviceDeployments"])
+                if not page.get("nextToken"):
+                    break
+                request["nextToken"] = page["nextToken"]
+        found: list[ServiceDeployment] = []
+        for start in range(0, len(arns), 20):  # DescribeServiceDeployments takes 20 ARNs
+            with _aws("describing service deployments"):
+                described = self.ecs.describe_service_deployments(
+                    serviceDeploymentArns=arns[start : start + 20]
+                )
+            for raw in described.get("serviceDeployments", []):
+                target = raw.get("targetServiceRevision") or {}
+                found.append(
+                    ServiceDeployment(
+                        arn=str(raw.get("serviceDeploymentArn", "")),
+                        status=str(raw.get("status", "")),
+                        target_revision=target.get("arn"),
+                        source_revisions=tuple(
+                            str(r["arn"])
+                            for r in raw.get("sourceServiceRevisions", [])
+                            if "arn" in r
+                        ),
+                    )
+                )
+        order = {arn: index for index, arn in enumerate(arns)}
+        return sorted(found, key=lambda d: order.get(d.arn, len(order)))
+
+    def service_revision_task_definitions(self, arns: Sequence[str]) -> dict[str, str]:
+        """The task definition ARN of each service revision (DescribeServiceRevisions)."""
+        out: dict[str, str] = {}
+        for start in range(0, len(arns), 20):
+            with _aws("describing service revisions"):
+                described = self.ecs.describe_service_revisions(
+                    serviceRevisionArns=list(arns[start : start + 20])
+                )
+            for raw in described.get("serviceRevisions", []):
+                if raw.get("serviceRevisionArn") and raw.get("taskDefinition"):
+                    out[str(raw["serviceRevisionArn"])] = str(raw["taskDefinition"])
+        return out
+
+    def stop_service_deployment(self, arn: str) -> None:
+        """StopServiceDeployment with ``stopType=ROLLBACK``: ECS fails the deployment and
+        returns to the last deployment that completed."""
+        with _aws(f"stopping service deployment {arn}"):
+            self.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+
+    # --- Resource Groups Tagging (last known good by tag) ---------------------------------
+
+    def tagged_task_definitions(self, family: str, tag_key: str) -> dict[str, dict[str, str]]:
+        """The family's task definition revisions that carry ``tag_key``, with all their
+        tags, every page (GetResources): finds verified revisions however many untagged ones
+        were registered after them."""
+        found: dict[str, dict[str, str]] = {}
+        with _aws(f"looking up revisions of {family} tagged {tag_key}"):
+            paginator = self.tagging.get_paginator("get_resources")
+            for page in paginator.paginate(
+                ResourceTypeFilters=["ecs:task-definition"],
+                TagFilters=[{"Key": tag_key}],
+            ):
+                for mapping in page.get("ResourceTagMappingList", []):
+                    arn = str(mapping.get("ResourceARN", ""))
+                    if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] != family:
+                        continue
+                    found[arn] = {
+                        str(t.get("Key")): str(t.get("Value")) for t in mapping.get("Tags", [])
+                    }
+        return found
+
+    # --- CloudWatch alarms (the bake window) ----------------------------------------------
+
+    def metric_alarms(self, names: Sequence[str] = ()) -> list[MetricAlarm]:
+        """Metric alarms in every state: all of them, or those named (at most 100)."""
+        params: dict[str, Any] = {"AlarmTypes": ["MetricAlarm"]}
+        if names:
+            params["AlarmNames"] = list(names)[:100]
+        alarms: list[MetricAlarm] = []
+        with _aws("describing alarms"):
+            paginator = self.cloudwatch.get_paginator("describe_alarms")
+            for page in paginator.paginate(**params):
+                alarms.extend(
+                    MetricAlarm(
+                        name=str(a.get("AlarmName", "")),
+                        arn=str(a.get("AlarmArn", "")),
+                        state=str(a.get("StateValue", "")),
+                        reason=str(a.get("StateReason", "")),
+                        namespace=a.get("Namespace"),
+                        metric=a.get("MetricName"),
+                        dimensions=tuple((d["Name"], d["Value"]) for d in a.get("Dimensions", [])),
+                        updated_at=a.get("StateUpdatedTimestamp"),
+                    )
+                    for a in page.get("MetricAlarms", [])
+                )
+        return alarms
+
+    def alarm_transitions(self, name: str, since: datetime) -> list[AlarmTransition]:
+        """State changes of alarm ``name`` since ``since``, oldest first (DescribeAlarmHistory):
+        an alarm that went to ALARM and back between two looks is still seen."""
+        transitions: list[AlarmTransition] = []
+        with _aws(f"reading the history of alarm {name}"):
+            paginator = self.cloudwatch.get_paginator("describe_alarm_history")
+            for page in paginator.paginate(
+                AlarmName=name, HistoryItemType="StateUpdate", StartDate=since
+            ):
+                for item in page.get("AlarmHistoryItems", []):
+                    data: dict[str, Any] = {}
+                    try:
+                        loaded = json.loads(str(item.get("HistoryData") or "{}"))
+                        data = loaded if isinstance(loaded, dict) else {}
+                    except ValueError:
+                        data = {}
+                    transitions.append(
+                        AlarmTransition(
+                            alarm=str(item.get("AlarmName", name)),
+                            timestamp=item["Timestamp"],
+                            old_state=(data.get("oldState") or {}).get("stateValue"),
+                            new_state=(data.get("newState") or {}).get("stateValue"),
+                            summary=str(item.get("HistorySummary", "")),
+                        )
+                    )
+        return sorted(transitions, key=lambda t: t.timestamp)
+
+    # --- ECR image configuration (the smoke test's commit check) --------------------------
+
+    def image_labels(
+        self, registry_id: str, region: str, repository: str, digest: str
+    ) -> dict[str, str] | None:
+        """The OCI labels of the image's configuration, None when ECR does not hold the
+        configuration blob. Reads the manifest (BatchGetImage), then the configuration blob
+        through the URL GetDownloadUrlForLayer gives (a pre-signed S3 URL on AWS)."""
+        manifest = self._manifest(registry_id, region, repository, digest)
+        if manifest.get("manifests"):  # an index (multi-platform, or with attestations)
+            chosen = next(
+                (
+                    m
+                    for m in manifest["manifests"]
+                    if (m.get("platform") or {}).get("os") not in (None, "unknown")
+                ),
+                None,
+            )
+            if chosen is None:
+                return None
+            manifest = self._manifest(registry_id, region, repository, str(chosen["digest"]))
+        config_digest = (manifest.get("config") or {}).get("digest")
+        if not config_digest:
+            return None
+        try:
+            with _aws(f"locating the configuration of {repository}@{digest}"):
+                url = self.ecr(region).get_download_url_for_layer(
+                    registryId=registry_id, repositoryName=repository, layerDigest=config_digest
+                )["downloadUrl"]
+        except AwsError as error:
+            if error.code in ("LayersNotFoundException", "LayerInaccessibleException"):
+                return None
+            raise
+        if not url.lower().startswith(("https://", "http://")):
+            raise AwsError(f"ECR gave a download URL that is not HTTP(S): {url[:60]}")
+        try:
+            # B310: the scheme is checked above; the URL is ECR's answer.
+            with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310  # nosec B310
+                config = json.loads(response.read(1024 * 1024))
+        except (OSError, ValueError) as error:
+            raise AwsError(
+                f"reading the configuration of {repository}@{digest}: {error}"
+            ) from error
+        labels = ((config or {}).get("config") or {}).get("Labels") or {}
+        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+    def _manifest(
+        self, registry_id: str, region: str, repository: str, digest: str
+    ) -> dict[str, Any]:
+        with _aws(f"reading the manifest of {repository}@{digest}"):
+            response = self.ecr(region).batch_get_image(
+                registryId=registry_id,
+                repositoryName=repository,
+                imageIds=[{"imageDigest": digest}],
+                acceptedMediaTypes=[
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                    "application/vnd.oci.image.manifest.v1+json",
+                    "application/vnd.docker.distribution.manifest.list.v2+json",
+                    "application/vnd.oci.image.index.v1+json",
+                ],
+            )
+        images = response.get("images", [])
+        if not images:
+            return {}
+        try:
+            loaded = json.loads(str(images[0].get("imageManifest") or "{}"))
+        except ValueError:
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
 
 
 def _rule(permission: Mapping[str, Any]) -> Rule:

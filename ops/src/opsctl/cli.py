@@ -213,10 +213,75 @@ DryRun = Annotated[
 Force = Annotated[
     bool, typer.Option("--force", help="deploy even while another deployment is in progress")
 ]
+FailFast = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        max=200,
+        envvar="OPSCTL_FAIL_FAST",
+        help="stop waiting once this many tasks stopped for the same decisive reason (image "
+        "pull, ResourceInitializationError, same exit code, out of memory); 0 waits for ECS",
+    ),
+]
+AllowNoSmokeTest = Annotated[
+    bool,
+    typer.Option(
+        "--allow-no-smoke-test",
+        help="exit 0 and record the revision good when /health could not be smoke-tested "
+        "(else exit 15, not recorded)",
+    ),
+]
+
+
+def _duration(value: str | None) -> str | None:
+    """Validate --bake while parsing the command line (exit 2, before any AWS call)."""
+    if value is None:
+        return None
+    from opsctl.bake import parse_duration
+
+    try:
+        parse_duration(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    return value
+
+
+Bake = Annotated[
+    str | None,
+    typer.Option(
+        callback=_duration,
+        envvar="OPSCTL_BAKE",
+        help="after COMPLETED and verified, keep watching alarms, 5xx, target health and the "
+        "new tasks this long (0, 90s, 10m, 1h; default: the target's deploy_bake, else 0)",
+    ),
+]
+Bake5xxPercent = Annotated[
+    float,
+    typer.Option(
+        min=0,
+        max=100,
+        help="the bake fails when 5xx answers reach this share of requests (at least 5 errors)",
+    ),
+]
+RollbackOnFailure = Annotated[
+    bool,
+    typer.Option(
+        "--rollback-on-failure",
+        help="roll back to the last known good revision after a failed, timed-out, failing, "
+        "unverified or bake-failed deploy (exit 3X: rolled back, 4X: the rollback failed too)",
+    ),
+]
 
 
 def _options(
-    no_wait: bool, timeout: float, poll_interval: float, verify_timeout: float, url: str | None
+    no_wait: bool,
+    timeout: float,
+    poll_interval: float,
+    verify_timeout: float,
+    url: str | None,
+    fail_fast: int = 3,
+    allow_no_smoke_test: bool = False,
+    rollback_on_failure: bool = False,
 ) -> RolloutOptions:
     from opsctl.commands._rollout import RolloutOptions
 
@@ -226,7 +291,29 @@ def _options(
         poll_interval=poll_interval,
         verify_timeout=verify_timeout,
         url=url,
+        fail_fast=fail_fast,
+        allow_no_smoke_test=allow_no_smoke_test,
+        rollback_on_failure=rollback_on_failure,
     )
+
+
+def _with_bake(
+    c: Context, options: RolloutOptions, bake: str | None, percent: float
+) -> RolloutOptions:
+    """The bake asked for on the command line, else the target's ``deploy_bake``."""
+    from dataclasses import replace
+
+    from opsctl.bake import BakeOptions, parse_duration
+    from opsctl.errors import TargetError
+
+    text = bake if bake is not None else c.spec.deploy_bake
+    if not text:
+        return options
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise TargetError(f"the target's deploy_bake: {error}") from None
+    return replace(options, bake=BakeOptions(seconds, percent) if seconds > 0 else None)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -258,16 +345,35 @@ def deploy(
     poll_interval: PollInterval = 5,
     verify_timeout: VerifyTimeout = 60,
     url: Url = None,
+    fail_fast: FailFast = 3,
+    allow_no_smoke_test: AllowNoSmokeTest = False,
+    bake: Bake = None,
+    bake_5xx_percent: Bake5xxPercent = 5.0,
+    rollback_on_failure: RollbackOnFailure = False,
 ) -> None:
-    """Deploy an image: new revision pinned by digest, follow it, verify targets and /health."""
+    """Deploy an image: new revision pinned by digest, follow it, verify targets and /health,
+    bake it; --rollback-on-failure rolls back when any of that fails."""
     from opsctl.commands import deploy as command
 
-    options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
+    options = _options(
+        no_wait,
+        timeout,
+        poll_interval,
+        verify_timeout,
+        url,
+        fail_fast,
+        allow_no_smoke_test,
+        rollback_on_failure,
+    )
     _execute(
         ctx,
         "deploy",
         lambda c: command.run(
-            c, image_tag=image_tag, dry_run=dry_run, force=force, options=options
+            c,
+            image_tag=image_tag,
+            dry_run=dry_run,
+            force=force,
+            options=_with_bake(c, options, bake, bake_5xx_percent),
         ),
     )
 
@@ -284,11 +390,16 @@ def rollback(
     poll_interval: PollInterval = 5,
     verify_timeout: VerifyTimeout = 60,
     url: Url = None,
+    fail_fast: FailFast = 3,
+    allow_no_smoke_test: AllowNoSmokeTest = False,
 ) -> None:
-    """Roll back to the last known good revision (or --to-revision N), follow and verify it."""
+    """Roll back to the last known good revision (or --to-revision N), follow and verify it;
+    a deployment still rolling out is stopped (StopServiceDeployment)."""
     from opsctl.commands import rollback as command
 
-    options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
+    options = _options(
+        no_wait, timeout, poll_interval, verify_timeout, url, fail_fast, allow_no_smoke_test
+    )
     _execute(
         ctx,
         "rollback",
@@ -306,11 +417,15 @@ def redeploy(
     poll_interval: PollInterval = 5,
     verify_timeout: VerifyTimeout = 60,
     url: Url = None,
+    fail_fast: FailFast = 3,
+    allow_no_smoke_test: AllowNoSmokeTest = False,
 ) -> None:
     """Force a new deployment of the current revision (fresh tasks), follow and verify it."""
     from opsctl.commands import redeploy as command
 
-    options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
+    options = _options(
+        no_wait, timeout, poll_interval, verify_timeout, url, fail_fast, allow_no_smoke_test
+    )
     _execute(
         ctx, "redeploy", lambda c: command.run(c, dry_run=dry_run, force=force, options=options)
     )
@@ -326,11 +441,15 @@ def watch(
     poll_interval: PollInterval = 5,
     verify_timeout: VerifyTimeout = 60,
     url: Url = None,
+    fail_fast: FailFast = 3,
+    allow_no_smoke_test: AllowNoSmokeTest = False,
 ) -> None:
     """Follow a deployment already under way (after Ctrl-C or --no-wait) and verify it."""
     from opsctl.commands import watch as command
 
-    options = _options(False, timeout, poll_interval, verify_timeout, url)
+    options = _options(
+        False, timeout, poll_interval, verify_timeout, url, fail_fast, allow_no_smoke_test
+    )
     _execute(ctx, "watch", lambda c: command.run(c, deployment_id=deployment, options=options))
 
 

@@ -29,7 +29,8 @@ class ExitCode(IntEnum):
     """An input names nothing: image tag not in ECR, unknown revision, no last-known-good
     revision to roll back to. Nothing was changed."""
     CONFLICT = 6
-    """Refused: another deployment is in progress (deploy and redeploy; pass --force)."""
+    """Refused: another deployment is in progress (deploy and redeploy; pass --force), or the
+    circuit breaker is already rolling back (rollback)."""
     ROLLED_BACK = 10
     """The deployment failed and the ECS circuit breaker rolled the service back."""
     FAILED = 11
@@ -41,11 +42,35 @@ class ExitCode(IntEnum):
     smoke test of /health through the load balancer failed."""
     SUPERSEDED = 14
     """Another deployment replaced ours before it finished."""
+    NO_SMOKE_TEST = 15
+    """The deployment completed with healthy targets, but ``/health`` could not be
+    smoke-tested (no URL a certificate matches): not recorded as known good. Exit 0 instead
+    with --allow-no-smoke-test."""
+    FAILING = 16
+    """Fail fast: tasks of the deployment kept stopping for the same decisive reason (image
+    pull, ResourceInitializationError, the same exit code, out of memory); opsctl stopped
+    waiting before ECS decided. The deployment goes on in ECS unless rolled back."""
+    BAKE_FAILED = 17
+    """The deployment completed and was verified, then failed the bake window (an alarm, 5xx
+    responses, an unhealthy target or a stopped task of it); the revision is marked failed."""
     PROBLEMS_FOUND = 20
     """diagnose found at least one problem."""
     UNPROVEN = 21
     """provenance --require-verified: the image has no successful run in this environment
     (never deployed here, or its newest verdict here is a failure or a rollback)."""
+    # --rollback-on-failure: 3X = outcome 1X, then opsctl rolled back to the last known good
+    # and that rollback succeeded; 4X = outcome 1X, and the automatic rollback failed or was
+    # impossible (the service needs a person).
+    FAILED_ROLLED_BACK = 31
+    TIMED_OUT_ROLLED_BACK = 32
+    UNVERIFIED_ROLLED_BACK = 33
+    FAILING_ROLLED_BACK = 36
+    BAKE_FAILED_ROLLED_BACK = 37
+    FAILED_ROLLBACK_FAILED = 41
+    TIMED_OUT_ROLLBACK_FAILED = 42
+    UNVERIFIED_ROLLBACK_FAILED = 43
+    FAILING_ROLLBACK_FAILED = 46
+    BAKE_FAILED_ROLLBACK_FAILED = 47
     INTERRUPTED = 130
     """Ctrl-C while waiting; the service is left as it is (128 + SIGINT)."""
 

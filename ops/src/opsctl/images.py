@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from opsctl.aws import Aws
-from opsctl.errors import NotFoundError, UsageError
+from opsctl.errors import NotFoundError, OpsctlError, UsageError
 from opsctl.model import Image
 
 _ECR_HOST = re.compile(
@@ -166,6 +166,42 @@ def check_exists(aws: Aws, image: str) -> tuple[ImageRef, Image | None, bool]:
         registry_id, region, reference.repository, tag=reference.tag, digest=reference.digest
     )
     return reference, found, True
+
+
+REVISION_LABEL = "org.opencontainers.image.revision"
+"""The OCI label naming the commit an image was built from (`make image` sets it from the git
+commit, with ``APP_COMMIT`` that ``/health`` reports: docs/architecture.md#the-image-contract)."""
+
+
+def revision_label(aws: Aws, image: str) -> tuple[str | None, str | None]:
+    """The commit the image's revision label names, and a note when there is none to check
+    ``/health`` against (a note starting "could not" is a failure to read, a warning).
+
+    Only images pinned by digest in ECR are read: a tag may point elsewhere by now."""
+    reference = parse_image(image)
+    location = reference.ecr
+    if location is None or reference.digest is None:
+        return None, None
+    registry_id, region = location
+    try:
+        labels = aws.image_labels(registry_id, region, reference.repository, reference.digest)
+    except OpsctlError as error:
+        return None, (
+            f"could not read the labels of {reference.repository}@{reference.digest[:19]} "
+            f"({error.message}): /health's commit was not checked against the image"
+        )
+    if labels is None:
+        return None, (
+            f"ECR holds no configuration for {reference.repository}@{reference.digest[:19]}: "
+            "/health's commit was not checked against the image"
+        )
+    value = labels.get(REVISION_LABEL, "").strip()
+    if not value:
+        return None, (
+            f"{reference.repository}@{reference.digest[:19]} has no {REVISION_LABEL} label: "
+            "/health's commit was not checked against the image"
+        )
+    return value, None
 
 
 def protect(aws: Aws, found: ResolvedImage, now: datetime) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from opsctl.aws import Aws, parallel
+from opsctl.errors import OpsctlError
 from opsctl.model import Service, TaskDefinition
 
 VERIFIED_AT = "opsctl:verified-at"
@@ -77,9 +78,15 @@ def live_completed(service: Service) -> dict[str, datetime]:
 
 
 def verdict(definition: TaskDefinition, completed_now: Mapping[str, datetime]) -> Verdict:
-    tags = definition.tags
+    return verdict_of(definition.arn, definition.revision, definition.tags, completed_now)
+
+
+def verdict_of(
+    arn: str, revision: int, tags: Mapping[str, str], completed_now: Mapping[str, datetime]
+) -> Verdict:
+    """What the tags of revision ``arn`` (and ECS's COMPLETED deployments) say about it."""
     verified = _parse(tags.get(VERIFIED_AT))
-    live = completed_now.get(definition.arn)
+    live = completed_now.get(arn)
     good_since = max((t for t in (verified, live) if t is not None), default=None)
     failed = _parse(tags.get(FAILED_AT))
     rolled_back = _parse(tags.get(ROLLED_BACK_AT))
@@ -89,7 +96,7 @@ def verdict(definition: TaskDefinition, completed_now: Mapping[str, datetime]) -
     if rolled_back is not None and (bad_since is None or rolled_back > bad_since):
         bad_since, bad_reason = rolled_back, "rolled back"
     good = good_since is not None and (bad_since is None or good_since > bad_since)
-    return Verdict(definition.arn, definition.revision, good, good_since, bad_since, bad_reason)
+    return Verdict(arn, revision, good, good_since, bad_since, bad_reason)
 
 
 def last_known_good(verdicts: Iterable[Verdict], exclude: Iterable[str] = ()) -> Verdict | None:
@@ -97,6 +104,44 @@ def last_known_good(verdicts: Iterable[Verdict], exclude: Iterable[str] = ()) ->
     skipped = set(exclude)
     good = [v for v in verdicts if v.good and v.arn not in skipped and v.good_since is not None]
     return max(good, key=lambda v: (v.good_since, v.revision), default=None)
+
+
+def good_candidates(
+    aws: Aws, service: Service, family: str, exclude: Iterable[str] = ()
+) -> tuple[list[Verdict], str | None]:
+    """Every good revision of ``family`` but ``exclude``, the most recently good first, and a
+    warning when the lookup had to fall back.
+
+    The revisions opsctl verified are found by their ``opsctl:verified-at`` tag through the
+    Resource Groups Tagging API (GetResources, every page), so any number of unverified
+    revisions registered after them (a stream of CI builds, or revisions planted to push the
+    good ones out of sight) cannot hide them; revisions ECS shows COMPLETED now are added. When
+    the tag lookup is refused or unavailable, the newest :data:`SCAN_DEPTH` revisions are read
+    instead, and the warning says so.
+    """
+    completed = live_completed(service)
+    skipped = set(exclude)
+    warning = None
+    try:
+        tagged = aws.tagged_task_definitions(family, VERIFIED_AT)
+    except OpsctlError as error:
+        warning = (
+            f"could not look up verified revisions by tag ({error.message}); read the newest "
+            f"{SCAN_DEPTH} revisions of {family} instead: an older last known good is not seen"
+        )
+        tagged = {d.arn: dict(d.tags) for d in scan(aws, family)}
+    found = {arn: verdict_of(arn, _number(arn), tags, completed) for arn, tags in tagged.items()}
+    for arn in completed:
+        if arn not in found and arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family:
+            found[arn] = verdict_of(arn, _number(arn), {}, completed)
+    good = [v for v in found.values() if v.good and v.arn not in skipped and v.good_since]
+    good.sort(key=lambda v: (v.good_since, v.revision), reverse=True)
+    return good, warning
+
+
+def _number(arn: str) -> int:
+    tail = arn.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def scan(aws: Aws, family: str, depth: int = SCAN_DEPTH) -> list[TaskDefinition]:

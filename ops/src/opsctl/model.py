@@ -276,3 +276,51 @@ class SubnetRoute:
     subnet_id: str
     vpc_id: str
     default_route: str | None
+
+
+@dataclass(frozen=True)
+class ServiceDeployment:
+    """A service deployment (ListServiceDeployments / DescribeServiceDeployments,
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html)."""
+
+    arn: str
+    status: str
+    """PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, ROLLBACK_REQUESTED, ... (ECS's
+    ``ServiceDeploymentStatus``)."""
+    target_revision: str | None
+    """The service revision ARN it deploys; its last part is the number of the
+    ``ecs-svc/<number>`` deployment of DescribeServices."""
+    source_revisions: tuple[str, ...]
+    """The service revision ARNs that ran when it began (what a rollback returns to)."""
+
+    @property
+    def deployment_id(self) -> str | None:
+        """The DescribeServices deployment id (``ecs-svc/<number>``) it is."""
+        if not self.target_revision:
+            return None
+        return "ecs-svc/" + self.target_revision.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class MetricAlarm:
+    """A metric alarm in any state (DescribeAlarms)."""
+
+    name: str
+    arn: str
+    state: str
+    reason: str
+    namespace: str | None
+    metric: str | None
+    dimensions: tuple[tuple[str, str], ...]
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AlarmTransition:
+    """One state change of an alarm (DescribeAlarmHistory, ``StateUpdate``)."""
+
+    alarm: str
+    timestamp: datetime
+    old_state: str | None
+    new_state: str | None
+    summary: str

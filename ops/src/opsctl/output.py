@@ -109,6 +109,10 @@ def _short_image(image: str | None) -> str:
     return name
 
 
+def _n(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
 def _log_line(event: LogEventInfo) -> str:
     who = (event.task_id or event.stream)[:12]
     return f"{_when(event.timestamp)} {who} {event.message}"
@@ -122,10 +126,34 @@ _OUTCOME_TEXT = {
     Outcome.TIMED_OUT: ("TIMED OUT (still running in ECS)", "red"),
     Outcome.UNVERIFIED: ("completed but FAILED verification", "red"),
     Outcome.SUPERSEDED: ("was SUPERSEDED by another deployment", "yellow"),
+    Outcome.FAILING: ("is FAILING: stopped waiting (fail fast)", "red"),
+    Outcome.BAKE_FAILED: ("completed but FAILED the bake window", "red"),
     Outcome.STARTED: ("started (not waiting)", "cyan"),
     Outcome.DRY_RUN: ("dry run: nothing changed", "cyan"),
     Outcome.UNCHANGED: ("nothing to do", "cyan"),
 }
+
+
+def _words(result: RolloutResult) -> tuple[str, str]:
+    """The headline of a rollout: the outcome, who rolled back, what opsctl's rollback did."""
+    words, style = _OUTCOME_TEXT[result.outcome]
+    if result.outcome == Outcome.ROLLED_BACK and result.explanation:
+        first = result.explanation[0]
+        if first.startswith("ECS deployment alarms"):
+            words = "FAILED and was ROLLED BACK by ECS deployment alarms"
+        elif first.startswith("a requested rollback"):
+            words = "FAILED and was ROLLED BACK (rollback requested)"
+    if result.command == "rollback" and result.method == "stop_service_deployment":
+        words += " (stopped the deployment in progress)"
+    back = result.automatic_rollback
+    if back is not None:
+        if result.exit_code // 10 == 3:
+            words += "; ROLLED BACK to the last known good (--rollback-on-failure)"
+        else:
+            words += "; the automatic ROLLBACK FAILED too"
+    if result.outcome == Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST and result.exit_code == 0:
+        words += " (accepted: --allow-no-smoke-test)"
+    return words, style
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -207,7 +235,7 @@ def _(result: StatusResult, console: Console) -> None:
 
 @_text.register
 def _(result: RolloutResult, console: Console) -> None:
-    words, style = _OUTCOME_TEXT[result.outcome]
+    words, style = _words(result)
     src = f"{result.from_revision.revision}" if result.from_revision else "?"
     dst = result.to_revision
     arrow = (
@@ -247,6 +275,34 @@ def _(result: RolloutResult, console: Console) -> None:
         code = f" (exit {task.exit_code})" if task.exit_code is not None else ""
         reason = escape(task.stopped_reason or task.stop_code or "")
         console.print(f"  stopped task {task.task_id[:12]}: {reason}{code}")
+    if result.fail_fast is not None and result.fail_fast.log_error:
+        console.print(f"  (no log lines: {escape(result.fail_fast.log_error)})")
+    if result.bake is not None:
+        b = result.bake
+        verdict = "passed" if b.passed else "FAILED"
+        console.print(
+            f"bake: {verdict} after {b.watched_seconds:.0f}s of {b.seconds:.0f}s; "
+            f"{len(b.alarms)} alarm(s) watched; requests {_n(b.requests)}, target 5xx "
+            f"{_n(b.target_5xx)}, load balancer 5xx {_n(b.elb_5xx)}, 5xx access lines "
+            f"{_n(b.service_5xx)}"
+        )
+        for line in b.not_watched:
+            console.print(f"  not watched: {escape(line)}", style="dim")
+    back = result.automatic_rollback
+    if back is not None:
+        to = back.to_revision.revision if back.to_revision else "?"
+        how = {
+            "stop_service_deployment": "StopServiceDeployment",
+            "update_service": "UpdateService",
+        }
+        console.print(
+            f"automatic rollback: {back.outcome.value} (revision {to}"
+            + (f", deployment {back.deployment_id}" if back.deployment_id else "")
+            + (f", {how[back.method]}" if back.method else "")
+            + ")"
+        )
+        for line in back.explanation:
+            console.print(f"  - {escape(line)}")
     for warning in result.warnings:
         console.print(f"[bold yellow]warning:[/] {escape(warning)}")
     for note in result.notes:
@@ -412,7 +468,7 @@ def _(result: StatusResult) -> str:
 
 @_md.register
 def _(result: RolloutResult) -> str:
-    words, _ = _OUTCOME_TEXT[result.outcome]
+    words, _ = _words(result)
     icon = (
         "❌"
         if result.exit_code != 0
@@ -440,6 +496,20 @@ def _(result: RolloutResult) -> str:
                 f"{v.smoke_url} → {v.smoke_status}" if v.smoke_url else f"skipped: {v.detail}",
             ]
         )
+    if result.bake is not None:
+        b = result.bake
+        rows.append(
+            [
+                "bake",
+                f"{'passed' if b.passed else 'FAILED'} ({b.watched_seconds:.0f} s of "
+                f"{b.seconds:.0f} s; requests {_n(b.requests)}, target 5xx {_n(b.target_5xx)}, "
+                f"load balancer 5xx {_n(b.elb_5xx)}, 5xx access lines {_n(b.service_5xx)})",
+            ]
+        )
+    if result.automatic_rollback is not None:
+        back = result.automatic_rollback
+        to = back.to_revision.revision if back.to_revision else "?"
+        rows.append(["automatic rollback", f"`{back.outcome.value}` to revision {to}"])
     parts = [f"### {icon} {result.command} {words}", _table(["", ""], rows)]
     if result.explanation:
         parts.append("\n".join(f"- {line}" for line in result.explanation))

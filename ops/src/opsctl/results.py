@@ -58,6 +58,11 @@ Digest = Annotated[str, JsonSchema(pattern=r"^sha256:[0-9a-f]{64}$")]
 Scalar = str | int | float | bool | None
 RolloutCommand = Literal["deploy", "rollback", "redeploy", "watch"]
 RevisionVerdict = Literal["good", "bad", "unknown"]
+RollbackMethod = Literal["stop_service_deployment", "update_service"]
+"""How a rollback changed the service: ECS's StopServiceDeployment with ROLLBACK (the
+deployment in progress is stopped and ECS returns to the last completed one), or
+UpdateService to the chosen revision."""
+FailureKind = Literal["image_pull", "resource_initialization", "exit_code", "out_of_memory"]
 
 
 class Outcome(StrEnum):
@@ -66,13 +71,19 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     SUCCEEDED_WITHOUT_SMOKE_TEST = "succeeded_without_smoke_test"
     """Completed with healthy targets, but there was no URL the smoke test could verify (an
-    HTTPS-only load balancer reached by its AWS name, no load balancer): not a failure, and
-    the revision is recorded good; the reason is in ``warnings``."""
+    HTTPS-only load balancer reached by its AWS name, no load balancer): not recorded as known
+    good, exit 15; with --allow-no-smoke-test exit 0 and recorded good on the targets' health.
+    The reason is in ``warnings``."""
     ROLLED_BACK = "rolled_back"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     UNVERIFIED = "unverified"
     SUPERSEDED = "superseded"
+    FAILING = "failing"
+    """Fail fast: tasks kept stopping for one decisive reason (``fail_fast`` says which);
+    opsctl stopped waiting while ECS had not decided yet."""
+    BAKE_FAILED = "bake_failed"
+    """Completed and verified, then a check of the bake window breached (``bake``)."""
     STARTED = "started"
     """--no-wait: the deployment was started and not followed."""
     DRY_RUN = "dry_run"
@@ -86,7 +97,7 @@ class Outcome(StrEnum):
 
 _OUTCOME_EXIT = {
     Outcome.SUCCEEDED: ExitCode.OK,
-    Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST: ExitCode.OK,
+    Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST: ExitCode.NO_SMOKE_TEST,
     Outcome.STARTED: ExitCode.OK,
     Outcome.DRY_RUN: ExitCode.OK,
     Outcome.UNCHANGED: ExitCode.OK,
@@ -95,8 +106,36 @@ _OUTCOME_EXIT = {
     Outcome.TIMED_OUT: ExitCode.TIMED_OUT,
     Outcome.UNVERIFIED: ExitCode.UNVERIFIED,
     Outcome.SUPERSEDED: ExitCode.SUPERSEDED,
+    Outcome.FAILING: ExitCode.FAILING,
+    Outcome.BAKE_FAILED: ExitCode.BAKE_FAILED,
 }
-ROLLOUT_EXIT_CODES = tuple(sorted({int(code) for code in _OUTCOME_EXIT.values()}))
+
+_AUTOMATIC_ROLLBACK_EXIT = {
+    Outcome.FAILED: (ExitCode.FAILED_ROLLED_BACK, ExitCode.FAILED_ROLLBACK_FAILED),
+    Outcome.TIMED_OUT: (ExitCode.TIMED_OUT_ROLLED_BACK, ExitCode.TIMED_OUT_ROLLBACK_FAILED),
+    Outcome.UNVERIFIED: (ExitCode.UNVERIFIED_ROLLED_BACK, ExitCode.UNVERIFIED_ROLLBACK_FAILED),
+    Outcome.FAILING: (ExitCode.FAILING_ROLLED_BACK, ExitCode.FAILING_ROLLBACK_FAILED),
+    Outcome.BAKE_FAILED: (ExitCode.BAKE_FAILED_ROLLED_BACK, ExitCode.BAKE_FAILED_ROLLBACK_FAILED),
+}
+ROLLBACK_TRIGGERS = frozenset(_AUTOMATIC_ROLLBACK_EXIT)
+"""The outcomes after which ``deploy --rollback-on-failure`` rolls back (a circuit-breaker
+rollback has already happened; a superseded deploy is someone else's to judge)."""
+
+
+def automatic_rollback_exit(failed: Outcome, restored: bool) -> ExitCode:
+    """The exit code of a deploy that ended ``failed`` and was then rolled back by opsctl:
+    ``20 + `` the failure's code when the rollback restored the service, ``30 + `` it when the
+    rollback failed too (docs/opsctl.md, "Exit codes")."""
+    succeeded, failed_too = _AUTOMATIC_ROLLBACK_EXIT[failed]
+    return succeeded if restored else failed_too
+
+
+ROLLOUT_EXIT_CODES = tuple(
+    sorted(
+        {int(code) for code in _OUTCOME_EXIT.values()}
+        | {int(c) for pair in _AUTOMATIC_ROLLBACK_EXIT.values() for c in pair}
+    )
+)
 """The exit codes of deploy, rollback, redeploy and watch when they produce a result."""
 
 
@@ -243,10 +282,78 @@ class Verification:
     commit: str | None
     """The commit ``/health`` reported."""
     detail: str | None
+    expected_commit: str | None = None
+    """The image's ``org.opencontainers.image.revision`` label, when it has one: ``/health``
+    must report this commit, or the smoke test fails (``smoke_ok`` false)."""
 
     @property
     def ok(self) -> bool:
         return self.targets_healthy is not False and self.smoke_ok is not False
+
+
+@dataclass(frozen=True)
+class FailFastInfo:
+    """Why opsctl stopped waiting before ECS decided (``--fail-fast N``): N tasks of the
+    deployment stopped for the same decisive reason."""
+
+    kind: FailureKind
+    reason: str
+    """The reason they share, e.g. ``exit code 1`` or ``CannotPullContainerError: ...``."""
+    tasks: int
+    """How many of the deployment's tasks stopped for it."""
+    threshold: int
+    """``--fail-fast``: how many it takes."""
+    task_id: str
+    """The task whose evidence is shown."""
+    stopped_reason: str | None
+    exit_code: int | None
+    log_lines: tuple[str, ...]
+    """That task's last log lines (oldest first)."""
+    log_error: str | None
+    """Why the log lines could not be read (then ``log_lines`` is empty)."""
+
+
+@dataclass(frozen=True)
+class BakeInfo:
+    """The bake window (``--bake``): what opsctl watched after the deployment completed and
+    was verified, and what breached."""
+
+    seconds: Annotated[float, JsonSchema(minimum=0)]
+    """How long it was asked to watch."""
+    watched_seconds: Annotated[float, JsonSchema(minimum=0)]
+    passed: bool
+    breaches: tuple[str, ...]
+    """Each check that failed, with its evidence (empty when ``passed``)."""
+    alarms: tuple[str, ...]
+    """The CloudWatch alarms watched: those about the service, its target group or named
+    after it."""
+    requests: int | None
+    """Requests the target group answered during the bake (ALB ``RequestCount``)."""
+    target_5xx: int | None
+    """5xx answers of the targets during the bake (ALB ``HTTPCode_Target_5XX_Count``)."""
+    elb_5xx: int | None
+    """The load balancer's own 5xx during the bake (``HTTPCode_ELB_5XX_Count``: 502/503/504
+    when the new tasks close the connection, are gone or do not answer in time)."""
+    service_5xx: int | None
+    """Access lines of the new tasks with a status of 500 or more."""
+    max_5xx_percent: float
+    """The 5xx share of requests (at least 5 errors) that breaches (``--bake-5xx-percent``)."""
+    not_watched: tuple[str, ...]
+    """Checks that could not run, and why (a permission the role lacks, a missing metric)."""
+
+
+@dataclass(frozen=True)
+class AutomaticRollbackInfo:
+    """What ``deploy --rollback-on-failure`` did after the deploy failed."""
+
+    outcome: Outcome
+    """How the rollback ended (``succeeded`` restored the service)."""
+    method: RollbackMethod | None
+    """How it changed the service (None when it could not start)."""
+    deployment_id: str | None
+    to_revision: RevisionRef | None
+    verification: Verification | None
+    explanation: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -277,6 +384,14 @@ class RolloutResult:
     warnings: tuple[str, ...] = ()
     """What went wrong without changing the outcome: a verdict that could not be recorded in
     the revision's tags, a smoke test that could not run."""
+    method: RollbackMethod | None = None
+    """``rollback`` and automatic rollbacks: how the service was changed."""
+    fail_fast: FailFastInfo | None = None
+    """Set when the outcome is ``failing``."""
+    bake: BakeInfo | None = None
+    """The bake window, when one was watched (``deploy --bake``)."""
+    automatic_rollback: AutomaticRollbackInfo | None = None
+    """What ``--rollback-on-failure`` did (None when it was not asked or not needed)."""
 
 
 @dataclass(frozen=True)

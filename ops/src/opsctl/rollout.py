@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 
+from opsctl import failfast
 from opsctl.aws import Aws
 from opsctl.errors import Interrupted
 from opsctl.model import Deployment, Service, ServiceEvent, TargetHealth, Task
@@ -27,6 +28,8 @@ class Verdict(StrEnum):
     FAILED = "failed"
     SUPERSEDED = "superseded"
     TIMED_OUT = "timed_out"
+    FAILING = "failing"
+    """Fail fast: tasks keep stopping for one decisive reason; ECS has not decided yet."""
 
 
 def failure_threshold(service: Service) -> int | None:
@@ -86,6 +89,16 @@ class FollowResult:
     elapsed: float
     polls: int
     explanation: tuple[str, ...]
+    failing: failfast.Decision | None = None
+    """Why the wait ended early (verdict FAILING)."""
+
+
+def breaker_deciding(service: Service, deployment: Deployment | None, stopped: int) -> bool:
+    """Whether the circuit breaker has counted enough failures to fail ``deployment`` now: then
+    its verdict (and its rollback) is a poll away, and failing fast would only hide it."""
+    threshold = failure_threshold(service)
+    failed = max(deployment.failed_tasks if deployment else 0, stopped)
+    return threshold is not None and failed >= threshold
 
 
 def _revision(arn: str) -> str:
@@ -105,7 +118,11 @@ class Follower:
         progress: Progress,
         poll_interval: float,
         timeout: float,
+        fail_fast: int = 0,
+        container: str | None = None,
     ) -> None:
+        self._fail_fast = fail_fast
+        self._container = container
         self._aws = aws
         self._cluster = cluster
         self._service = service
@@ -166,6 +183,7 @@ class Follower:
         service: Service | None = None
         ours: Deployment | None = None
         rollback: Deployment | None = None
+        failing: failfast.Decision | None = None
         try:
             while True:
                 polls += 1
@@ -181,6 +199,19 @@ class Follower:
                     rollback = service.deployment(rollback.id) or rollback
                 self._notes(service)
                 self._stopped_tasks(current)
+                if verdict == Verdict.IN_PROGRESS:
+                    failing = failfast.decide(
+                        self._stopped.values(), self._fail_fast, self._container
+                    )
+                    if failing is not None and not breaker_deciding(
+                        service, current, len(self._stopped)
+                    ):
+                        verdict = Verdict.FAILING
+                        self._progress.note(
+                            f"fail fast: {len(failing.tasks)} tasks stopped: {failing.cause.reason}"
+                        )
+                    else:
+                        failing = None
                 if self._group:
                     targets = self._aws.target_health(self._group)
                 followed = (
@@ -238,9 +269,21 @@ class Follower:
             elapsed=elapsed,
             polls=polls,
             explanation=explain(
-                verdict, service, ours, rollback, stopped, targets, elapsed, self._events
+                verdict, service, ours, rollback, stopped, targets, elapsed, self._events, failing
             ),
+            failing=failing,
         )
+
+
+def _failed_by(ours: Deployment | None, rollback: Deployment | None) -> str:
+    """Who failed the deployment, from ECS's words (``rolloutStateReason``): the circuit
+    breaker, the deployment alarms, or a rollback someone asked for (StopServiceDeployment)."""
+    said = " ".join((d.rollout_reason or "").lower() for d in (ours, rollback) if d is not None)
+    if "alarm" in said:
+        return "ECS deployment alarms"
+    if "rollback requested" in said or "stopservicedeployment" in said:
+        return "a requested rollback (StopServiceDeployment)"
+    return "the ECS deployment circuit breaker"
 
 
 def explain(
@@ -252,13 +295,26 @@ def explain(
     targets: list[TargetHealth] | tuple[TargetHealth, ...],
     elapsed: float,
     events: list[ServiceEvent] | tuple[ServiceEvent, ...],
+    failing: failfast.Decision | None = None,
 ) -> tuple[str, ...]:
     """Why the deployment ended as it did, in sentences a person can act on."""
     if verdict == Verdict.COMPLETED:
         return ()
     lines: list[str] = []
     name = ours.id if ours else "the deployment"
-    if verdict == Verdict.TIMED_OUT and ours is not None:
+    if verdict == Verdict.FAILING and failing is not None:
+        threshold = failure_threshold(service)
+        waiting = (
+            "the circuit breaker is off: ECS would retry forever"
+            if threshold is None
+            else f"the circuit breaker would wait for {threshold} failed tasks"
+        )
+        lines.append(
+            f"fail fast: {len(failing.tasks)} tasks of {name} stopped for the same reason "
+            f"({failing.cause.reason}); {waiting}. opsctl stopped waiting after {elapsed:.0f} s; "
+            "the deployment goes on in ECS until it is rolled back (`opsctl rollback` stops it)"
+        )
+    elif verdict == Verdict.TIMED_OUT and ours is not None:
         lines.append(
             f"deployment {name} is still {ours.rollout_state} after {elapsed:.0f} s: "
             f"{ours.running}/{ours.desired} tasks running, {ours.pending} pending"
@@ -267,9 +323,11 @@ def explain(
         restored = _revision(rollback.task_definition) if rollback else "the previous revision"
         state = rollback.rollout_state if rollback else "unknown"
         lines.append(
-            f"the ECS deployment circuit breaker failed {name} and rolled the service back to "
+            f"{_failed_by(ours, rollback)} failed {name} and rolled the service back to "
             f"{restored} (rollback {state})"
         )
+        if ours is not None and ours.rollout_reason and "alarm" in ours.rollout_reason.lower():
+            lines.append(f"ECS said: {ours.rollout_reason}")
     elif verdict == Verdict.FAILED:
         lines.append(
             f"deployment {name} FAILED ({ours.rollout_reason if ours else 'no reason given'}) "

@@ -40,6 +40,7 @@ OUTPUT_ATTRIBUTES = (
     "target_group_arn",
     "alb_url",
     "log_group",
+    "deploy_bake",
 )
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -64,6 +65,8 @@ class TargetSpec:
     target_group_arn: str | None = None
     alb_url: str | None = None
     log_group: str | None = None
+    deploy_bake: str | None = None
+    """How long ``deploy`` bakes by default (``10m``; ``0``: no bake), per environment."""
 
 
 def _load_output(text: str, origin: str) -> dict[str, str]:
@@ -181,6 +184,7 @@ def resolve_spec(
         target_group_arn=output.get("target_group_arn"),
         alb_url=output.get("alb_url"),
         log_group=output.get("log_group"),
+        deploy_bake=output.get("deploy_bake"),
     )
 
 

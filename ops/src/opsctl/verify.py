@@ -59,9 +59,14 @@ def verify(
     poll_interval: float,
     progress: Progress,
     skipped: str | None = None,
+    expected_commit: str | None = None,
 ) -> Verification:
     """Wait up to ``timeout`` for healthy targets, then smoke-test ``url``/health; without a
-    URL the smoke test is skipped (``smoke_ok`` None) for the reason ``skipped``."""
+    URL the smoke test is skipped (``smoke_ok`` None) for the reason ``skipped``.
+
+    With ``expected_commit`` (the image's ``org.opencontainers.image.revision`` label),
+    ``/health`` must also report that commit: an answer from another build (old tasks still
+    answering, an image whose ``APP_COMMIT`` disagrees with its label) fails the smoke test."""
     deadline = time.monotonic() + timeout
     targets: tuple[TargetHealth, ...] = ()
     healthy: bool | None = None
@@ -85,13 +90,17 @@ def verify(
             None,
             None,
             skipped or "no URL to smoke-test; pass --url or set OPSCTL_URL",
+            expected_commit,
         )
     health_url = f"{url}/health"
     progress.note(f"verifying: GET {health_url}")
     status, body, error = None, None, None
+    mismatch: str | None = None
     while True:
         status, body, error = smoke(health_url, timeout=min(10.0, max(timeout, 1.0)))
         ok = status == 200 and (body is None or body.get("status", "ok") == "ok")
+        mismatch = _commit_mismatch(body, expected_commit) if ok else None
+        ok = ok and mismatch is None
         if ok or time.monotonic() >= deadline:
             break
         time.sleep(poll_interval)
@@ -99,10 +108,47 @@ def verify(
         None
         if ok
         else (
-            error
+            mismatch
+            or error
             or f"GET {health_url} answered {status} {json.dumps(body) if body else ''}".strip()
         )
     )
     version = str(body["version"]) if body and "version" in body else None
     commit = str(body["commit"]) if body and "commit" in body else None
-    return Verification(healthy, targets, health_url, status, ok, version, commit, detail)
+    return Verification(
+        healthy, targets, health_url, status, ok, version, commit, detail, expected_commit
+    )
+
+
+SHORT_COMMIT = 7
+"""A commit given shorter than the other side still matches when it is at least this long and
+a prefix of it (``git rev-parse --short`` gives 7 characters)."""
+
+
+def same_commit(reported: str, expected: str) -> bool:
+    """Whether two spellings of a git commit (full or abbreviated) name the same one."""
+    a, b = reported.strip().lower(), expected.strip().lower()
+    if a == b:
+        return True
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= SHORT_COMMIT and longer.startswith(shorter)
+
+
+def _commit_mismatch(body: dict[str, object] | None, expected: str | None) -> str | None:
+    """Why ``/health``'s answer is not the build the image label names (None when it is, or
+    when the image has no label to compare with)."""
+    if not expected:
+        return None
+    reported = str(body.get("commit")) if body and body.get("commit") is not None else None
+    if reported is None:
+        return (
+            f"/health reports no commit, but the image was built from {expected} "
+            "(its org.opencontainers.image.revision label)"
+        )
+    if same_commit(reported, expected):
+        return None
+    return (
+        f"/health reports commit {reported}, but the image was built from {expected} (its "
+        "org.opencontainers.image.revision label): the answer came from another build, or the "
+        "image's APP_COMMIT disagrees with its label"
+    )

@@ -281,16 +281,30 @@ def test_https_only_load_balancer_skips_the_smoke_test_instead_of_failing_it(mak
     target["alb_url"] = f"https://{s.stack.load_balancer_dns}"  # what the env root outputs
     s.target_file.write_text(json.dumps(target))
     s.push("v2")
+    s.push("v3")
     run = s.opsctl("--output", "json", "deploy", "--image-tag", "v2")
-    assert run.returncode == 0, run
+    # No false green: nothing checked that the service answers, so not exit 0 and not good.
+    assert run.returncode == 15, run
     doc = run.json
     assert doc["outcome"] == "succeeded_without_smoke_test"
+    assert doc["exit_code"] == 15
     assert doc["verification"]["targets_healthy"] is True
     assert doc["verification"]["smoke_ok"] is None
     assert "matches no certificate" in doc["verification"]["detail"]
     assert any(w.startswith("smoke test skipped:") and "OPSCTL_URL" in w for w in doc["warnings"])
-    tags = s.client("ecs").describe_task_definition(
-        taskDefinition=f"{s.stack.family}:2", include=["TAGS"]
-    )["tags"]
-    assert "opsctl:failed-at" not in {t["key"] for t in tags}
-    assert "opsctl:verified-at" in {t["key"] for t in tags}
+    assert any("--allow-no-smoke-test" in w for w in doc["warnings"])
+
+    def keys(revision: int) -> set[str]:
+        tags = s.client("ecs").describe_task_definition(
+            taskDefinition=f"{s.stack.family}:{revision}", include=["TAGS"]
+        )["tags"]
+        return {t["key"] for t in tags}
+
+    assert "opsctl:failed-at" not in keys(2)
+    assert "opsctl:verified-at" not in keys(2)
+    # Accepted by the operator: exit 0, recorded good on the targets' health alone.
+    accepted = s.opsctl("--output", "json", "deploy", "--image-tag", "v3", "--allow-no-smoke-test")
+    assert accepted.returncode == 0, accepted
+    assert accepted.json["outcome"] == "succeeded_without_smoke_test"
+    assert "opsctl:verified-at" in keys(3)
+    assert any("--allow-no-smoke-test" in n for n in accepted.json["notes"])

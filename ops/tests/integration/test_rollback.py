@@ -14,7 +14,8 @@ def test_rollback_returns_to_the_last_known_good_revision_after_a_failed_deploy(
     s.push("v2")
     s.push("v3")
     assert s.opsctl("deploy", "--image-tag", "v2").returncode == 0  # revision 2: verified good
-    failed = s.opsctl("deploy", "--image-tag", "v3", "--timeout", "3")  # revision 3: stuck
+    # Revision 3 stuck (fail-fast off: waiting until the time-out, as before it existed).
+    failed = s.opsctl("deploy", "--image-tag", "v3", "--timeout", "3", "--fail-fast", "0")
     assert failed.returncode == 12, failed
     revisions = s.opsctl("--output", "json", "revisions").json
     assert revisions["last_known_good"] == 2

@@ -38,6 +38,7 @@ SIGNING_TO_IAM = {
     "elasticloadbalancing": "elasticloadbalancing",
     "ec2": "ec2",
     "sts": "sts",
+    "tagging": "tag",
 }
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
@@ -106,6 +107,16 @@ def authorizations(
             return (Request(action, arns, on_cluster),)
         if operation == "TagResource":
             return (Request(action, (str(params["resourceArn"]),), _tags(params.get("tags", []))),)
+        if operation == "ListServiceDeployments":
+            service = str(params["service"]).rsplit("/", 1)[-1]
+            arn = _arn("ecs", region, f"service/{cluster}/{service}")
+            return (Request(action, (arn,), on_cluster),)
+        if operation in ("DescribeServiceDeployments", "StopServiceDeployment"):
+            arns = params.get("serviceDeploymentArns") or [params.get("serviceDeploymentArn")]
+            return (Request(action, tuple(_in_cluster(str(a), env) for a in arns)),)
+        if operation == "DescribeServiceRevisions":
+            arns = params.get("serviceRevisionArns") or []
+            return (Request(action, tuple(_in_cluster(str(a), env) for a in arns)),)
         if operation == "RegisterTaskDefinition":
             # ECS authorizes the revision the call creates (task-definition/<family>:<n>, n not
             # known before the call): any revision of the family matches the same statements.
@@ -128,7 +139,12 @@ def authorizations(
                 needed.append(Request("ecs:TagResource", (revision,), context))
             return tuple(needed)
         return None
-    if prefix == "ecr" and operation in ("DescribeImages", "BatchGetImage", "PutImage"):
+    if prefix == "ecr" and operation in (
+        "DescribeImages",
+        "BatchGetImage",
+        "PutImage",
+        "GetDownloadUrlForLayer",
+    ):
         registry = str(params.get("registryId") or ACCOUNT_ID)
         arn = f"arn:aws:ecr:{region}:{registry}:repository/{params['repositoryName']}"
         return (Request(action, (arn,)),)
@@ -150,7 +166,21 @@ def authorizations(
             )
         # A listing (no names) cannot be narrowed by the alarm ARNs a policy names.
         return (Request(action),)
+    if prefix == "cloudwatch" and operation == "DescribeAlarmHistory":
+        if params.get("AlarmName"):
+            return (Request(action, (_arn("cloudwatch", region, f"alarm:{params['AlarmName']}"),)),)
+        return (Request(action),)
+    if prefix == "tag" and operation == "GetResources":
+        return (Request(action),)  # no resource-level permissions
     return None
+
+
+def _in_cluster(arn: str, env: Environment) -> str:
+    """A service deployment or revision ARN (``.../<kind>/<cluster>/<service>/<id>``) with its
+    cluster named as the policy names it."""
+    head, _, path = arn.partition(":service-")
+    kind, cluster, rest = path.split("/", 2) if path.count("/") >= 2 else (path, "", "")
+    return f"{head}:service-{kind}/{env.cluster_name(cluster)}/{rest}" if rest else arn
 
 
 # --- the wire ---------------------------------------------------------------------------------
@@ -203,6 +233,18 @@ def _denied(protocol: str, code: str, message: str) -> tuple[str, list[tuple[str
     return "403 Forbidden", [("Content-Type", "text/xml")], xml.encode()
 
 
+def _cbor(body: bytes) -> dict[str, Any]:
+    """An RPCv2-CBOR request body as a dict (CloudWatch's protocol in current botocore), read
+    with botocore's own CBOR decoder."""
+    if not body:
+        return {}
+    from botocore.parsers import BaseCBORParser
+
+    parser = BaseCBORParser()
+    decoded = parser.parse_data_item(parser.get_peekable_stream_from_bytes(body))
+    return decoded if isinstance(decoded, dict) else {}
+
+
 def _decode(environ: dict[str, Any], body: bytes) -> tuple[str, str, dict[str, Any]] | None:
     """(protocol, operation, params) of a request, or None when it is not an API call."""
     target = environ.get("HTTP_X_AMZ_TARGET")
@@ -211,7 +253,7 @@ def _decode(environ: dict[str, Any], body: bytes) -> tuple[str, str, dict[str, A
         return "json", target.rsplit(".", 1)[-1], params
     path = environ.get("PATH_INFO", "")
     if "/operation/" in path:
-        return "cbor", path.rsplit("/", 1)[-1], {}
+        return "cbor", path.rsplit("/", 1)[-1], _cbor(body)
     form = urllib.parse.parse_qs(body.decode(errors="replace")) if body else {}
     if not form:
         form = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))

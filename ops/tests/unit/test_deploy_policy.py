@@ -29,7 +29,9 @@ from ops.tests.support.deploy_policy import (
 from ops.tests.support.iam_guard import SIGNING_TO_IAM, Environment, authorizations
 
 OPSCTL_SRC = Path(__file__).resolve().parents[2] / "src" / "opsctl"
-CLIENTS = ("ecs", "elbv2", "logs", "cloudwatch", "ec2", "ecr")
+CLIENTS = ("ecs", "elbv2", "logs", "cloudwatch", "ec2", "ecr", "tagging")
+SERVICE_MODELS = {"tagging": "resourcegroupstaggingapi"}
+"""Aws attributes whose name is not the botocore service's."""
 REGION = "us-east-1"
 ENV = Environment(service="fastapi-dev", cluster="fastapi-dev")
 FAMILY = "arn:aws:ecs:us-east-1:123456789012:task-definition/fastapi-dev"
@@ -54,7 +56,7 @@ def opsctl_actions() -> set[str]:
             continue
         if method == "get_paginator":
             method = node.args[0].value  # type: ignore[attr-defined]
-        model = session.get_service_model(client)
+        model = session.get_service_model(SERVICE_MODELS.get(client, client))
         operations = {xform_name(op): op for op in model.operation_names}
         assert method in operations, f"{client}.{method} is not a {client} operation"
         actions.add(f"{SIGNING_TO_IAM[model.signing_name]}:{operations[method]}")
@@ -152,6 +154,37 @@ def test_status_and_diagnose_reads_are_granted():
     assert _allowed("ec2:DescribeSecurityGroups")
     assert _allowed("logs:FilterLogEvents", logGroupName="/aws/ecs/fastapi-dev")
     assert not _allowed("logs:FilterLogEvents", logGroupName="/aws/ecs/other")
+
+
+def test_following_and_stopping_deployments_stays_on_this_service():
+    arn = "arn:aws:ecs:us-east-1:123456789012:service-deployment/{}/{}/r9i43YFjvgF"
+    revision = "arn:aws:ecs:us-east-1:123456789012:service-revision/{}/{}/4980306466373577095"
+    mine = arn.format("fastapi-dev", "fastapi-dev")
+    assert _allowed("ecs:ListServiceDeployments", cluster="fastapi-dev", service="fastapi-dev")
+    assert not _allowed("ecs:ListServiceDeployments", cluster="fastapi-dev", service="other")
+    assert _allowed("ecs:StopServiceDeployment", serviceDeploymentArn=mine, stopType="ROLLBACK")
+    assert not _allowed(
+        "ecs:StopServiceDeployment", serviceDeploymentArn=arn.format("fastapi-prod", "fastapi-prod")
+    )
+    assert _allowed("ecs:DescribeServiceDeployments", serviceDeploymentArns=[mine])
+    assert _allowed(
+        "ecs:DescribeServiceRevisions",
+        serviceRevisionArns=[revision.format("fastapi-dev", "fastapi-dev")],
+    )
+    assert not _allowed(
+        "ecs:DescribeServiceRevisions", serviceRevisionArns=[revision.format("other", "other")]
+    )
+
+
+def test_the_bake_and_the_tag_lookup_are_granted_narrowly():
+    assert _allowed("tag:GetResources")  # no resource-level permissions
+    assert _allowed("cloudwatch:DescribeAlarmHistory", AlarmName="fastapi-dev-target-5xx")
+    assert not _allowed("cloudwatch:DescribeAlarmHistory", AlarmName="billing")
+    assert not _allowed("cloudwatch:DescribeAlarmHistory")  # every alarm's history: "*"
+    assert _allowed(
+        "ecr:GetDownloadUrlForLayer", repositoryName="fastapi-dev", layerDigest="sha256:0"
+    )
+    assert not _allowed("ecr:GetDownloadUrlForLayer", repositoryName="other", layerDigest="x")
 
 
 def test_the_evaluator_follows_iam_condition_rules():

@@ -260,13 +260,18 @@ def test_warnings_and_a_skipped_smoke_test_are_shown_in_every_format():
     assert "warning: smoke test skipped: no URL (HTTPS only)" in text
     assert "warning: could not record the verdict" in text
     markdown = _render(result, OutputFormat.MARKDOWN)
-    assert markdown.startswith("### ⚠️ deploy succeeded, smoke test SKIPPED")
+    # Not accepted (no --allow-no-smoke-test): exit 15, a failed job summary.
+    assert markdown.startswith("### ❌ deploy succeeded, smoke test SKIPPED")
     assert "| smoke test | skipped: no URL (HTTPS only) |" in markdown
     assert "> **warning:** could not record the verdict" in markdown
     document = json.loads(_render(result, OutputFormat.JSON))
     assert document["outcome"] == "succeeded_without_smoke_test"
-    assert document["exit_code"] == 0
+    assert document["exit_code"] == 15
     assert len(document["warnings"]) == 2
+    accepted = replace(result, exit_code=0)
+    assert _render(accepted, OutputFormat.MARKDOWN).startswith(
+        "### ⚠️ deploy succeeded, smoke test SKIPPED (accepted: --allow-no-smoke-test)"
+    )
 
 
 def test_status_says_when_alarms_could_not_be_read():
@@ -277,3 +282,19 @@ def test_status_says_when_alarms_could_not_be_read():
     assert "> alarms not read: describing alarms: AccessDenied" in _render(
         status, OutputFormat.MARKDOWN
     )
+
+
+def test_every_exit_code_is_documented():
+    """docs/opsctl.md's exit code table lists every code opsctl can end with, and no other."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "opsctl.md").read_text()
+    table = page.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)}
+    documented |= {
+        int(code)
+        for row in re.findall(r"^\| (\d+(?:, \d+)+) \|", table, re.M)
+        for code in row.split(", ")
+    }
+    assert documented == {int(code) for code in ExitCode}

@@ -204,7 +204,11 @@ def test_documents_that_break_a_constraint_fail(name, document, broken):
 
 
 def test_exit_codes_in_schemas_are_the_documented_ones():
-    assert ROLLOUT_EXIT_CODES == (0, 10, 11, 12, 13, 14)
+    assert (
+        *(0, 10, 11, 12, 13, 14, 15, 16, 17),
+        *(31, 32, 33, 36, 37),  # --rollback-on-failure: failed with 1X, rolled back
+        *(41, 42, 43, 46, 47),  # failed with 1X, and the automatic rollback failed too
+    ) == ROLLOUT_EXIT_CODES
     assert ERROR_EXIT_CODES == (1, 2, 3, 4, 5, 6, 130)
     error_codes = document_schema("error")["$defs"]["ErrorInfo"]["properties"]["exit_code"]
     assert error_codes["enum"] == list(ERROR_EXIT_CODES)

@@ -434,6 +434,43 @@ run "rejects_unknown_architecture" {
   expect_failures = [var.task]
 }
 
+run "deployment_alarms_fail_and_roll_back_a_deploy" {
+  command = plan
+
+  variables {
+    deployment = { alarm_names = ["fastapi-dev-target-5xx", "fastapi-dev-service-5xx"] }
+  }
+
+  assert {
+    condition     = aws_ecs_service.this[0].alarms[0].enable && aws_ecs_service.this[0].alarms[0].alarm_names == toset(["fastapi-dev-target-5xx", "fastapi-dev-service-5xx"])
+    error_message = "Named deployment alarms are enabled on the service (ECS deployment alarms)."
+  }
+
+  assert {
+    condition     = aws_ecs_service.this[0].alarms[0].rollback
+    error_message = "A deployment an alarm fails is rolled back by default."
+  }
+}
+
+run "no_alarm_names_no_alarms_block" {
+  command = plan
+
+  assert {
+    condition     = length(aws_ecs_service.this[0].alarms) == 0
+    error_message = "Without alarm names the service has no deployment alarms block (ECS refuses an empty one)."
+  }
+}
+
+run "rejects_more_than_ten_deployment_alarms" {
+  command = plan
+
+  variables {
+    deployment = { alarm_names = [for i in range(11) : "alarm-${i}"] }
+  }
+
+  expect_failures = [var.deployment]
+}
+
 run "rejects_invalid_deployment_percentages" {
   command = plan
 

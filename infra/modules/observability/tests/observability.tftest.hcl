@@ -48,7 +48,7 @@ run "alerting_matches_runbook_5" {
   command = plan
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["cpu-high", "memory-high", "elb-5xx", "target-5xx", "unhealthy-hosts"])
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["cpu-high", "memory-high", "service-5xx", "elb-5xx", "target-5xx", "unhealthy-hosts"])
     error_message = "Alarms for ECS CPU and memory, ELB and target 5xx and unhealthy hosts (runbook 5.2)."
   }
 
@@ -65,6 +65,16 @@ run "alerting_matches_runbook_5" {
   assert {
     condition     = aws_cloudwatch_metric_alarm.this["cpu-high"].dimensions == tomap({ ClusterName = "fastapi-dev", ServiceName = "fastapi-dev" }) && aws_cloudwatch_metric_alarm.this["cpu-high"].threshold == 80
     error_message = "The CPU alarm watches the service at 80%."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["service-5xx"].namespace == "AwsFastapiService" && aws_cloudwatch_metric_alarm.this["service-5xx"].metric_name == "ProcessServerErrors" && aws_cloudwatch_metric_alarm.this["service-5xx"].dimensions == tomap({ Service = "fastapi-dev" })
+    error_message = "The service-5xx alarm reads the service's own 5xx count (EMF), under its own Service name."
+  }
+
+  assert {
+    condition     = output.deployment_alarm_names == ["fastapi-dev-target-5xx", "fastapi-dev-service-5xx", "fastapi-dev-unhealthy-hosts"]
+    error_message = "A deployment is judged by the targets' 5xx, the service's own 5xx and unhealthy targets."
   }
 
   assert {
@@ -136,8 +146,13 @@ run "no_load_balancer_no_load_balancer_alarms" {
   }
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["cpu-high", "memory-high"]) && length(aws_cloudwatch_metric_alarm.response_time) == 0
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["cpu-high", "memory-high", "service-5xx"]) && length(aws_cloudwatch_metric_alarm.response_time) == 0
     error_message = "Without a load balancer only the ECS alarms exist."
+  }
+
+  assert {
+    condition     = output.deployment_alarm_names == ["fastapi-dev-service-5xx"]
+    error_message = "Without a load balancer a deployment is judged by the service's own 5xx."
   }
 
   assert {
@@ -194,4 +209,14 @@ run "rejects_non_positive_latency_threshold" {
   }
 
   expect_failures = [var.thresholds]
+}
+
+run "rejects_an_invalid_metrics_namespace" {
+  command = plan
+
+  variables {
+    application_metrics = { namespace = "no spaces allowed" }
+  }
+
+  expect_failures = [var.application_metrics]
 }

@@ -16,7 +16,12 @@ Gaps (docs/emulator.md, "CloudWatch alarms"):
   CloudWatch treats each combination of dimensions as a metric of its own
   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Dimension),
   so a query by ``LoadBalancer`` must not also count what the ALB published by ``TargetGroup``
-  and ``LoadBalancer``. (GetMetricData already matches exactly.)
+  and ``LoadBalancer``.
+* GetMetricData compares dimension sets after sorting them, but moto's ``Dimension.__lt__``
+  compares a value with a name, so the sort is no order at all and a query naming
+  ``LoadBalancer`` before ``TargetGroup`` finds nothing the ALB published as ``TargetGroup``,
+  ``LoadBalancer``. CloudWatch does not care about the order; here dimensions sort by name,
+  then value.
 
 Alarm *evaluation* (turning metric data into states) is not a fix here: it is something AWS does
 by itself, run beside the simulator (:mod:`localcloud.cloudwatch`).
@@ -35,6 +40,7 @@ from moto.cloudwatch.exceptions import InvalidParameterValue
 from moto.cloudwatch.models import (
     Alarm,
     CloudWatchBackend,
+    Dimension,
     MetricDatumBase,
     Statistics,
     cloudwatch_backends,
@@ -184,9 +190,14 @@ class _Only:
         return self._data
 
 
+def _dimension_before(self: Dimension, other: Dimension) -> bool:
+    return (self.name or "", self.value or "") < (other.name or "", other.value or "")
+
+
 def install() -> None:
     """Record alarm history, keep an updated alarm's state, serve DescribeAlarmHistory, match
-    GetMetricStatistics' dimensions exactly."""
+    GetMetricStatistics' dimensions exactly, and GetMetricData's whatever their order."""
+    Dimension.__lt__ = _dimension_before  # type: ignore[method-assign]
     original_statistics = CloudWatchBackend.get_metric_statistics
 
     def get_metric_statistics(

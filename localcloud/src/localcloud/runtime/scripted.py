@@ -41,6 +41,8 @@ class Behaviour:
     startup_log: tuple[str, ...] = ()
     exit_log: tuple[str, ...] = ()
     version: str = "scripted"
+    commit: str = "scripted"
+    """What ``/health`` reports as ``commit`` (the service's ``APP_COMMIT``)."""
 
 
 HEALTHY = Behaviour()
@@ -231,7 +233,7 @@ class ScriptedProcess:
         else:
             status = 404  # like the service: unknown paths are not found
         if status < 400:
-            body = {"status": "ok", "version": behaviour.version, "commit": "scripted"}
+            body = {"status": "ok", "version": behaviour.version, "commit": behaviour.commit}
         else:
             body = {"status": "error", "detail": f"scripted failure ({status})"}
         delay = self._spec.clock.real(behaviour.response_delay_seconds)

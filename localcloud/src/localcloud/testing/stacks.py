@@ -79,6 +79,8 @@ class Stack:
             "target_group_arn": self.target_group_arn,
             "alb_url": alb_url,
             "log_group": self.log_group,
+            # Tests bake only when they ask for it (--bake), as dev's terraform.tfvars does.
+            "deploy_bake": "0s",
         }
 
 

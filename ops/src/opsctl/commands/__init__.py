@@ -32,6 +32,12 @@ class Context:
     def progress(self) -> Progress:
         return make_progress(self.quiet)
 
+    def refresh(self) -> None:
+        """Forget the discovered target (the service changed: after a deploy, before the
+        rollback that follows it) and start a new progress display."""
+        self.__dict__.pop("target", None)
+        self.__dict__.pop("progress", None)
+
     def target_info(self) -> TargetInfo:
         return TargetInfo(
             cluster=self.spec.cluster,

@@ -17,7 +17,9 @@ def run(ctx: Context, *, limit: int = 10) -> RevisionsResult:
     running = {d.task_definition for d in service.deployments}
     primary = service.primary
     current = primary.task_definition if primary else service.task_definition
-    good = lkg.last_known_good(verdicts.values(), exclude=[current])
+    # Found by tag, like rollback: revisions older than the newest SCAN_DEPTH count too.
+    candidates, _ = lkg.good_candidates(ctx.aws, service, target.family, exclude=[current])
+    good = candidates[0] if candidates else None
     revisions = []
     for definition in definitions[:limit]:
         verdict = verdicts[definition.arn]

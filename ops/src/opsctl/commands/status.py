@@ -4,6 +4,7 @@ latest service events, target health with reason codes, alarms in ALARM (runbook
 
 from __future__ import annotations
 
+from opsctl.alarms import concerns
 from opsctl.aws import concurrently
 from opsctl.commands import Context, deployment_info, revision_of
 from opsctl.errors import AwsError
@@ -14,12 +15,7 @@ from opsctl.results import AlarmInfo, EventInfo, StatusResult
 
 def _relevant(alarm: Alarm, cluster: str, service: str, group_arn: str | None) -> bool:
     """Alarms about this service, its target group or load balancer, or named after it."""
-    dims = dict(alarm.dimensions)
-    if dims.get("ServiceName") == service and dims.get("ClusterName", cluster) == cluster:
-        return True
-    if group_arn and dims.get("TargetGroup") and group_arn.endswith(dims["TargetGroup"]):
-        return True
-    return service in alarm.name
+    return concerns(alarm.name, alarm.dimensions, cluster, service, group_arn)
 
 
 def run(ctx: Context, *, events: int = 10) -> StatusResult:
