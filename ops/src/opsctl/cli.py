@@ -10,7 +10,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from opsctl import __version__
+from opsctl.cliglobals import OpsctlCommand, OpsctlGroup, overrides
 from opsctl.errors import ExitCode, OpsctlError
 from opsctl.output import OutputFormat, render, render_log_event
 from opsctl.results import (
@@ -41,6 +42,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode=None,
+    cls=OpsctlGroup,
 )
 
 COMMANDS = ("status", "deploy", "rollback", "redeploy", "watch", "revisions", "logs", "diagnose")
@@ -57,10 +59,17 @@ class Globals:
 
 
 def _globals(ctx: typer.Context) -> Globals:
+    """The global options, those given after the command winning (opsctl.cliglobals)."""
     state = ctx.find_root().obj
     if not isinstance(state, Globals):  # the root callback always sets it
         raise TypeError("opsctl: global options were not parsed")
-    return state
+    given = overrides(ctx)
+    if "output" in given:
+        given["output"] = OutputFormat(given["output"])
+    for name in ("tf_dir", "target_file"):
+        if given.get(name) is not None:
+            given[name] = Path(given[name])
+    return replace(state, **given)
 
 
 def _version(value: bool) -> None:
@@ -221,7 +230,7 @@ def _options(
 # --- commands ---------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def status(
     ctx: typer.Context,
     events: Annotated[
@@ -234,7 +243,7 @@ def status(
     _execute(ctx, "status", lambda c: command.run(c, events=events))
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def deploy(
     ctx: typer.Context,
     image_tag: Annotated[
@@ -261,7 +270,7 @@ def deploy(
     )
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def rollback(
     ctx: typer.Context,
     to_revision: Annotated[
@@ -285,7 +294,7 @@ def rollback(
     )
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def redeploy(
     ctx: typer.Context,
     dry_run: DryRun = False,
@@ -305,7 +314,7 @@ def redeploy(
     )
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def watch(
     ctx: typer.Context,
     deployment: Annotated[
@@ -323,7 +332,7 @@ def watch(
     _execute(ctx, "watch", lambda c: command.run(c, deployment_id=deployment, options=options))
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def revisions(
     ctx: typer.Context,
     limit: Annotated[
@@ -359,7 +368,7 @@ def _task(value: str | None) -> str | None:
         raise typer.BadParameter(error.message.removeprefix(f"--task {value!r}: ")) from None
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def logs(
     ctx: typer.Context,
     since: Annotated[
@@ -418,7 +427,7 @@ def logs(
     _execute(ctx, "logs", run)
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def diagnose(ctx: typer.Context) -> None:
     """Runbook 4.2 over live evidence; silent and exit 0 when healthy, exit 20 on problems."""
     from opsctl.commands import diagnose as command
