@@ -18,8 +18,8 @@ from typing import Any, TextIO, assert_never
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Column, Table
 
+from opsctl import tables
 from opsctl.results import (
     SCHEMA_VERSION,
     DiagnoseResult,
@@ -32,6 +32,7 @@ from opsctl.results import (
     RolloutResult,
     StatusResult,
 )
+from opsctl.tables import Col, Kind, short_digest
 
 
 class OutputFormat(StrEnum):
@@ -138,62 +139,88 @@ def _text(result: object, console: Console) -> None:
 @_text.register
 def _(result: StatusResult, console: Console) -> None:
     t = result.target
-    digest = f" ({result.image_digest[:19]})" if result.image_digest else ""
     console.print(
         f"[bold]{escape(t.service)}[/] in {escape(t.cluster)} ({t.region}): {result.status}, "
         f"{result.running}/{result.desired} running, {result.pending} pending; "
-        f"revision {result.revision}{digest}"
+        f"revision {result.revision}"
     )
     breaker = (
         "on" + (" with rollback" if result.circuit_breaker_rollback else "")
         if result.circuit_breaker
         else "off"
     )
-    console.print(
-        f"circuit breaker {breaker}; health-check grace period {result.grace_period or 0}s"
+    image = short_digest(result.image_digest) if result.image_digest else _image_cell(result.image)
+    grace = result.grace_period or 0
+    console.print(f"image {escape(image)}; circuit breaker {breaker}; grace period {grace}s")
+    tables.render(
+        console,
+        [
+            Col("deployment", Kind.NAME),
+            Col("status", drop=3),
+            Col("rollout"),
+            Col("rev", justify="right"),
+            Col("image", Kind.DIGEST),
+            Col("running", justify="right"),
+            Col("pending", drop=2, justify="right"),
+            Col("failed", justify="right"),
+            Col("updated", drop=1),
+        ],
+        [
+            [
+                d.id,
+                d.status,
+                d.rollout_state or "-",
+                str(d.revision or "-"),
+                _image_cell(d.image),
+                f"{d.running}/{d.desired}",
+                str(d.pending),
+                str(d.failed_tasks),
+                _when(d.updated_at),
+            ]
+            for d in result.deployments
+        ],
+        title="[bold]Deployments[/]",
     )
-    table = Table(
-        Column("deployment", no_wrap=True),
-        "status",
-        "rollout",
-        "rev",
-        "image",
-        "running",
-        "failed",
-        Column("updated", no_wrap=True),
-        title="Deployments",
-    )
-    for d in result.deployments:
-        table.add_row(
-            d.id,
-            d.status,
-            d.rollout_state or "-",
-            str(d.revision or "-"),
-            _short_image(d.image),
-            f"{d.running}/{d.desired} ({d.pending} pending)",
-            str(d.failed_tasks),
-            _when(d.updated_at),
-        )
-    console.print(table)
     if result.target_group_arn:
-        targets = Table("target", "port", "state", "reason", "description", title="Target health")
-        for h in result.targets:
-            style = (
-                "green" if h.state == "healthy" else "red" if h.state == "unhealthy" else "yellow"
+        if result.targets:
+            tables.render(
+                console,
+                [
+                    Col("target", Kind.NAME),
+                    Col("port", justify="right"),
+                    Col("state"),
+                    Col("reason"),
+                    Col("description", Kind.PROSE),
+                ],
+                [
+                    [
+                        h.id,
+                        str(h.port or "-"),
+                        f"[{_health_style(h.state)}]{h.state}[/]",
+                        h.reason or "",
+                        escape(h.description or ""),
+                    ]
+                    for h in result.targets
+                ],
+                title="[bold]Target health[/]",
             )
-            targets.add_row(
-                h.id,
-                str(h.port or "-"),
-                f"[{style}]{h.state}[/]",
-                h.reason or "",
-                escape(h.description or ""),
-            )
-        console.print(targets if result.targets else "Target health: no registered targets")
+        else:
+            console.print("Target health: no registered targets")
     if result.alarms:
-        alarms = Table("alarm", "metric", "since", "reason", title="Alarms in ALARM")
-        for a in result.alarms:
-            alarms.add_row(escape(a.name), a.metric or "-", _when(a.updated_at), escape(a.reason))
-        console.print(alarms)
+        tables.render(
+            console,
+            [
+                Col("alarm", Kind.NAME),
+                Col("since", drop=2),
+                Col("metric", drop=1),
+                Col("reason", Kind.PROSE),
+            ],
+            [
+                [escape(a.name), _when(a.updated_at), a.metric or "-", escape(a.reason)]
+                for a in result.alarms
+            ],
+            title="[bold]Alarms in ALARM[/]",
+        )
     elif result.alarms_error:
         console.print(f"[yellow]Alarms: not read[/] ({escape(result.alarms_error)})")
     else:
@@ -202,6 +229,20 @@ def _(result: StatusResult, console: Console) -> None:
         console.print("[bold]Latest events[/]")
         for e in result.events:
             console.print(f"  {_when(e.created_at)} {escape(e.message)}")
+
+
+def _health_style(state: str) -> str:
+    return "green" if state == "healthy" else "red" if state == "unhealthy" else "yellow"
+
+
+def _image_cell(image: str | None) -> str:
+    """A table's image: the digest, shortened, when the image is pinned by one; else its
+    ``name:tag`` (a name: never shortened)."""
+    if not image:
+        return "-"
+    if "@sha256:" in image:
+        return short_digest(image.rsplit("@", 1)[1])
+    return image.rsplit("/", 1)[-1]
 
 
 @_text.register
@@ -261,7 +302,7 @@ def _(result: RolloutResult, console: Console) -> None:
 
 @_text.register
 def _(result: RevisionsResult, console: Console) -> None:
-    table = Table("rev", "registered", "image", "state", title=f"{result.family} (newest first)")
+    rows = []
     for r in result.revisions:
         marks = []
         if r.running:
@@ -272,10 +313,20 @@ def _(result: RevisionsResult, console: Console) -> None:
             marks.append("good")
         if r.verdict == "bad":
             marks.append(f"[red]{r.bad_reason or 'bad'}[/]")
-        table.add_row(
-            str(r.revision), _when(r.registered_at), _short_image(r.image), ", ".join(marks) or "-"
+        rows.append(
+            [str(r.revision), _when(r.registered_at), _image_cell(r.image), ", ".join(marks) or "-"]
         )
-    console.print(table)
+    tables.render(
+        console,
+        [
+            Col("rev", justify="right"),
+            Col("registered", drop=1),
+            Col("image", Kind.DIGEST),
+            Col("state"),
+        ],
+        rows,
+        title=f"[bold]{escape(result.family)}[/] (newest first)",
+    )
     lkg = f"revision {result.last_known_good}" if result.last_known_good else "none recorded"
     console.print(f"last known good (other than the current revision): {lkg}")
 
