@@ -339,6 +339,12 @@ def _(result: LogsResult, console: Console) -> None:
 
 @_text.register
 def _(result: DiagnoseResult, console: Console) -> None:
+    t = result.target
+    if not result.findings:
+        console.print(
+            f"[bold green]no problem found[/]: {escape(t.service)} in {escape(t.cluster)} "
+            f"({t.region})"
+        )
     for f in result.findings:
         style = "red" if f.severity.value == "critical" else "yellow"
         console.print(
@@ -352,6 +358,23 @@ def _(result: DiagnoseResult, console: Console) -> None:
         console.print(f"  likely cause: {escape(f.likely_cause)}")
         console.print(f"  runbook: {escape(f.runbook)}")
         console.print(f"  fix: {escape(f.fix)}")
+    if result.looked_at:
+        console.print("[bold]looked at[/]")
+        for line in result.looked_at:
+            console.print(f"  - {escape(line)}")
+    if result.findings:
+        console.print(
+            f"rules checked: {len(result.rules_checked)} (`opsctl diagnose -o json` lists them)",
+            style="dim",
+        )
+    else:
+        tables.render(
+            console,
+            [Col("rule", Kind.NAME), Col("looks for", Kind.PROSE)],
+            [[c.rule, escape(c.looks_for)] for c in result.checks]
+            or [[name, ""] for name in result.rules_checked],
+            title=f"[bold]rules checked ({len(result.rules_checked)})[/]",
+        )
 
 
 @_text.register
@@ -493,8 +516,19 @@ def _(result: LogsResult) -> str:
 
 @_md.register
 def _(result: DiagnoseResult) -> str:
+    looked = "\n".join(f"- {line}" for line in result.looked_at)
     if not result.findings:
-        return f"### ✅ `{result.target.service}`: no problem found"
+        parts = [f"### ✅ `{result.target.service}`: no problem found"]
+        if looked:
+            parts.append(f"Looked at:\n\n{looked}")
+        parts.append(
+            _table(
+                ["rule checked", "looks for"],
+                [[c.rule, c.looks_for] for c in result.checks]
+                or [[name, "-"] for name in result.rules_checked],
+            )
+        )
+        return "\n\n".join(parts)
     parts = [f"### ❌ `{result.target.service}`: {len(result.findings)} problem(s)"]
     for f in result.findings:
         evidence = "\n".join(f"  - {line}" for line in f.evidence)
@@ -503,6 +537,9 @@ def _(result: DiagnoseResult) -> str:
             f"- evidence:\n{evidence}\n- likely cause: {f.likely_cause}\n- runbook: "
             f"{f.runbook}\n- fix: {f.fix}"
         )
+    if looked:
+        parts.append(f"Looked at:\n\n{looked}")
+    parts.append(f"Rules checked: {', '.join(f'`{r}`' for r in result.rules_checked)}")
     return "\n\n".join(parts)
 
 

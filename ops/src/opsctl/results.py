@@ -353,13 +353,26 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class RuleCheck:
+    """A rule diagnose applied, and what it looks for."""
+
+    rule: str
+    looks_for: str
+
+
+@dataclass(frozen=True)
 class DiagnoseResult:
     target: TargetInfo
     findings: tuple[Finding, ...]
     rules_checked: tuple[str, ...]
     command: Literal["diagnose"] = "diagnose"
     healthy: bool = field(init=False, default=True)
-    """No finding: diagnose printed nothing and exits 0."""
+    """No finding: diagnose says "no problem found", lists the rules it ran and exits 0."""
+    checks: tuple[RuleCheck, ...] = ()
+    """Every rule applied, in order, with what it looks for."""
+    looked_at: tuple[str, ...] = ()
+    """What the rules were given, one line per source (tasks, targets, events, metrics): with
+    no finding, this tells a healthy service from a diagnosis that saw nothing."""
 
     def __post_init__(self) -> None:
         # A field derived from findings rather than a property, so that the JSON document and

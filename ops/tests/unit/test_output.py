@@ -29,6 +29,7 @@ from opsctl.results import (
     RevisionsResult,
     RolloutInfo,
     RolloutResult,
+    RuleCheck,
     Severity,
     StatusResult,
     StoppedTaskInfo,
@@ -191,14 +192,33 @@ def test_every_result_renders_in_every_format(result, fmt, validate_document):
         document = json.loads(text)
         assert document["schema_version"] == 1
         validate_document(document)
-    elif not (isinstance(result, DiagnoseResult) and result.healthy and fmt == OutputFormat.TEXT):
+    else:
         assert text.strip()
 
 
-def test_healthy_diagnosis_prints_nothing_as_text():
-    stream = io.StringIO()
-    render(DiagnoseResult(TARGET, (), ("x",)), OutputFormat.TEXT, stream)
-    assert stream.getvalue() == ""
+def test_a_healthy_diagnosis_says_so_and_what_it_checked():
+    healthy = DiagnoseResult(
+        TARGET,
+        (),
+        ("crash-loop", "alb-5xx"),
+        checks=(
+            RuleCheck("crash-loop", "two or more tasks exiting non-zero"),
+            RuleCheck("alb-5xx", "5xx from the load balancer or the app"),
+        ),
+        looked_at=("tasks: 2 running, 0 stopped since the current deployment began",),
+    )
+    text = _render(healthy, OutputFormat.TEXT)
+    assert text.startswith("no problem found: api in api-cluster (us-east-1)")
+    assert "rules checked (2)" in text
+    assert "crash-loop" in text
+    assert "two or more tasks exiting non-zero" in text
+    assert "tasks: 2 running" in text
+    markdown = _render(healthy, OutputFormat.MARKDOWN)
+    assert markdown.startswith("### ✅ `api`: no problem found")
+    assert "| alb-5xx | 5xx from the load balancer or the app |" in markdown
+    document = json.loads(_render(healthy, OutputFormat.JSON))
+    assert document["healthy"] is True
+    assert [c["rule"] for c in document["checks"]] == ["crash-loop", "alb-5xx"]
 
 
 def test_outcomes_have_distinct_failure_exit_codes():

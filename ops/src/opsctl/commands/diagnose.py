@@ -12,9 +12,17 @@ from datetime import UTC, datetime, timedelta
 
 from opsctl.aws import concurrently
 from opsctl.commands import Context
-from opsctl.diagnosis import RULES, Evidence, Metrics, diagnose, needs_network_evidence
+from opsctl.diagnosis import (
+    LOOKS_FOR,
+    RULES,
+    Evidence,
+    Metrics,
+    diagnose,
+    looked_at,
+    needs_network_evidence,
+)
 from opsctl.model import LoadBalancer, TargetGroup, TargetHealth, Task
-from opsctl.results import DiagnoseResult
+from opsctl.results import DiagnoseResult, RuleCheck
 
 WINDOW_MINUTES = 15
 _ELB_METRICS = (
@@ -56,7 +64,7 @@ def collect(ctx: Context) -> Evidence:
     oldest = datetime.min.replace(tzinfo=UTC)
     stopped.sort(key=lambda t: t.stopped_at or t.created_at or oldest, reverse=True)
 
-    network = needs_network_evidence(tuple(stopped), tuple(targets))
+    network = needs_network_evidence(tuple(stopped), tuple(targets), service.events)
     crashed = next(
         (
             t
@@ -120,4 +128,6 @@ def run(ctx: Context) -> DiagnoseResult:
         target=ctx.target_info(),
         findings=diagnose(evidence),
         rules_checked=tuple(name for name, _ in RULES),
+        checks=tuple(RuleCheck(name, LOOKS_FOR[name]) for name, _ in RULES),
+        looked_at=looked_at(evidence),
     )
