@@ -260,6 +260,61 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["*"]
   }
 
+  # `opsctl changes` and `opsctl diagnose` (its first finding's nearest change): what changed
+  # around the service. Read-only, scoped to this service where AWS can scope it:
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+  statement {
+    sid       = "ListTheServicesDeployments"
+    actions   = ["ecs:ListServiceDeployments"]
+    resources = [each.value.service_arn]
+  }
+
+  statement {
+    sid     = "ReadTheServicesDeploymentsAndRevisions"
+    actions = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
+    resources = [
+      "arn:${local.partition}:ecs:${var.region}:${local.account_id}:service-deployment/${each.value.service}/${each.value.service}/*",
+      "arn:${local.partition}:ecs:${var.region}:${local.account_id}:service-revision/${each.value.service}/${each.value.service}/*",
+    ]
+  }
+
+  statement {
+    sid = "ReadWhoChangedThings"
+    # Who started a deployment, stopped one or pushed an image: CloudTrail's event history.
+    # LookupEvents has no resource-level permissions, so this role can read the region's
+    # management events of the whole account for 90 days (who called what, with the request
+    # parameters; never data events or object contents); opsctl asks only for UpdateService,
+    # CreateService, StopServiceDeployment and PutImage.
+    # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/security_iam_id-based-policy-examples.html
+    actions   = ["cloudtrail:LookupEvents"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ReadTheServicesAlarmHistory"
+    # The state changes of this service's alarms (infra/modules/observability names them
+    # <service>-*); DescribeAlarmHistory is scoped by alarm ARN when the call names the alarm.
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+    actions   = ["cloudwatch:DescribeAlarmHistory"]
+    resources = ["arn:${local.partition}:cloudwatch:${var.region}:${local.account_id}:alarm:${each.value.service}-*"]
+  }
+
+  statement {
+    sid = "ListTheVersionsOfThisEnvironmentsState"
+    # Terraform applies: each one writes a version of the state object. The role may list the
+    # versions (time, size, id) of this environment's state key only, never read it (the state
+    # may hold secrets) nor any other key of the bucket.
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+    actions   = ["s3:ListBucketVersions"]
+    resources = [local.state_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:prefix"
+      values   = ["${each.value.state_prefix}terraform.tfstate"]
+    }
+  }
+
   statement {
     sid       = "ReadTheLogs"
     actions   = ["logs:FilterLogEvents"]

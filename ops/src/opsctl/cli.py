@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `opsctl --help` must not load 
 app = typer.Typer(
     name="opsctl",
     help="The operations runbook as commands: status, deploy, rollback, redeploy, watch, "
-    "revisions, logs, diagnose. Exit codes: docs/opsctl.md.",
+    "revisions, logs, diagnose, changes. Exit codes: docs/opsctl.md.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -45,7 +45,17 @@ app = typer.Typer(
     cls=OpsctlGroup,
 )
 
-COMMANDS = ("status", "deploy", "rollback", "redeploy", "watch", "revisions", "logs", "diagnose")
+COMMANDS = (
+    "status",
+    "deploy",
+    "rollback",
+    "redeploy",
+    "watch",
+    "revisions",
+    "logs",
+    "diagnose",
+    "changes",
+)
 
 
 @dataclass
@@ -427,12 +437,56 @@ def logs(
     _execute(ctx, "logs", run)
 
 
+def _state_url(value: str | None) -> str | None:
+    """Validate --state-url while parsing the command line (exit 2, before any AWS call)."""
+    if value is None:
+        return None
+    from opsctl.s3url import parse_s3_url
+
+    try:
+        parse_s3_url(value)
+    except OpsctlError as error:
+        raise typer.BadParameter(error.message.removeprefix(f"--state-url {value!r}: ")) from None
+    return value
+
+
+StateUrl = Annotated[
+    str | None,
+    typer.Option(
+        envvar="OPSCTL_STATE_URL",
+        help="s3://<bucket>/<env>/terraform.tfstate: list Terraform applies (default: the "
+        "S3 backend of --tf-dir, once initialised)",
+        callback=_state_url,
+    ),
+]
+
+
 @app.command(cls=OpsctlCommand)
-def diagnose(ctx: typer.Context) -> None:
-    """Runbook 4.2 over live evidence; silent and exit 0 when healthy, exit 20 on problems."""
+def diagnose(ctx: typer.Context, state_url: StateUrl = None) -> None:
+    """Runbook 4.2 over live evidence; exit 0 and "no problem found" with the rules checked, or
+    exit 20 with findings, the first linked to the nearest change before it."""
     from opsctl.commands import diagnose as command
 
-    _execute(ctx, "diagnose", command.run)
+    _execute(ctx, "diagnose", lambda c: command.run(c, state_url=state_url))
+
+
+@app.command(cls=OpsctlCommand)
+def changes(
+    ctx: typer.Context,
+    since: Annotated[
+        str,
+        typer.Option(help="how far back: 30s, 10m, 6h, 1d or an ISO 8601 time", callback=_since),
+    ] = "6h",
+    state_url: StateUrl = None,
+) -> None:
+    """What changed, newest first: deployments (and who), verdicts, task-definition diffs,
+    images, alarm states, Terraform applies."""
+    from opsctl.commands import changes as command
+    from opsctl.since import parse_since
+
+    _execute(
+        ctx, "changes", lambda c: command.run(c, since=parse_since(since), state_url=state_url)
+    )
 
 
 @app.command()

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 
 from opsctl.model import (
     LoadBalancer,
@@ -755,6 +755,16 @@ def looked_at(evidence: Evidence) -> tuple[str, ...]:
             f"{m.target_5xx:.0f} from the targets"
         )
     return tuple(lines)
+
+
+def onset(evidence: Evidence) -> datetime | None:
+    """When the symptoms began, as far as the evidence shows: the first task that stopped
+    during the current deployment, or the first service event since the last steady state.
+    ``None`` when nothing dates them (5xx alone): then "now" is the best bound."""
+    times = [t.stopped_at or t.created_at for t in evidence.stopped]
+    times += [e.created_at for e in since_steady_state(evidence.service.events)]
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
 
 
 def diagnose(evidence: Evidence) -> tuple[Finding, ...]:

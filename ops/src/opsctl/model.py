@@ -276,3 +276,86 @@ class SubnetRoute:
     subnet_id: str
     vpc_id: str
     default_route: str | None
+
+
+# --- History: what changed (opsctl changes) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceDeploymentRecord:
+    """One service deployment (DescribeServiceDeployments): a change of the service's revision,
+    kept by ECS after the service's own ``deployments`` list has forgotten it.
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeployment.html"""
+
+    arn: str
+    status: str
+    """PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, STOP_REQUESTED, ROLLBACK_REQUESTED,
+    ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED."""
+    status_reason: str | None
+    created_at: datetime | None
+    finished_at: datetime | None
+    target_revision: str
+    """The service revision it rolls out (ARN)."""
+    source_revisions: tuple[str, ...]
+    """The service revisions that ran when it began (ARNs)."""
+    rollback_reason: str | None = None
+    rollback_started_at: datetime | None = None
+    rollback_revision: str | None = None
+    """The service revision it rolled back to (ARN)."""
+    triggered_alarms: tuple[str, ...] = ()
+    circuit_breaker_failures: int | None = None
+
+    @property
+    def deployment_id(self) -> str | None:
+        """The ``ecs-svc/<number>`` id DescribeServices and UpdateService use for it: a service
+        revision is numbered after the deployment that introduced it."""
+        number = self.target_revision.rsplit("/", 1)[-1]
+        return f"ecs-svc/{number}" if number.isdigit() else None
+
+
+@dataclass(frozen=True)
+class ServiceRevisionRecord:
+    """One service revision (DescribeServiceRevisions): the task definition and images it ran."""
+
+    arn: str
+    task_definition: str
+    images: tuple[tuple[str, str | None], ...]
+    """(image as named, digest ECS resolved) per container."""
+
+
+@dataclass(frozen=True)
+class TrailEvent:
+    """A CloudTrail management event (LookupEvents), with the parts opsctl reads."""
+
+    id: str
+    name: str
+    at: datetime
+    who: str | None
+    """``userIdentity.arn``: an assumed role's session, an IAM user."""
+    user_agent: str | None
+    request: Mapping[str, Any] = field(default_factory=dict)
+    response: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AlarmStateChange:
+    """A ``StateUpdate`` item of an alarm's history (DescribeAlarmHistory)."""
+
+    alarm: str
+    at: datetime
+    old: str | None
+    new: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """A version of an S3 object (ListObjectVersions), or a delete marker."""
+
+    key: str
+    version_id: str
+    at: datetime
+    size: int | None
+    latest: bool
+    delete_marker: bool = False

@@ -22,6 +22,9 @@ from rich.markup import escape
 from opsctl import tables
 from opsctl.results import (
     SCHEMA_VERSION,
+    ChangeEntry,
+    ChangeKind,
+    ChangesResult,
     DiagnoseResult,
     ErrorResult,
     LogEventInfo,
@@ -231,6 +234,18 @@ def _(result: StatusResult, console: Console) -> None:
             console.print(f"  {_when(e.created_at)} {escape(e.message)}")
 
 
+def _nearest_change(result: DiagnoseResult, console: Console) -> None:
+    entry = result.nearest_change
+    if entry is None:
+        if result.nearest_change_note:
+            console.print(f"  nearest change before it: {escape(result.nearest_change_note)}")
+        return
+    console.print(f"  nearest change before it: {_KIND_WORDS[entry.kind]} at {_when(entry.at)}")
+    for line in _change_lines(entry):
+        console.print(f"      {escape(line)}")
+    console.print("      (`opsctl changes --since 24h` shows the whole timeline)", style="dim")
+
+
 def _health_style(state: str) -> str:
     return "green" if state == "healthy" else "red" if state == "unhealthy" else "yellow"
 
@@ -345,7 +360,7 @@ def _(result: DiagnoseResult, console: Console) -> None:
             f"[bold green]no problem found[/]: {escape(t.service)} in {escape(t.cluster)} "
             f"({t.region})"
         )
-    for f in result.findings:
+    for index, f in enumerate(result.findings):
         style = "red" if f.severity.value == "critical" else "yellow"
         console.print(
             f"[bold {style}]{f.severity.value.upper()}[/] {escape(f.title)} [dim]({f.rule})[/]"
@@ -358,6 +373,8 @@ def _(result: DiagnoseResult, console: Console) -> None:
         console.print(f"  likely cause: {escape(f.likely_cause)}")
         console.print(f"  runbook: {escape(f.runbook)}")
         console.print(f"  fix: {escape(f.fix)}")
+        if index == 0:
+            _nearest_change(result, console)
     if result.looked_at:
         console.print("[bold]looked at[/]")
         for line in result.looked_at:
@@ -375,6 +392,79 @@ def _(result: DiagnoseResult, console: Console) -> None:
             or [[name, ""] for name in result.rules_checked],
             title=f"[bold]rules checked ({len(result.rules_checked)})[/]",
         )
+
+
+@_text.register
+def _(result: ChangesResult, console: Console) -> None:
+    t = result.target
+    console.print(
+        f"[bold]{escape(t.service)}[/] ({escape(t.cluster)}, {t.region}): changes since "
+        f"{_when(result.since)}, newest first"
+    )
+    if result.changes:
+        one_day = len({e.at.astimezone(UTC).date() for e in result.changes}) == 1
+        tables.render(
+            console,
+            [Col("time"), Col("kind"), Col("change", Kind.TEXT)],
+            [
+                [
+                    _at(e.at, one_day),
+                    _KIND_WORDS[e.kind],
+                    "\n".join(escape(line) for line in _change_lines(e)),
+                ]
+                for e in result.changes
+            ],
+        )
+    else:
+        console.print("no change found in the window")
+    tables.render(
+        console,
+        [Col("source", Kind.NAME), Col("read"), Col("entries", justify="right")],
+        [[s.source, _SOURCE_WORDS[s.state], str(s.entries)] for s in result.sources],
+        title="[bold]Sources[/]",
+    )
+    for s in result.sources:  # whole: a note says what to do, it must not be cut
+        if s.note and s.state in ("failed", "skipped"):
+            console.print(f"  {s.source}: {escape(s.note)}")
+
+
+_KIND_WORDS = {
+    ChangeKind.DEPLOYMENT: "deployment",
+    ChangeKind.ROLLBACK: "rollback",
+    ChangeKind.VERDICT: "verdict",
+    ChangeKind.TASK_DEFINITION: "taskdef",
+    ChangeKind.IMAGE: "image",
+    ChangeKind.ALARM: "alarm",
+    ChangeKind.TERRAFORM: "terraform",
+}
+_SOURCE_WORDS = {"read": "yes", "empty": "nothing", "failed": "FAILED", "skipped": "skipped"}
+
+
+def _at(value: datetime, one_day: bool) -> str:
+    stamp = value.astimezone(UTC)
+    return stamp.strftime("%H:%M:%SZ" if one_day else "%m-%d %H:%MZ")
+
+
+def principal(arn: str) -> str:
+    """A principal's ARN without what a person does not need to tell who it was: an assumed
+    role's ``role/session`` (an SSO session is the person's name), an IAM user's name."""
+    if ":assumed-role/" in arn:
+        return arn.split(":assumed-role/", 1)[1]
+    if ":user/" in arn:
+        return arn.rsplit("/", 1)[-1]
+    if arn.endswith(":root"):
+        return "root"
+    return arn
+
+
+def _change_lines(entry: ChangeEntry) -> list[str]:
+    lines = [entry.summary]
+    if entry.who:
+        lines.append(f"by {principal(entry.who)} ({entry.who_source})")
+    if entry.run_url:
+        lines.append(f"run {entry.run_url}")
+    lines += list(entry.details)
+    return lines
 
 
 @_text.register
@@ -530,16 +620,59 @@ def _(result: DiagnoseResult) -> str:
         )
         return "\n\n".join(parts)
     parts = [f"### ❌ `{result.target.service}`: {len(result.findings)} problem(s)"]
-    for f in result.findings:
+    for index, f in enumerate(result.findings):
         evidence = "\n".join(f"  - {line}" for line in f.evidence)
+        nearest = ""
+        if index == 0 and result.nearest_change is not None:
+            e = result.nearest_change
+            who = f" by `{e.who}` ({e.who_source})" if e.who else ""
+            nearest = f"\n- nearest change before it: {_when(e.at)} {e.kind.value} {e.summary}{who}"
+        elif index == 0 and result.nearest_change_note:
+            nearest = f"\n- nearest change before it: {result.nearest_change_note}"
         parts.append(
             f"**{f.severity.value.upper()}: {f.title}** (`{f.rule}`)\n"
             f"- evidence:\n{evidence}\n- likely cause: {f.likely_cause}\n- runbook: "
-            f"{f.runbook}\n- fix: {f.fix}"
+            f"{f.runbook}\n- fix: {f.fix}{nearest}"
         )
     if looked:
         parts.append(f"Looked at:\n\n{looked}")
     parts.append(f"Rules checked: {', '.join(f'`{r}`' for r in result.rules_checked)}")
+    return "\n\n".join(parts)
+
+
+@_md.register
+def _(result: ChangesResult) -> str:
+    t = result.target
+    parts = [
+        f"### What changed: `{t.service}` ({t.cluster}), {_when(result.since)} to "
+        f"{_when(result.until)}"
+    ]
+    if result.changes:
+        parts.append(
+            _table(
+                ["time", "kind", "change", "by", "details"],
+                [
+                    [
+                        _when(e.at),
+                        e.kind.value,
+                        e.summary,
+                        f"`{e.who}`" + (f" ({e.who_source})" if e.who_source else "")
+                        if e.who
+                        else "-",
+                        "<br>".join([*e.details, *([f"[run]({e.run_url})"] if e.run_url else [])]),
+                    ]
+                    for e in result.changes
+                ],
+            )
+        )
+    else:
+        parts.append("No change found in the window.")
+    parts.append(
+        _table(
+            ["source", "read", "entries", "note"],
+            [[s.source, s.state, s.entries, s.note] for s in result.sources],
+        )
+    )
     return "\n\n".join(parts)
 
 

@@ -10,6 +10,8 @@ console is narrow (80 columns is the width to design for):
   tail (down to ``sha256:0a…``), since the full digest is in ``--output json``.
 * ``PROSE``: free text (a target's health description, an alarm's reason): cut with ``…``
   to the room left, or left out when less than :data:`PROSE_MIN` columns remain.
+* ``TEXT``: lines of text a person must read whole (a change and its details): wrapped at
+  spaces inside the room left (at least :data:`TEXT_MIN` columns), never cut.
 
 Optional columns (``drop`` > 0) are left out, lowest ``drop`` first, when the table does not
 fit; JSON and markdown always carry everything.
@@ -30,6 +32,7 @@ GAP = 2
 """Columns between two cells (rich's padding of one on each side)."""
 PROSE_MIN = 16
 DIGEST_MIN = 10
+TEXT_MIN = 30
 
 
 class Kind(Enum):
@@ -37,6 +40,10 @@ class Kind(Enum):
     VALUE = "value"
     DIGEST = "digest"
     PROSE = "prose"
+    TEXT = "text"
+
+
+_GIVING = (Kind.PROSE, Kind.DIGEST, Kind.TEXT)
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,9 @@ def fit(
     droppable = sorted((c.drop, i) for i, c in enumerate(columns) if c.drop > 0)
     while total(shown, widths) > width and droppable:
         shown.remove(droppable.pop(0)[1])
-    # What still does not fit comes out of the columns that may give way: prose, then digests.
-    for kind, least in ((Kind.PROSE, PROSE_MIN), (Kind.DIGEST, DIGEST_MIN)):
+    # What still does not fit comes out of the columns that may give way: text (wrapped),
+    # prose (cut), then digests.
+    for kind, least in ((Kind.TEXT, TEXT_MIN), (Kind.PROSE, PROSE_MIN), (Kind.DIGEST, DIGEST_MIN)):
         for i in [i for i in shown if columns[i].kind is kind]:
             excess = total(shown, widths) - width
             if excess <= 0:
@@ -89,6 +97,8 @@ def fit(
             room = widths[i] - excess
             if room >= least:
                 widths[i] = room
+            elif kind is Kind.TEXT:
+                widths[i] = min(widths[i], least)
             elif kind is Kind.PROSE and len(shown) > 1:
                 shown.remove(i)  # a few letters of prose say nothing
             else:
@@ -98,9 +108,9 @@ def fit(
             Column(
                 columns[i].header,
                 justify=columns[i].justify,  # type: ignore[arg-type]
-                no_wrap=True,
+                no_wrap=columns[i].kind is not Kind.TEXT,
                 overflow="ellipsis" if columns[i].kind in (Kind.PROSE, Kind.DIGEST) else "fold",
-                width=widths[i] if columns[i].kind in (Kind.PROSE, Kind.DIGEST) else None,
+                width=widths[i] if columns[i].kind in _GIVING else None,
                 min_width=natural[i] if columns[i].kind in (Kind.NAME, Kind.VALUE) else None,
             )
             for i in shown
@@ -137,12 +147,13 @@ def required_width(columns: Sequence[Col], rows: Sequence[Sequence[str]]) -> int
     keep = [
         i
         for i, c in enumerate(columns)
-        if c.drop == 0 and c.kind in (Kind.NAME, Kind.VALUE, Kind.DIGEST)
+        if c.drop == 0 and c.kind in (Kind.NAME, Kind.VALUE, Kind.DIGEST, Kind.TEXT)
     ]
     widths = []
+    least = {Kind.DIGEST: DIGEST_MIN, Kind.TEXT: TEXT_MIN}
     for i in keep:
         natural = max([_width(columns[i].header), *(_width(row[i]) for row in rows)])
-        widths.append(min(natural, DIGEST_MIN) if columns[i].kind is Kind.DIGEST else natural)
+        widths.append(min(natural, least.get(columns[i].kind, natural)))
     return sum(widths) + GAP * (len(widths) - 1)
 
 

@@ -14,6 +14,9 @@ from opsctl.output import OutputFormat, render, render_log_event
 from opsctl.results import (
     AlarmInfo,
     Change,
+    ChangeEntry,
+    ChangeKind,
+    ChangesResult,
     DeploymentInfo,
     DiagnoseResult,
     ErrorInfo,
@@ -31,6 +34,7 @@ from opsctl.results import (
     RolloutResult,
     RuleCheck,
     Severity,
+    SourceStatus,
     StatusResult,
     StoppedTaskInfo,
     TargetInfo,
@@ -177,6 +181,41 @@ RESULTS = [
             "NotFoundError", "image tag 'x' does not exist", "push it", int(ExitCode.NOT_FOUND)
         ),
     ),
+    ChangesResult(
+        target=TARGET,
+        since=NOW,
+        until=NOW,
+        changes=(
+            ChangeEntry(
+                at=NOW,
+                kind=ChangeKind.DEPLOYMENT,
+                subject="ecs-svc/2",
+                summary="ecs-svc/2 api:1 → api:2",
+                details=("SUCCESSFUL",),
+                who="arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions",
+                who_source="CloudTrail UpdateService",
+                run_url="https://github.com/o/r/actions/runs/1",
+                revision=2,
+            ),
+            ChangeEntry(
+                at=NOW,
+                kind=ChangeKind.TASK_DEFINITION,
+                subject="api:2",
+                summary="api:2 registered: 1 change(s) from :1",
+                details=("app.image: a → b",),
+                who=None,
+                who_source=None,
+                run_url=None,
+                revision=2,
+                changes=(Change("containerDefinitions[0].image", "a", "b"),),
+            ),
+        ),
+        sources=(
+            SourceStatus("CloudTrail", "failed", 0, "not permitted (AccessDenied)"),
+            SourceStatus("ECR images", "read", 1, None),
+        ),
+    ),
+    ChangesResult(TARGET, NOW, NOW, (), ()),
 ]
 
 
@@ -297,3 +336,29 @@ def test_status_says_when_alarms_could_not_be_read():
     assert "> alarms not read: describing alarms: AccessDenied" in _render(
         status, OutputFormat.MARKDOWN
     )
+
+
+def test_changes_name_who_and_the_sources_that_failed():
+    changes = next(r for r in RESULTS if isinstance(r, ChangesResult) and r.changes)
+    text = _render(changes, OutputFormat.TEXT)
+    assert "by deploy/GitHubActions (CloudTrail UpdateService)" in text
+    assert "run https://github.com/o/r/actions/runs/1" in text
+    assert "  CloudTrail: not permitted (AccessDenied)" in text
+    markdown = _render(changes, OutputFormat.MARKDOWN)
+    assert "[run](https://github.com/o/r/actions/runs/1)" in markdown
+    assert "| CloudTrail | failed | 0 | not permitted (AccessDenied) |" in markdown
+
+
+def test_diagnose_shows_the_nearest_change_under_its_first_finding():
+    changes = next(r for r in RESULTS if isinstance(r, ChangesResult) and r.changes)
+    problem = next(r for r in RESULTS if isinstance(r, DiagnoseResult) and r.findings)
+    linked = replace(problem, nearest_change=changes.changes[0])
+    text = _render(linked, OutputFormat.TEXT)
+    assert "nearest change before it: deployment at 2026-01-01 12:00:00Z" in text
+    assert "ecs-svc/2 api:1 → api:2" in text
+    markdown = _render(linked, OutputFormat.MARKDOWN)
+    assert "- nearest change before it: 2026-01-01 12:00:00Z deployment ecs-svc/2" in markdown
+    document = json.loads(_render(linked, OutputFormat.JSON))
+    assert document["nearest_change"]["who_source"] == "CloudTrail UpdateService"
+    unlinked = replace(problem, nearest_change_note="no deployment in the 24 h before")
+    assert "nearest change before it: no deployment" in _render(unlinked, OutputFormat.TEXT)

@@ -288,15 +288,23 @@ def _remember(
     notes: list[str] = []
     try:
         if outcome in (Outcome.SUCCEEDED, Outcome.SUCCEEDED_WITHOUT_SMOKE_TEST):
-            lkg.mark_verified(ctx.aws, ours.task_definition, ours.id)
+            lkg.mark_verified(ctx.aws, ours.task_definition, ours.id, by=ctx.recorded_by)
             notes.append(f"recorded {name} as known good")
         elif outcome in (Outcome.ROLLED_BACK, Outcome.FAILED, Outcome.UNVERIFIED):
-            lkg.mark_failed(ctx.aws, ours.task_definition, outcome.value)
+            lkg.mark_failed(
+                ctx.aws,
+                ours.task_definition,
+                outcome.value,
+                by=ctx.recorded_by,
+                deployment_id=ours.id,
+            )
             notes.append(f"recorded {name} as {outcome.value}")
             rollback = followed.rollback
             failed_revision = revision_of(ours.task_definition)
             if rollback is not None and rollback.rollout_state == "COMPLETED" and failed_revision:
-                lkg.mark_restored(ctx.aws, rollback.task_definition, rollback.id, failed_revision)
+                lkg.mark_restored(
+                    ctx.aws, rollback.task_definition, rollback.id, failed_revision, ctx.recorded_by
+                )
                 restored = rollback.task_definition.rsplit("/", 1)[-1]
                 notes.append(f"recorded {restored} as restored and good")
     except OpsctlError as error:

@@ -4,22 +4,13 @@ latest service events, target health with reason codes, alarms in ALARM (runbook
 
 from __future__ import annotations
 
+from opsctl.alarms import concerns
 from opsctl.aws import concurrently
 from opsctl.commands import Context, deployment_info, revision_of
 from opsctl.errors import AwsError
 from opsctl.images import parse_image
 from opsctl.model import Alarm, TargetHealth, Task, TaskDefinition
 from opsctl.results import AlarmInfo, EventInfo, StatusResult
-
-
-def _relevant(alarm: Alarm, cluster: str, service: str, group_arn: str | None) -> bool:
-    """Alarms about this service, its target group or load balancer, or named after it."""
-    dims = dict(alarm.dimensions)
-    if dims.get("ServiceName") == service and dims.get("ClusterName", cluster) == cluster:
-        return True
-    if group_arn and dims.get("TargetGroup") and group_arn.endswith(dims["TargetGroup"]):
-        return True
-    return service in alarm.name
 
 
 def run(ctx: Context, *, events: int = 10) -> StatusResult:
@@ -91,7 +82,7 @@ def run(ctx: Context, *, events: int = 10) -> StatusResult:
                 a.name, a.reason, f"{a.namespace}/{a.metric}" if a.metric else None, a.updated_at
             )
             for a in alarms
-            if _relevant(a, target.cluster, target.name, target.target_group_arn)
+            if concerns(a, target.cluster, target.name, target.target_group_arn)
         ),
         alarms_error=alarms_error,
     )

@@ -1,0 +1,16 @@
+"""Which CloudWatch alarms concern a service (``status`` shows those in ALARM, ``changes``
+their history)."""
+
+from __future__ import annotations
+
+from opsctl.model import Alarm
+
+
+def concerns(alarm: Alarm, cluster: str, service: str, group_arn: str | None) -> bool:
+    """Alarms about this service, its target group or load balancer, or named after it."""
+    dims = dict(alarm.dimensions)
+    if dims.get("ServiceName") == service and dims.get("ClusterName", cluster) == cluster:
+        return True
+    if group_arn and dims.get("TargetGroup") and group_arn.endswith(dims["TargetGroup"]):
+        return True
+    return service in alarm.name
