@@ -33,6 +33,7 @@ from opsctl.results import (
 if TYPE_CHECKING:  # imported lazily at run time: `opsctl --help` must not load boto3
     from opsctl.commands import Context
     from opsctl.commands._rollout import RolloutOptions
+    from opsctl.notify import Notifier
 
 app = typer.Typer(
     name="opsctl",
@@ -135,6 +136,10 @@ def _exit_code(result: Result) -> int:
     return int(ExitCode.OK)
 
 
+def _error_info(error: OpsctlError) -> ErrorInfo:
+    return ErrorInfo(type(error).__name__, error.message, error.hint, int(error.exit_code))
+
+
 def _fail(command: str, state: Globals, error: OpsctlError) -> NoReturn:
     print(f"opsctl {command}: error: {error.message}", file=sys.stderr)
     if error.hint:
@@ -142,19 +147,32 @@ def _fail(command: str, state: Globals, error: OpsctlError) -> NoReturn:
     # stdout carries the error too, so a redirected stdout (a CI job summary, a JSON consumer)
     # is never empty; on a terminal the text form would only repeat stderr.
     if state.output != OutputFormat.TEXT or not sys.stdout.isatty():
-        result = ErrorResult(
-            command,
-            ErrorInfo(type(error).__name__, error.message, error.hint, int(error.exit_code)),
-        )
-        render(result, state.output, sys.stdout)
+        render(ErrorResult(command, _error_info(error)), state.output, sys.stdout)
     raise typer.Exit(int(error.exit_code))
 
 
-def _execute(ctx: typer.Context, command: str, run: Callable[[Context], Result]) -> NoReturn:
+def _notifier(url: str, command: str, context: Context) -> Notifier:
+    from opsctl.notify import Notifier
+
+    return Notifier(url, command, context.target_info, context.who)
+
+
+def _execute(
+    ctx: typer.Context,
+    command: str,
+    run: Callable[[Context], Result],
+    notify: str | None = None,
+) -> NoReturn:
     state = _globals(ctx)
+    context = None
     try:
-        result = run(_context(state))
+        context = _context(state)
+        if notify:
+            context.notifier = _notifier(notify, command, context)
+        result = run(context)
     except OpsctlError as error:
+        if context is not None and context.notifier is not None:
+            context.notifier.failed(_error_info(error))
         _fail(command, state, error)
     except typer.Exit:
         raise
@@ -171,6 +189,8 @@ def _execute(ctx: typer.Context, command: str, run: Callable[[Context], Result])
             state,
             OpsctlError(f"internal error: {error!r} (a bug in opsctl; please report it)"),
         )
+    if context is not None and context.notifier is not None and isinstance(result, RolloutResult):
+        result = context.notifier.finished(result)
     render(result, state.output, sys.stdout)
     raise typer.Exit(_exit_code(result))
 
@@ -212,6 +232,32 @@ Url = Annotated[
         envvar="OPSCTL_URL",
         help="base URL for the /health smoke test (default: the ALB's)",
         callback=_http_url,
+    ),
+]
+
+
+def _notify_url(value: str | None) -> str | None:
+    """Check --notify while parsing (exit 2); the message never repeats the URL (a secret)."""
+    if not value:
+        return None
+    from opsctl.notify import check_url
+
+    try:
+        return check_url(value)
+    except OpsctlError as error:
+        raise typer.BadParameter(error.message.removeprefix("--notify: ")) from None
+
+
+Notify = Annotated[
+    str | None,
+    typer.Option(
+        "--notify",
+        envvar="OPSCTL_NOTIFY_URL",
+        metavar="URL",
+        show_default=False,
+        help="webhook (https) to POST the start and the outcome to, as JSON a Slack incoming "
+        "webhook takes; a failure to notify is a warning (docs/opsctl.md#notifications)",
+        callback=_notify_url,
     ),
 ]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="return once ECS accepted the update")]
@@ -266,6 +312,7 @@ def deploy(
     poll_interval: PollInterval = 5,
     verify_timeout: VerifyTimeout = 60,
     url: Url = None,
+    notify: Notify = None,
 ) -> None:
     """Deploy an image: new revision pinned by digest, follow it, verify targets and /health."""
     from opsctl.commands import deploy as command
@@ -277,6 +324,7 @@ def deploy(
         lambda c: command.run(
             c, image_tag=image_tag, dry_run=dry_run, force=force, options=options
         ),
+        None if dry_run else notify,
     )
 
 
@@ -292,6 +340,7 @@ def rollback(
     poll_interval: PollInterval = 5,
     verify_timeout: VerifyTimeout = 60,
     url: Url = None,
+    notify: Notify = None,
 ) -> None:
     """Roll back to the last known good revision (or --to-revision N), follow and verify it."""
     from opsctl.commands import rollback as command
@@ -301,6 +350,7 @@ def rollback(
         ctx,
         "rollback",
         lambda c: command.run(c, to_revision=to_revision, dry_run=dry_run, options=options),
+        None if dry_run else notify,
     )
 
 
@@ -314,13 +364,17 @@ def redeploy(
     poll_interval: PollInterval = 5,
     verify_timeout: VerifyTimeout = 60,
     url: Url = None,
+    notify: Notify = None,
 ) -> None:
     """Force a new deployment of the current revision (fresh tasks), follow and verify it."""
     from opsctl.commands import redeploy as command
 
     options = _options(no_wait, timeout, poll_interval, verify_timeout, url)
     _execute(
-        ctx, "redeploy", lambda c: command.run(c, dry_run=dry_run, force=force, options=options)
+        ctx,
+        "redeploy",
+        lambda c: command.run(c, dry_run=dry_run, force=force, options=options),
+        None if dry_run else notify,
     )
 
 

@@ -131,6 +131,11 @@ _OUTCOME_TEXT = {
 }
 
 
+def outcome_words(outcome: Outcome) -> str:
+    """How an outcome reads in a sentence ("deploy <words>"): the same in every output."""
+    return _OUTCOME_TEXT[outcome][0]
+
+
 # --- text -------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from opsctl import lkg, settings
 from opsctl.aws import Aws
@@ -14,6 +15,9 @@ from opsctl.progress import Progress, make_progress
 from opsctl.results import DeploymentInfo, TargetInfo
 from opsctl.target import Target, TargetSpec, discover
 
+if TYPE_CHECKING:
+    from opsctl.notify import Notifier, Who
+
 
 @dataclass
 class Context:
@@ -21,6 +25,8 @@ class Context:
 
     spec: TargetSpec
     quiet: bool = False
+    notifier: Notifier | None = None
+    """Posts the start and outcome of a rollout (``--notify``), when asked for."""
 
     @cached_property
     def aws(self) -> Aws:
@@ -54,6 +60,13 @@ class Context:
     @cached_property
     def ci_run(self) -> settings.CiRun | None:
         return settings.ci_run()
+
+    def who(self) -> Who:
+        """Who runs this command, for notifications."""
+        from opsctl.notify import Who
+
+        run = self.ci_run
+        return Who(self.caller, run.url if run else None, run.actor if run else None)
 
     @cached_property
     def recorded_by(self) -> str | None:

@@ -118,6 +118,9 @@ def start(
         f"{plan.command}: started deployment {primary.id} "
         f"({primary.task_definition.rsplit('/', 1)[-1]})"
     )
+    if ctx.notifier is not None:  # a warning at worst: never what decides the outcome
+        sent = ctx.notifier.started(primary.id, plan.from_revision, plan.to_revision, plan.changes)
+        plan = replace(plan, warnings=(*plan.warnings, *sent))
     known_deployments = frozenset(d.id for d in service.deployments) | frozenset(
         d.id for d in before.deployments
     )
