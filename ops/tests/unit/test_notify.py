@@ -80,6 +80,7 @@ def test_https_or_loopback_http_is_accepted(url):
         "http://hooks.example.com/services/x",
         "ftp://example.com/x",
         "file:///etc/passwd",
+        # pragma: allowlist nextline secret - a made-up URL with credentials, which must be refused
         "https://user:pass@hooks.example.com/x",
         "hooks.slack.com/services/x",
     ],
