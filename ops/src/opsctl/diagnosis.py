@@ -130,9 +130,10 @@ def _where(target: TargetHealth) -> str:
 
 
 def _symptom_now(evidence: Evidence) -> bool:
-    """Targets failing now: unhealthy targets, tasks ECS stopped for failed health checks, or
-    a load balancer with no healthy target for a service that should run tasks."""
-    if _has_health_symptom(evidence):
+    """Targets failing now, as the target group shows it: an unhealthy target, or no healthy
+    target for a service that should run tasks. (Tasks ECS stopped for failed health checks
+    do not count: they stay listed for an hour after the service recovered, drill 04.)"""
+    if _live_unhealthy(evidence):
         return True
     return (
         evidence.target_group is not None

@@ -325,6 +325,18 @@ def test_events_without_a_symptom_now_are_not_a_finding(make):
     assert "health-check-path" not in rules(ev)
 
 
+def test_after_a_recovery_stopped_tasks_and_old_events_are_history(make):
+    # drill 04's end: the path is back, the targets are healthy, ECS has not said "steady
+    # state" yet, and the tasks it stopped for failing checks are still listed.
+    recovered = _gone(
+        make,
+        _unhealthy_event(make, 2, "Health checks failed with these codes: [404]"),
+        target_group=make.target_group(arn=GROUP_ARN),
+        targets=(make.health(), make.health()),
+    )
+    assert "health-check-path" not in rules(recovered)
+
+
 def test_events_of_another_target_group_do_not_count(make):
     other = make.event(
         "(service api) (task 3f2a) (port 8000) is unhealthy in (target-group arn:other) "
