@@ -8,7 +8,6 @@ built by :mod:`opsctl.timeline` (no AWS calls there).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -217,14 +216,8 @@ def collect(
     return Timeline(timeline.merge(*made.values()), tuple(sources))
 
 
-def run(
-    ctx: Context,
-    *,
-    since: datetime,
-    state_url: str | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> ChangesResult:
-    until = now()
+def run(ctx: Context, *, since: datetime, state_url: str | None = None) -> ChangesResult:
+    until = datetime.now(UTC)
     found = collect(ctx, since, until, state_url)
     return ChangesResult(
         target=ctx.target_info(),
