@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # imported lazily at run time: `opsctl --help` must not load 
 app = typer.Typer(
     name="opsctl",
     help="The operations runbook as commands: status, deploy, rollback, redeploy, watch, "
-    "revisions, logs, diagnose, changes. The options below (but --version) also work after "
+    "revisions, logs, diagnose, changes. The options below (except --version) also work after "
     "the command. Exit codes: docs/opsctl.md.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
