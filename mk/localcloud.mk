@@ -31,7 +31,7 @@ test-localcloud: install .tools/scanners/semgrep/.installed ## The local cloud's
 
 # One local cloud for all drills (Terraform applies once); the first test also waits for
 # `localcloud up`, hence the longer timeout.
-drills: install ## Rehearse the runbook: 10 incident drills against one local cloud (needs terraform; ~7 min)
+drills: install ## Rehearse the runbook: every incident drill against one local cloud (needs terraform; ~7 min)
 	$(RUN) pytest --timeout 900 localcloud/drills
 
 test-drills: drills

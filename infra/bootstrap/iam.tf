@@ -313,6 +313,39 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["*"]
   }
 
+  # `opsctl changes` and `opsctl diagnose` (its first finding's nearest change): what changed
+  # around the service. Read-only, scoped to this service where AWS can scope it:
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html
+  # The service's deployments, revisions and alarm history are read with the statements below
+  # that rollback and the bake window use (ListThisServicesDeployments and the next ones).
+  statement {
+    sid = "ReadWhoChangedThings"
+    # Who started a deployment, stopped one or pushed an image: CloudTrail's event history.
+    # LookupEvents has no resource-level permissions, so this role can read the region's
+    # management events of the whole account for 90 days (who called what, with the request
+    # parameters; never data events or object contents); opsctl asks only for UpdateService,
+    # CreateService, StopServiceDeployment and PutImage.
+    # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/security_iam_id-based-policy-examples.html
+    actions   = ["cloudtrail:LookupEvents"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ListTheVersionsOfThisEnvironmentsState"
+    # Terraform applies: each one writes a version of the state object. The role may list the
+    # versions (time, size, id) of this environment's state key only, never read it (the state
+    # may hold secrets) nor any other key of the bucket.
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+    actions   = ["s3:ListBucketVersions"]
+    resources = [local.state_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:prefix"
+      values   = ["${each.value.state_prefix}terraform.tfstate"]
+    }
+  }
+
   statement {
     sid       = "ReadTheLogs"
     actions   = ["logs:FilterLogEvents"]
@@ -338,6 +371,7 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid = "ListThisServicesDeployments"
+    # `changes` and `diagnose` list them too (the history of the service's deployments).
     # `rollback` while a deployment rolls out finds its service deployment, to stop it with
     # ECS's own rollback (StopServiceDeployment) instead of deploying over it.
     # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stop-service-deployment.html
@@ -378,6 +412,7 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid = "ReadThisServicesAlarmHistory"
+    # `changes` and `diagnose` list the state changes of the same alarms.
     # The bake window sees an alarm that went to ALARM and back between two looks. The
     # platform's alarms are named <service>-<what> (infra/modules/observability).
     actions   = ["cloudwatch:DescribeAlarmHistory"]

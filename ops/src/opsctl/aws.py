@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,7 +28,7 @@ from opsctl import __version__
 from opsctl.errors import AwsError, NotFoundError, TargetError
 from opsctl.model import (
     Alarm,
-    AlarmTransition,
+    AlarmStateChange,
     Container,
     Deployment,
     Image,
@@ -36,21 +36,24 @@ from opsctl.model import (
     LoadBalancer,
     LoadBalancerRef,
     LogEvent,
-    MetricAlarm,
+    ObjectVersion,
     Rule,
     SecurityGroup,
     Service,
-    ServiceDeployment,
+    ServiceDeploymentRecord,
     ServiceEvent,
+    ServiceRevisionRecord,
     SubnetRoute,
     TargetGroup,
     TargetHealth,
     Task,
     TaskContainer,
     TaskDefinition,
+    TrailEvent,
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
@@ -58,6 +61,8 @@ if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sts import STSClient
 
 T = TypeVar("T")
 
@@ -90,6 +95,8 @@ _PERMISSION_CODES = {
     "UnauthorizedOperation",
     "UnrecognizedClientException",
 }
+PERMISSION_CODES = frozenset(_PERMISSION_CODES)
+"""The error codes AWS answers a call the caller may not make with."""
 
 
 @contextmanager
@@ -181,6 +188,21 @@ class Aws:
     @cached_property
     def tagging(self) -> ResourceGroupsTaggingAPIClient:
         client: ResourceGroupsTaggingAPIClient = self._client("resourcegroupstaggingapi")
+        return client
+
+    @cached_property
+    def cloudtrail(self) -> CloudTrailClient:
+        client: CloudTrailClient = self._client("cloudtrail")
+        return client
+
+    @cached_property
+    def s3(self) -> S3Client:
+        client: S3Client = self._client("s3")
+        return client
+
+    @cached_property
+    def sts(self) -> STSClient:
+        client: STSClient = self._client("sts")
         return client
 
     def ecr(self, region: str | None = None) -> ECRClient:
@@ -495,20 +517,7 @@ class Aws:
         with _aws("describing alarms"):
             paginator = self.cloudwatch.get_paginator("describe_alarms")
             for page in paginator.paginate(StateValue="ALARM", AlarmTypes=["MetricAlarm"]):
-                for alarm in page.get("MetricAlarms", []):
-                    alarms.append(
-                        Alarm(
-                            name=alarm.get("AlarmName", ""),
-                            state=alarm.get("StateValue", ""),
-                            reason=alarm.get("StateReason", ""),
-                            namespace=alarm.get("Namespace"),
-                            metric=alarm.get("MetricName"),
-                            dimensions=tuple(
-                                (d["Name"], d["Value"]) for d in alarm.get("Dimensions", [])
-                            ),
-                            updated_at=alarm.get("StateUpdatedTimestamp"),
-                        )
-                    )
+                alarms.extend(_alarm(a) for a in page.get("MetricAlarms", []))
         return alarms
 
     def metric_sums(
@@ -607,61 +616,157 @@ class Aws:
             )
         return [str(e.get("ServiceName", "")) for e in response.get("VpcEndpoints", [])]
 
-    # --- ECS service deployments (rollback mid-deploy) ------------------------------------
-    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stop-service-deployment.html
+    # --- Who is calling -------------------------------------------------------------------
+
+    def caller_arn(self) -> str:
+        """The ARN of the identity behind the credentials (no permission is needed for it:
+        https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html)."""
+        with _aws("asking STS who the caller is"):
+            return str(self.sts.get_caller_identity()["Arn"])
+
+    # --- History (opsctl changes) ---------------------------------------------------------
 
     def service_deployments(
-        self, cluster: str, service: str, statuses: Sequence[str]
-    ) -> list[ServiceDeployment]:
-        """The service's deployments in ``statuses`` (newest first), with their revisions."""
+        self,
+        cluster: str,
+        service: str,
+        *,
+        since: datetime | None = None,
+        statuses: Sequence[str] = (),
+    ) -> list[ServiceDeploymentRecord]:
+        """The service's deployments created since ``since`` and/or in ``statuses``, newest
+        first, with their details (ListServiceDeployments, then DescribeServiceDeployments, 20
+        ARNs a call). ``changes`` reads the history; ``rollback`` finds the one in progress to
+        stop it with ECS's own rollback (StopServiceDeployment,
+        https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stop-service-deployment.html)."""
         arns: list[str] = []
         with _aws(f"listing the service deployments of {service}"):
             request: dict[str, Any] = {
                 "cluster": cluster,
                 "service": service,
-                "status": list(statuses),
+                "maxResults": 100,
             }
+            if since is not None:
+                request["createdAt"] = {"after": since}
+            if statuses:
+                request["status"] = list(statuses)
             while True:
                 page = self.ecs.list_service_deployments(**request)
-                arns.extend(str(d["serviceDeploymentArn"]) for d in page["serviceDeployments"])
+                arns.extend(
+                    str(d["serviceDeploymentArn"])
+                    for d in page.get("serviceDeployments", [])
+                    if d.get("serviceDeploymentArn")
+                )
                 if not page.get("nextToken"):
                     break
                 request["nextToken"] = page["nextToken"]
-        found: list[ServiceDeployment] = []
-        for start in range(0, len(arns), 20):  # DescribeServiceDeployments takes 20 ARNs
-            with _aws("describing service deployments"):
-                described = self.ecs.describe_service_deployments(
+        records: list[ServiceDeploymentRecord] = []
+        for start in range(0, len(arns), 20):
+            with _aws(f"describing the service deployments of {service}"):
+                response = self.ecs.describe_service_deployments(
                     serviceDeploymentArns=arns[start : start + 20]
                 )
-            for raw in described.get("serviceDeployments", []):
-                target = raw.get("targetServiceRevision") or {}
-                found.append(
-                    ServiceDeployment(
-                        arn=str(raw.get("serviceDeploymentArn", "")),
-                        status=str(raw.get("status", "")),
-                        target_revision=target.get("arn"),
-                        source_revisions=tuple(
-                            str(r["arn"])
-                            for r in raw.get("sourceServiceRevisions", [])
-                            if "arn" in r
+            records.extend(_service_deployment(d) for d in response.get("serviceDeployments", []))
+        oldest = datetime.min.replace(tzinfo=UTC)
+        return sorted(records, key=lambda r: r.created_at or oldest, reverse=True)
+
+    def service_revisions(self, arns: Sequence[str]) -> list[ServiceRevisionRecord]:
+        """The service revisions (DescribeServiceRevisions, 20 ARNs a call); unknown ones are
+        left out."""
+        unique = sorted(set(arns))
+        revisions: list[ServiceRevisionRecord] = []
+        for start in range(0, len(unique), 20):
+            with _aws("describing service revisions"):
+                response = self.ecs.describe_service_revisions(
+                    serviceRevisionArns=unique[start : start + 20]
+                )
+            for raw in response.get("serviceRevisions", []):
+                revisions.append(
+                    ServiceRevisionRecord(
+                        arn=str(raw.get("serviceRevisionArn", "")),
+                        task_definition=str(raw.get("taskDefinition", "")),
+                        images=tuple(
+                            (str(i.get("image", "")), i.get("imageDigest"))
+                            for i in raw.get("containerImages", [])
                         ),
                     )
                 )
-        order = {arn: index for index, arn in enumerate(arns)}
-        return sorted(found, key=lambda d: order.get(d.arn, len(order)))
+        return revisions
 
-    def service_revision_task_definitions(self, arns: Sequence[str]) -> dict[str, str]:
-        """The task definition ARN of each service revision (DescribeServiceRevisions)."""
-        out: dict[str, str] = {}
-        for start in range(0, len(arns), 20):
-            with _aws("describing service revisions"):
-                described = self.ecs.describe_service_revisions(
-                    serviceRevisionArns=list(arns[start : start + 20])
-                )
-            for raw in described.get("serviceRevisions", []):
-                if raw.get("serviceRevisionArn") and raw.get("taskDefinition"):
-                    out[str(raw["serviceRevisionArn"])] = str(raw["taskDefinition"])
-        return out
+    def trail_events(
+        self, event_name: str, since: datetime, until: datetime, max_pages: int = 5
+    ) -> list[TrailEvent]:
+        """CloudTrail's management events named ``event_name`` in [since, until], newest first
+        (LookupEvents: one lookup attribute a call, 50 events a page; at most ``max_pages``
+        pages, since LookupEvents answers 2 requests a second per account and region:
+        https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html)."""
+        events: list[TrailEvent] = []
+        with _aws(f"looking up {event_name} events in CloudTrail"):
+            paginator = self.cloudtrail.get_paginator("lookup_events")
+            pages = paginator.paginate(
+                LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": event_name}],
+                StartTime=since,
+                EndTime=until,
+                PaginationConfig={"MaxItems": 50 * max_pages, "PageSize": 50},
+            )
+            for page in pages:
+                events.extend(_trail_event(e) for e in page.get("Events", []))
+        return events
+
+    def metric_alarms(self, names: Sequence[str] = ()) -> list[Alarm]:
+        """Metric alarms in any state: every one of the region, or those named (at most 100,
+        DescribeAlarms' limit for AlarmNames)."""
+        params: dict[str, Any] = {"AlarmTypes": ["MetricAlarm"]}
+        if names:
+            params["AlarmNames"] = list(names)[:100]
+        alarms: list[Alarm] = []
+        with _aws("describing alarms"):
+            paginator = self.cloudwatch.get_paginator("describe_alarms")
+            for page in paginator.paginate(**params):
+                alarms.extend(_alarm(a) for a in page.get("MetricAlarms", []))
+        return alarms
+
+    def alarm_state_changes(self, name: str, since: datetime) -> list[AlarmStateChange]:
+        """The alarm's changes of state since ``since`` (DescribeAlarmHistory, ``StateUpdate``
+        items, newest first), each with the reason CloudWatch gave."""
+        changes: list[AlarmStateChange] = []
+        with _aws(f"reading the history of alarm {name}"):
+            paginator = self.cloudwatch.get_paginator("describe_alarm_history")
+            for page in paginator.paginate(
+                AlarmName=name,
+                HistoryItemType="StateUpdate",
+                StartDate=since,
+                EndDate=datetime.now(UTC),
+                ScanBy="TimestampDescending",
+            ):
+                for item in page.get("AlarmHistoryItems", []):
+                    data = _json_object(item.get("HistoryData"))
+                    old = _mapping(data.get("oldState"))
+                    new = _mapping(data.get("newState"))
+                    changes.append(
+                        AlarmStateChange(
+                            alarm=str(item.get("AlarmName", name)),
+                            at=item["Timestamp"],
+                            old=_str(old.get("stateValue")),
+                            new=_str(new.get("stateValue")),
+                            reason=str(new.get("stateReason") or item.get("HistorySummary", "")),
+                        )
+                    )
+        return changes
+
+    def object_versions(self, bucket: str, key: str) -> list[ObjectVersion]:
+        """The versions (and delete markers) of exactly ``s3://bucket/key``, newest first."""
+        versions: list[ObjectVersion] = []
+        with _aws(f"listing the versions of s3://{bucket}/{key}"):
+            paginator = self.s3.get_paginator("list_object_versions")
+            for page in paginator.paginate(Bucket=bucket, Prefix=key):
+                for raw in page.get("Versions", []):
+                    if raw.get("Key") == key:
+                        versions.append(_object_version(raw, delete_marker=False))
+                for marker in page.get("DeleteMarkers", []):
+                    if marker.get("Key") == key:
+                        versions.append(_object_version(marker, delete_marker=True))
+        return sorted(versions, key=lambda v: v.at, reverse=True)
 
     def stop_service_deployment(self, arn: str) -> None:
         """StopServiceDeployment with ``stopType=ROLLBACK``: ECS fails the deployment and
@@ -690,59 +795,6 @@ class Aws:
                         str(t.get("Key")): str(t.get("Value")) for t in mapping.get("Tags", [])
                     }
         return found
-
-    # --- CloudWatch alarms (the bake window) ----------------------------------------------
-
-    def metric_alarms(self, names: Sequence[str] = ()) -> list[MetricAlarm]:
-        """Metric alarms in every state: all of them, or those named (at most 100)."""
-        params: dict[str, Any] = {"AlarmTypes": ["MetricAlarm"]}
-        if names:
-            params["AlarmNames"] = list(names)[:100]
-        alarms: list[MetricAlarm] = []
-        with _aws("describing alarms"):
-            paginator = self.cloudwatch.get_paginator("describe_alarms")
-            for page in paginator.paginate(**params):
-                alarms.extend(
-                    MetricAlarm(
-                        name=str(a.get("AlarmName", "")),
-                        arn=str(a.get("AlarmArn", "")),
-                        state=str(a.get("StateValue", "")),
-                        reason=str(a.get("StateReason", "")),
-                        namespace=a.get("Namespace"),
-                        metric=a.get("MetricName"),
-                        dimensions=tuple((d["Name"], d["Value"]) for d in a.get("Dimensions", [])),
-                        updated_at=a.get("StateUpdatedTimestamp"),
-                    )
-                    for a in page.get("MetricAlarms", [])
-                )
-        return alarms
-
-    def alarm_transitions(self, name: str, since: datetime) -> list[AlarmTransition]:
-        """State changes of alarm ``name`` since ``since``, oldest first (DescribeAlarmHistory):
-        an alarm that went to ALARM and back between two looks is still seen."""
-        transitions: list[AlarmTransition] = []
-        with _aws(f"reading the history of alarm {name}"):
-            paginator = self.cloudwatch.get_paginator("describe_alarm_history")
-            for page in paginator.paginate(
-                AlarmName=name, HistoryItemType="StateUpdate", StartDate=since
-            ):
-                for item in page.get("AlarmHistoryItems", []):
-                    data: dict[str, Any] = {}
-                    try:
-                        loaded = json.loads(str(item.get("HistoryData") or "{}"))
-                        data = loaded if isinstance(loaded, dict) else {}
-                    except ValueError:
-                        data = {}
-                    transitions.append(
-                        AlarmTransition(
-                            alarm=str(item.get("AlarmName", name)),
-                            timestamp=item["Timestamp"],
-                            old_state=(data.get("oldState") or {}).get("stateValue"),
-                            new_state=(data.get("newState") or {}).get("stateValue"),
-                            summary=str(item.get("HistorySummary", "")),
-                        )
-                    )
-        return sorted(transitions, key=lambda t: t.timestamp)
 
     # --- ECR image configuration (the smoke test's commit check) --------------------------
 
@@ -827,6 +879,83 @@ def _rule(permission: Mapping[str, Any]) -> Rule:
         prefix_lists=tuple(
             p["PrefixListId"] for p in permission.get("PrefixListIds", []) if "PrefixListId" in p
         ),
+    )
+
+
+def _str(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _json_object(text: object) -> dict[str, Any]:
+    """A JSON object from a string AWS returns (CloudTrail events, alarm history data)."""
+    try:
+        parsed = json.loads(str(text)) if text else {}
+    except ValueError:
+        return {}
+    return _mapping(parsed)
+
+
+def _alarm(alarm: Mapping[str, Any]) -> Alarm:
+    return Alarm(
+        name=alarm.get("AlarmName", ""),
+        state=alarm.get("StateValue", ""),
+        reason=alarm.get("StateReason", ""),
+        namespace=alarm.get("Namespace"),
+        metric=alarm.get("MetricName"),
+        dimensions=tuple((d["Name"], d["Value"]) for d in alarm.get("Dimensions", [])),
+        updated_at=alarm.get("StateUpdatedTimestamp"),
+    )
+
+
+def _service_deployment(raw: Mapping[str, Any]) -> ServiceDeploymentRecord:
+    rollback = _mapping(raw.get("rollback"))
+    breaker = _mapping(raw.get("deploymentCircuitBreaker"))
+    alarms = _mapping(raw.get("alarms"))
+    return ServiceDeploymentRecord(
+        arn=str(raw.get("serviceDeploymentArn", "")),
+        status=str(raw.get("status", "")),
+        status_reason=raw.get("statusReason"),
+        created_at=raw.get("createdAt"),
+        finished_at=raw.get("finishedAt") or raw.get("stoppedAt"),
+        target_revision=str(_mapping(raw.get("targetServiceRevision")).get("arn", "")),
+        source_revisions=tuple(
+            str(r.get("arn")) for r in raw.get("sourceServiceRevisions", []) if r.get("arn")
+        ),
+        rollback_reason=rollback.get("reason"),
+        rollback_started_at=rollback.get("startedAt"),
+        rollback_revision=rollback.get("serviceRevisionArn"),
+        triggered_alarms=tuple(str(a) for a in alarms.get("triggeredAlarmNames", [])),
+        circuit_breaker_failures=_int(breaker.get("failureCount")),
+    )
+
+
+def _trail_event(raw: Mapping[str, Any]) -> TrailEvent:
+    document = _json_object(raw.get("CloudTrailEvent"))
+    identity = _mapping(document.get("userIdentity"))
+    return TrailEvent(
+        id=str(raw.get("EventId", "")),
+        name=str(raw.get("EventName", "")),
+        at=raw["EventTime"],
+        who=_str(identity.get("arn")),
+        user_agent=_str(document.get("userAgent")),
+        request=_mapping(document.get("requestParameters")),
+        response=_mapping(document.get("responseElements")),
+        error=_str(document.get("errorCode")),
+    )
+
+
+def _object_version(raw: Mapping[str, Any], *, delete_marker: bool) -> ObjectVersion:
+    return ObjectVersion(
+        key=str(raw.get("Key", "")),
+        version_id=str(raw.get("VersionId", "")),
+        at=raw["LastModified"],
+        size=None if delete_marker else _int(raw.get("Size")),
+        latest=bool(raw.get("IsLatest", False)),
+        delete_marker=delete_marker,
     )
 
 

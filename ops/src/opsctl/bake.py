@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from opsctl.alarms import concerns
 from opsctl.aws import Aws
 from opsctl.errors import Interrupted, OpsctlError
-from opsctl.model import AlarmTransition, MetricAlarm
+from opsctl.model import Alarm, AlarmStateChange
 from opsctl.progress import Progress
 from opsctl.results import BakeInfo
 from opsctl.verify import deployment_targets
@@ -208,9 +208,7 @@ class Baker:
             state.not_watched.append(f"alarms: {error.message}")
             return
         state.alarms = sorted(
-            a.name
-            for a in alarms
-            if concerns(a.name, a.dimensions, self._cluster, self._service, self._group)
+            a.name for a in alarms if concerns(a, self._cluster, self._service, self._group)
         )
         for alarm in alarms:
             if alarm.name in state.alarms and alarm.state == "ALARM" and not self._since(alarm):
@@ -220,7 +218,7 @@ class Baker:
                     "the new revision"
                 )
 
-    def _since(self, alarm: MetricAlarm) -> bool:
+    def _since(self, alarm: Alarm) -> bool:
         """Whether ``alarm`` changed state after the deployment began."""
         return alarm.updated_at is not None and alarm.updated_at >= self._began
 
@@ -260,7 +258,8 @@ class Baker:
             if name in state.no_history or name in seen:
                 continue
             try:
-                transitions = self._aws.alarm_transitions(name, self._began)
+                # Oldest first: the first change to ALARM, the state it is in now.
+                transitions = self._aws.alarm_state_changes(name, self._began)[::-1]
             except OpsctlError as error:
                 state.no_history.add(name)
                 state.not_watched.append(
@@ -271,8 +270,8 @@ class Baker:
             went = _to_alarm(transitions)
             if went is not None:
                 found.append(
-                    f"alarm {name} went to ALARM at {_when(went.timestamp)} "
-                    f"(now back to {_last_state(transitions)}): {went.summary}"
+                    f"alarm {name} went to ALARM at {_when(went.at)} "
+                    f"(now back to {_last_state(transitions)}): {went.reason}"
                 )
         return found
 
@@ -414,9 +413,9 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def _to_alarm(transitions: list[AlarmTransition]) -> AlarmTransition | None:
-    return next((t for t in transitions if t.new_state == "ALARM"), None)
+def _to_alarm(transitions: list[AlarmStateChange]) -> AlarmStateChange | None:
+    return next((t for t in transitions if t.new == "ALARM"), None)
 
 
-def _last_state(transitions: list[AlarmTransition]) -> str:
-    return transitions[-1].new_state or "?" if transitions else "?"
+def _last_state(transitions: list[AlarmStateChange]) -> str:
+    return transitions[-1].new or "?" if transitions else "?"

@@ -10,7 +10,7 @@ import json
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from opsctl import __version__
+from opsctl.cliglobals import OpsctlCommand, OpsctlGroup, overrides
 from opsctl.errors import ExitCode, OpsctlError
 from opsctl.output import OutputFormat, render, render_log_event
 from opsctl.results import (
@@ -33,15 +34,18 @@ from opsctl.results import (
 if TYPE_CHECKING:  # imported lazily at run time: `opsctl --help` must not load boto3
     from opsctl.commands import Context
     from opsctl.commands._rollout import RolloutOptions
+    from opsctl.notify import Notifier
 
 app = typer.Typer(
     name="opsctl",
     help="The operations runbook as commands: status, deploy, rollback, redeploy, watch, "
-    "revisions, logs, diagnose, provenance. Exit codes: docs/opsctl.md.",
+    "revisions, logs, diagnose, provenance, changes. The options below (except --version) also "
+    "work after the command. Exit codes: docs/opsctl.md.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
     rich_markup_mode=None,
+    cls=OpsctlGroup,
 )
 
 COMMANDS = (
@@ -54,6 +58,7 @@ COMMANDS = (
     "logs",
     "diagnose",
     "provenance",
+    "changes",
 )
 
 
@@ -68,10 +73,17 @@ class Globals:
 
 
 def _globals(ctx: typer.Context) -> Globals:
+    """The global options, those given after the command winning (opsctl.cliglobals)."""
     state = ctx.find_root().obj
     if not isinstance(state, Globals):  # the root callback always sets it
         raise TypeError("opsctl: global options were not parsed")
-    return state
+    given = overrides(ctx)
+    if "output" in given:
+        given["output"] = OutputFormat(given["output"])
+    for name in ("tf_dir", "target_file"):
+        if given.get(name) is not None:
+            given[name] = Path(given[name])
+    return replace(state, **given)
 
 
 def _version(value: bool) -> None:
@@ -127,6 +139,10 @@ def _exit_code(result: Result) -> int:
     return int(ExitCode.OK)
 
 
+def _error_info(error: OpsctlError) -> ErrorInfo:
+    return ErrorInfo(type(error).__name__, error.message, error.hint, int(error.exit_code))
+
+
 def _fail(command: str, state: Globals, error: OpsctlError) -> NoReturn:
     print(f"opsctl {command}: error: {error.message}", file=sys.stderr)
     if error.hint:
@@ -134,19 +150,32 @@ def _fail(command: str, state: Globals, error: OpsctlError) -> NoReturn:
     # stdout carries the error too, so a redirected stdout (a CI job summary, a JSON consumer)
     # is never empty; on a terminal the text form would only repeat stderr.
     if state.output != OutputFormat.TEXT or not sys.stdout.isatty():
-        result = ErrorResult(
-            command,
-            ErrorInfo(type(error).__name__, error.message, error.hint, int(error.exit_code)),
-        )
-        render(result, state.output, sys.stdout)
+        render(ErrorResult(command, _error_info(error)), state.output, sys.stdout)
     raise typer.Exit(int(error.exit_code))
 
 
-def _execute(ctx: typer.Context, command: str, run: Callable[[Context], Result]) -> NoReturn:
+def _notifier(url: str, command: str, context: Context) -> Notifier:
+    from opsctl.notify import Notifier
+
+    return Notifier(url, command, context.target_info, context.who)
+
+
+def _execute(
+    ctx: typer.Context,
+    command: str,
+    run: Callable[[Context], Result],
+    notify: str | None = None,
+) -> NoReturn:
     state = _globals(ctx)
+    context = None
     try:
-        result = run(_context(state))
+        context = _context(state)
+        if notify:
+            context.notifier = _notifier(notify, command, context)
+        result = run(context)
     except OpsctlError as error:
+        if context is not None and context.notifier is not None:
+            context.notifier.failed(_error_info(error))
         _fail(command, state, error)
     except typer.Exit:
         raise
@@ -163,6 +192,8 @@ def _execute(ctx: typer.Context, command: str, run: Callable[[Context], Result])
             state,
             OpsctlError(f"internal error: {error!r} (a bug in opsctl; please report it)"),
         )
+    if context is not None and context.notifier is not None and isinstance(result, RolloutResult):
+        result = context.notifier.finished(result)
     render(result, state.output, sys.stdout)
     raise typer.Exit(_exit_code(result))
 
@@ -204,6 +235,32 @@ Url = Annotated[
         envvar="OPSCTL_URL",
         help="base URL for the /health smoke test (default: the ALB's)",
         callback=_http_url,
+    ),
+]
+
+
+def _notify_url(value: str | None) -> str | None:
+    """Check --notify while parsing (exit 2); the message never repeats the URL (a secret)."""
+    if not value:
+        return None
+    from opsctl.notify import check_url
+
+    try:
+        return check_url(value)
+    except OpsctlError as error:
+        raise typer.BadParameter(error.message.removeprefix("--notify: ")) from None
+
+
+Notify = Annotated[
+    str | None,
+    typer.Option(
+        "--notify",
+        envvar="OPSCTL_NOTIFY_URL",
+        metavar="URL",
+        show_default=False,
+        help="webhook (https) to POST the start and the outcome to, as JSON a Slack incoming "
+        "webhook takes; a failure to notify is a warning (docs/opsctl.md#notifications)",
+        callback=_notify_url,
     ),
 ]
 NoWait = Annotated[bool, typer.Option("--no-wait", help="return once ECS accepted the update")]
@@ -319,7 +376,7 @@ def _with_bake(
 # --- commands ---------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def status(
     ctx: typer.Context,
     events: Annotated[
@@ -332,7 +389,7 @@ def status(
     _execute(ctx, "status", lambda c: command.run(c, events=events))
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def deploy(
     ctx: typer.Context,
     image_tag: Annotated[
@@ -350,6 +407,7 @@ def deploy(
     bake: Bake = None,
     bake_5xx_percent: Bake5xxPercent = 5.0,
     rollback_on_failure: RollbackOnFailure = False,
+    notify: Notify = None,
 ) -> None:
     """Deploy an image: new revision pinned by digest, follow it, verify targets and /health,
     bake it; --rollback-on-failure rolls back when any of that fails."""
@@ -375,10 +433,11 @@ def deploy(
             force=force,
             options=_with_bake(c, options, bake, bake_5xx_percent),
         ),
+        None if dry_run else notify,
     )
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def rollback(
     ctx: typer.Context,
     to_revision: Annotated[
@@ -392,6 +451,7 @@ def rollback(
     url: Url = None,
     fail_fast: FailFast = 3,
     allow_no_smoke_test: AllowNoSmokeTest = False,
+    notify: Notify = None,
 ) -> None:
     """Roll back to the last known good revision (or --to-revision N), follow and verify it;
     a deployment still rolling out is stopped (StopServiceDeployment)."""
@@ -404,10 +464,11 @@ def rollback(
         ctx,
         "rollback",
         lambda c: command.run(c, to_revision=to_revision, dry_run=dry_run, options=options),
+        None if dry_run else notify,
     )
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def redeploy(
     ctx: typer.Context,
     dry_run: DryRun = False,
@@ -419,6 +480,7 @@ def redeploy(
     url: Url = None,
     fail_fast: FailFast = 3,
     allow_no_smoke_test: AllowNoSmokeTest = False,
+    notify: Notify = None,
 ) -> None:
     """Force a new deployment of the current revision (fresh tasks), follow and verify it."""
     from opsctl.commands import redeploy as command
@@ -427,11 +489,14 @@ def redeploy(
         no_wait, timeout, poll_interval, verify_timeout, url, fail_fast, allow_no_smoke_test
     )
     _execute(
-        ctx, "redeploy", lambda c: command.run(c, dry_run=dry_run, force=force, options=options)
+        ctx,
+        "redeploy",
+        lambda c: command.run(c, dry_run=dry_run, force=force, options=options),
+        None if dry_run else notify,
     )
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def watch(
     ctx: typer.Context,
     deployment: Annotated[
@@ -453,7 +518,7 @@ def watch(
     _execute(ctx, "watch", lambda c: command.run(c, deployment_id=deployment, options=options))
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def revisions(
     ctx: typer.Context,
     limit: Annotated[
@@ -489,7 +554,7 @@ def _task(value: str | None) -> str | None:
         raise typer.BadParameter(error.message.removeprefix(f"--task {value!r}: ")) from None
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def logs(
     ctx: typer.Context,
     since: Annotated[
@@ -548,12 +613,56 @@ def logs(
     _execute(ctx, "logs", run)
 
 
-@app.command()
-def diagnose(ctx: typer.Context) -> None:
-    """Runbook 4.2 over live evidence; silent and exit 0 when healthy, exit 20 on problems."""
+def _state_url(value: str | None) -> str | None:
+    """Validate --state-url while parsing the command line (exit 2, before any AWS call)."""
+    if value is None:
+        return None
+    from opsctl.s3url import parse_s3_url
+
+    try:
+        parse_s3_url(value)
+    except OpsctlError as error:
+        raise typer.BadParameter(error.message.removeprefix(f"--state-url {value!r}: ")) from None
+    return value
+
+
+StateUrl = Annotated[
+    str | None,
+    typer.Option(
+        envvar="OPSCTL_STATE_URL",
+        help="s3://<bucket>/<env>/terraform.tfstate: list Terraform applies (default: the "
+        "S3 backend of --tf-dir, once initialised)",
+        callback=_state_url,
+    ),
+]
+
+
+@app.command(cls=OpsctlCommand)
+def diagnose(ctx: typer.Context, state_url: StateUrl = None) -> None:
+    """Runbook 4.2 over live evidence; exit 0 and "no problem found" with the rules checked, or
+    exit 20 with findings, the first linked to the nearest change before it."""
     from opsctl.commands import diagnose as command
 
-    _execute(ctx, "diagnose", command.run)
+    _execute(ctx, "diagnose", lambda c: command.run(c, state_url=state_url))
+
+
+@app.command(cls=OpsctlCommand)
+def changes(
+    ctx: typer.Context,
+    since: Annotated[
+        str,
+        typer.Option(help="how far back: 30s, 10m, 6h, 1d or an ISO 8601 time", callback=_since),
+    ] = "6h",
+    state_url: StateUrl = None,
+) -> None:
+    """What changed, newest first: deployments (and who), verdicts, task-definition diffs,
+    images, alarm states, Terraform applies."""
+    from opsctl.commands import changes as command
+    from opsctl.since import parse_since
+
+    _execute(
+        ctx, "changes", lambda c: command.run(c, since=parse_since(since), state_url=state_url)
+    )
 
 
 def _image_reference(value: str) -> str:
@@ -566,7 +675,7 @@ def _image_reference(value: str) -> str:
         raise typer.BadParameter(error.message) from None
 
 
-@app.command()
+@app.command(cls=OpsctlCommand)
 def provenance(
     ctx: typer.Context,
     image: Annotated[

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from opsctl.model import (
     LoadBalancer,
     SecurityGroup,
     Service,
+    ServiceEvent,
     SubnetRoute,
     TargetGroup,
     TargetHealth,
@@ -83,12 +85,102 @@ def _health_killed(evidence: Evidence) -> list[Task]:
     return [t for t in evidence.stopped if "failed ELB health checks" in (t.stopped_reason or "")]
 
 
-def _unhealthy(evidence: Evidence) -> list[TargetHealth]:
+def _live_unhealthy(evidence: Evidence) -> list[TargetHealth]:
     return [t for t in evidence.targets if t.state == "unhealthy"]
 
 
 def _has_health_symptom(evidence: Evidence) -> bool:
-    return bool(_unhealthy(evidence) or _health_killed(evidence))
+    return bool(_live_unhealthy(evidence) or _health_killed(evidence))
+
+
+# ECS's service event when a target fails its health checks, e.g. "(service api) (task 3f…)
+# (port 8000) is unhealthy in (target-group arn:…) due to (reason Health checks failed with
+# these codes: [404])." The reason is the target's health description, from which ELB's reason
+# code follows (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html#target-health-reason-codes).
+_UNHEALTHY_EVENT = re.compile(
+    r"\(port (?P<port>\d+)\) is unhealthy in \(target-group (?P<group>[^)\s]+)\) "
+    r"due to \(reason (?P<reason>.*?)\)\.?$"
+)
+_DESCRIPTION_CODES = (
+    ("Health checks failed with these codes", "Target.ResponseCodeMismatch"),
+    ("Request timed out", "Target.Timeout"),
+    ("Health checks failed", "Target.FailedHealthChecks"),
+)
+
+
+def since_steady_state(events: Sequence[ServiceEvent]) -> list[ServiceEvent]:
+    """The service's events (newest first) since it last reached a steady state: what ECS has
+    said about the problem it has now. Older ones are history a recovery ended."""
+    recent = []
+    for event in events:
+        if "has reached a steady state" in event.message:
+            break
+        recent.append(event)
+    return recent
+
+
+_EVENT_TARGET = "in a service event at"
+
+
+def _where(target: TargetHealth) -> str:
+    """Where a failing health check was seen: a live target, or a service event about one."""
+    if target.id.startswith(_EVENT_TARGET):
+        return f"ECS reported a target unhealthy {target.id.removeprefix('in a ')}"
+    return f"target {target.id}"
+
+
+def _symptom_now(evidence: Evidence) -> bool:
+    """Targets failing now, as the target group shows it: an unhealthy target, or no healthy
+    target for a service that should run tasks. (Tasks ECS stopped for failed health checks
+    do not count: they stay listed for an hour after the service recovered, drill 04.)"""
+    if _live_unhealthy(evidence):
+        return True
+    return (
+        evidence.target_group is not None
+        and evidence.service.desired > 0
+        and not any(t.state == "healthy" for t in evidence.targets)
+    )
+
+
+def _unhealthy(evidence: Evidence) -> list[TargetHealth]:
+    """Targets failing their health checks, with ELB's reason code and description.
+
+    The live ones first. A failing target does not stay to be seen: ECS stops its task once
+    the grace period is over and the target drains (``Target.DeregistrationInProgress``), so
+    under load ``diagnose`` may find no target that still shows why. ECS's service events
+    keep the reason ("... is unhealthy in (target-group ...) due to (reason ...)"): while the
+    symptom lasts, those since the last steady state count too, as targets named after the
+    event's port (drill 04 failed on this before).
+    """
+    live = _live_unhealthy(evidence)
+    if not _symptom_now(evidence):
+        return live
+    group = evidence.target_group.arn if evidence.target_group else None
+    seen = {(t.reason, t.description) for t in live}
+    found = list(live)
+    for event in since_steady_state(evidence.service.events):
+        match = _UNHEALTHY_EVENT.search(event.message)
+        if match is None or (group is not None and match["group"] != group):
+            continue
+        description = match["reason"]
+        reason = next(
+            (code for prefix, code in _DESCRIPTION_CODES if description.startswith(prefix)),
+            None,
+        )
+        if (reason, description) in seen:
+            continue
+        seen.add((reason, description))
+        when = event.created_at.astimezone(UTC).strftime("%H:%M:%SZ")
+        found.append(
+            TargetHealth(
+                f"{_EVENT_TARGET} {when}, port {match['port']}",
+                int(match["port"]),
+                "unhealthy",
+                reason,
+                description,
+            )
+        )
+    return found
 
 
 def _image(evidence: Evidence) -> str:
@@ -277,7 +369,8 @@ def targets_unhealthy(evidence: Evidence) -> Finding | None:
     killed = _health_killed(evidence)
     if not unhealthy and not killed:
         return None
-    reasons = Counter(f"{t.reason} ({t.description})" for t in unhealthy)
+    live = [t for t in unhealthy if not t.id.startswith(_EVENT_TARGET)]
+    reasons = Counter(f"{t.reason} ({t.description})" for t in live)
     codes = {t.reason for t in unhealthy}
     group = evidence.target_group
     check = (
@@ -318,6 +411,7 @@ def targets_unhealthy(evidence: Evidence) -> Finding | None:
             "target reasons"
         )
     lines = [f"{n} target(s) unhealthy: {reason}" for reason, n in reasons.most_common()]
+    lines += [f"{_where(t)}: {t.description}" for t in unhealthy if t not in live][:3]
     if killed:
         lines.append(f"{len(killed)} task(s) stopped by ECS: {killed[0].stopped_reason}")
     lines.append(check)
@@ -384,7 +478,7 @@ def health_check_path(evidence: Evidence) -> Finding | None:
     if group.health_check_path == HEALTH_CHECK_PATH and not not_found:
         return None
     evidence_lines = [f"target group {group.name} checks {group.health_check_path}"]
-    evidence_lines += [f"target {t.id}: {t.description}" for t in mismatches[:3]]
+    evidence_lines += [f"{_where(t)}: {t.description}" for t in mismatches[:3]]
     if group.health_check_path != HEALTH_CHECK_PATH:
         cause = (
             f"the health check path is {group.health_check_path}, the runbook's is "
@@ -614,6 +708,66 @@ RULES: tuple[tuple[str, Rule], ...] = (
 )
 
 
+LOOKS_FOR: dict[str, str] = {
+    "deployment-failed": "the PRIMARY deployment FAILED or rolling back",
+    "image-not-found": "tasks stopped because their image is missing",
+    "registry-unreachable": "image pulls timing out with no route to ECR",
+    "resource-initialization": "ECS unable to prepare logs, secrets or roles",
+    "capacity": "tasks ECS cannot place for lack of capacity",
+    "crash-loop": "two or more tasks exiting non-zero",
+    "port-mismatch": "container, PORT and health-check ports disagreeing",
+    "health-check-path": "checks on a path other than /health, or a 404",
+    "security-group-blocks-alb": "checks timing out, no ingress from the ALB",
+    "grace-period": "tasks killed before they could turn healthy",
+    "targets-unhealthy": "targets failing their health checks",
+    "no-healthy-targets": "no healthy target behind the load balancer",
+    "alb-5xx": "5xx from the load balancer or the app",
+}
+"""What each rule looks for, in a few words (``diagnose`` lists them when it finds nothing)."""
+
+
+def looked_at(evidence: Evidence) -> tuple[str, ...]:
+    """What the rules were given, one line per source: with no finding, this is what says
+    "healthy" rather than "saw nothing"."""
+    service = evidence.service
+    primary = service.primary
+    lines = [
+        f"service: {service.running}/{service.desired} tasks running"
+        + (f"; deployment {primary.id} {primary.rollout_state or '-'}" if primary else ""),
+        f"tasks: {len(evidence.running)} running, {len(evidence.stopped)} stopped since the "
+        "current deployment began",
+        f"service events since the last steady state: {len(since_steady_state(service.events))}",
+    ]
+    if evidence.target_group is None:
+        lines.append("target group: none (the service has no load balancer)")
+    else:
+        states = Counter(t.state for t in evidence.targets)
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no targets"
+        lines.append(
+            f"target group {evidence.target_group.name}: {summary}; checks "
+            f"{evidence.target_group.health_check_path}"
+        )
+    if evidence.metrics is None:
+        lines.append("load balancer metrics: not read (no load balancer)")
+    else:
+        m = evidence.metrics
+        lines.append(
+            f"5xx in the last {m.window_minutes} min: {m.elb_5xx:.0f} from the load balancer, "
+            f"{m.target_5xx:.0f} from the targets"
+        )
+    return tuple(lines)
+
+
+def onset(evidence: Evidence) -> datetime | None:
+    """When the symptoms began, as far as the evidence shows: the first task that stopped
+    during the current deployment, or the first service event since the last steady state.
+    ``None`` when nothing dates them (5xx alone): then "now" is the best bound."""
+    times = [t.stopped_at or t.created_at for t in evidence.stopped]
+    times += [e.created_at for e in since_steady_state(evidence.service.events)]
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
+
+
 def diagnose(evidence: Evidence) -> tuple[Finding, ...]:
     """Every finding the rules make on ``evidence``, most specific first."""
     findings = []
@@ -624,12 +778,20 @@ def diagnose(evidence: Evidence) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def needs_network_evidence(stopped: tuple[Task, ...], targets: tuple[TargetHealth, ...]) -> bool:
-    """Whether EC2 evidence (routes, security groups) could explain the symptoms."""
+def needs_network_evidence(
+    stopped: tuple[Task, ...],
+    targets: tuple[TargetHealth, ...],
+    events: Sequence[ServiceEvent] = (),
+) -> bool:
+    """Whether EC2 evidence (routes, security groups) could explain the symptoms (health
+    checks that time out: on a live target, or in the events since the last steady state)."""
     failed_start = any(
         (t.stopped_reason or "").startswith(
             ("CannotPullContainerError", "ResourceInitializationError")
         )
         for t in stopped
     )
-    return failed_start or any(t.reason == "Target.Timeout" for t in targets)
+    timed_out = any(t.reason == "Target.Timeout" for t in targets) or any(
+        "(reason Request timed out)" in e.message for e in since_steady_state(events)
+    )
+    return failed_start or timed_out

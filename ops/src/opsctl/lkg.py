@@ -13,6 +13,10 @@ completed" must be remembered somewhere: opsctl tags the revision itself (ADR 00
   revision) back to this revision and opsctl saw that rollback complete; together with
   ``opsctl:verified-deployment`` it tells ``rollback`` that the service is already back on its
   last known good revision.
+* ``opsctl:verified-by``, ``opsctl:failed-by``, ``opsctl:rolled-back-by``: who ran the command
+  that recorded the mark (the caller's ARN, then the CI run's URL when there is one), and
+  ``opsctl:failed-deployment``: the deployment that failed. ``opsctl changes`` reads them to
+  say who deployed what when CloudTrail cannot.
 
 A revision is *good* when its latest mark is a verification (or ECS shows a COMPLETED
 deployment of it right now); the last known good revision is the good one verified most
@@ -21,6 +25,7 @@ recently. Deregistering a revision removes it from consideration.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +40,15 @@ FAILED_AT = "opsctl:failed-at"
 FAILED_OUTCOME = "opsctl:failed-outcome"
 ROLLED_BACK_AT = "opsctl:rolled-back-at"
 RESTORED_FROM = "opsctl:restored-from"
+VERIFIED_BY = "opsctl:verified-by"
+FAILED_BY = "opsctl:failed-by"
+FAILED_DEPLOYMENT = "opsctl:failed-deployment"
+ROLLED_BACK_BY = "opsctl:rolled-back-by"
+
+TAG_VALUE_LIMIT = 256
+"""ECS tag values: at most 256 characters
+(https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Tag.html)."""
+_TAG_VALUE = re.compile(r"[^\w .:/=+\-@]")
 
 SCAN_DEPTH = 50
 """How many of the newest revisions opsctl inspects when looking for the last known good."""
@@ -44,7 +58,8 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _parse(value: str | None) -> datetime | None:
+def parse_stamp(value: str | None) -> datetime | None:
+    """A time tag opsctl wrote (ISO 8601), None when absent or unreadable; naive is UTC."""
     if not value:
         return None
     try:
@@ -85,11 +100,11 @@ def verdict_of(
     arn: str, revision: int, tags: Mapping[str, str], completed_now: Mapping[str, datetime]
 ) -> Verdict:
     """What the tags of revision ``arn`` (and ECS's COMPLETED deployments) say about it."""
-    verified = _parse(tags.get(VERIFIED_AT))
+    verified = parse_stamp(tags.get(VERIFIED_AT))
     live = completed_now.get(arn)
     good_since = max((t for t in (verified, live) if t is not None), default=None)
-    failed = _parse(tags.get(FAILED_AT))
-    rolled_back = _parse(tags.get(ROLLED_BACK_AT))
+    failed = parse_stamp(tags.get(FAILED_AT))
+    rolled_back = parse_stamp(tags.get(ROLLED_BACK_AT))
     bad_since, bad_reason = None, None
     if failed is not None:
         bad_since, bad_reason = failed, tags.get(FAILED_OUTCOME, "failed")
@@ -150,18 +165,42 @@ def scan(aws: Aws, family: str, depth: int = SCAN_DEPTH) -> list[TaskDefinition]
     return parallel([lambda arn=arn: aws.describe_task_definition(arn) for arn in arns])  # type: ignore[misc]
 
 
-def mark_verified(aws: Aws, arn: str, deployment_id: str) -> None:
-    aws.tag_resource(arn, {VERIFIED_AT: now().isoformat(), VERIFIED_DEPLOYMENT: deployment_id})
+def by_value(who: str | None, run_url: str | None = None) -> str | None:
+    """The value of an ``opsctl:*-by`` tag: ``<who>[ <run URL>]``, in the characters ECS
+    allows in a tag value, at most :data:`TAG_VALUE_LIMIT` of them."""
+    text = " ".join(part for part in (who, run_url) if part)
+    return _TAG_VALUE.sub("_", text)[:TAG_VALUE_LIMIT] or None
 
 
-def mark_restored(aws: Aws, arn: str, deployment_id: str, failed_revision: int) -> None:
+def _with_by(tags: dict[str, str], key: str, by: str | None) -> dict[str, str]:
+    if by:
+        tags[key] = by
+    return tags
+
+
+def mark_verified(aws: Aws, arn: str, deployment_id: str, by: str | None = None) -> None:
     aws.tag_resource(
         arn,
-        {
-            VERIFIED_AT: now().isoformat(),
-            VERIFIED_DEPLOYMENT: deployment_id,
-            RESTORED_FROM: str(failed_revision),
-        },
+        _with_by(
+            {VERIFIED_AT: now().isoformat(), VERIFIED_DEPLOYMENT: deployment_id}, VERIFIED_BY, by
+        ),
+    )
+
+
+def mark_restored(
+    aws: Aws, arn: str, deployment_id: str, failed_revision: int, by: str | None = None
+) -> None:
+    aws.tag_resource(
+        arn,
+        _with_by(
+            {
+                VERIFIED_AT: now().isoformat(),
+                VERIFIED_DEPLOYMENT: deployment_id,
+                RESTORED_FROM: str(failed_revision),
+            },
+            VERIFIED_BY,
+            by,
+        ),
     )
 
 
@@ -180,12 +219,17 @@ def restored(definition: TaskDefinition, service: Service) -> int | None:
     return int(marker)
 
 
-def mark_failed(aws: Aws, arn: str, outcome: str) -> None:
-    aws.tag_resource(arn, {FAILED_AT: now().isoformat(), FAILED_OUTCOME: outcome})
+def mark_failed(
+    aws: Aws, arn: str, outcome: str, by: str | None = None, deployment_id: str | None = None
+) -> None:
+    tags = {FAILED_AT: now().isoformat(), FAILED_OUTCOME: outcome}
+    if deployment_id:
+        tags[FAILED_DEPLOYMENT] = deployment_id
+    aws.tag_resource(arn, _with_by(tags, FAILED_BY, by))
 
 
-def mark_rolled_back(aws: Aws, arn: str) -> None:
-    aws.tag_resource(arn, {ROLLED_BACK_AT: now().isoformat()})
+def mark_rolled_back(aws: Aws, arn: str, by: str | None = None) -> None:
+    aws.tag_resource(arn, _with_by({ROLLED_BACK_AT: now().isoformat()}, ROLLED_BACK_BY, by))
 
 
 def record_baseline(aws: Aws, service: Service, definitions: Sequence[TaskDefinition]) -> None:

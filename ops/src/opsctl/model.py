@@ -278,49 +278,84 @@ class SubnetRoute:
     default_route: str | None
 
 
+# --- History: what changed (opsctl changes) ----------------------------------------------------
+
+
 @dataclass(frozen=True)
-class ServiceDeployment:
-    """A service deployment (ListServiceDeployments / DescribeServiceDeployments,
-    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-deployment.html)."""
+class ServiceDeploymentRecord:
+    """One service deployment (DescribeServiceDeployments): a change of the service's revision,
+    kept by ECS after the service's own ``deployments`` list has forgotten it.
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ServiceDeployment.html"""
 
     arn: str
     status: str
-    """PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, ROLLBACK_REQUESTED, ... (ECS's
-    ``ServiceDeploymentStatus``)."""
-    target_revision: str | None
-    """The service revision ARN it deploys; its last part is the number of the
-    ``ecs-svc/<number>`` deployment of DescribeServices."""
+    """PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, STOP_REQUESTED, ROLLBACK_REQUESTED,
+    ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED."""
+    status_reason: str | None
+    created_at: datetime | None
+    finished_at: datetime | None
+    target_revision: str
+    """The service revision it rolls out (ARN)."""
     source_revisions: tuple[str, ...]
-    """The service revision ARNs that ran when it began (what a rollback returns to)."""
+    """The service revisions that ran when it began (ARNs)."""
+    rollback_reason: str | None = None
+    rollback_started_at: datetime | None = None
+    rollback_revision: str | None = None
+    """The service revision it rolled back to (ARN)."""
+    triggered_alarms: tuple[str, ...] = ()
+    circuit_breaker_failures: int | None = None
 
     @property
     def deployment_id(self) -> str | None:
-        """The DescribeServices deployment id (``ecs-svc/<number>``) it is."""
-        if not self.target_revision:
-            return None
-        return "ecs-svc/" + self.target_revision.rsplit("/", 1)[-1]
+        """The ``ecs-svc/<number>`` id DescribeServices and UpdateService use for it: a service
+        revision is numbered after the deployment that introduced it."""
+        number = self.target_revision.rsplit("/", 1)[-1]
+        return f"ecs-svc/{number}" if number.isdigit() else None
 
 
 @dataclass(frozen=True)
-class MetricAlarm:
-    """A metric alarm in any state (DescribeAlarms)."""
+class ServiceRevisionRecord:
+    """One service revision (DescribeServiceRevisions): the task definition and images it ran."""
 
-    name: str
     arn: str
-    state: str
-    reason: str
-    namespace: str | None
-    metric: str | None
-    dimensions: tuple[tuple[str, str], ...]
-    updated_at: datetime | None
+    task_definition: str
+    images: tuple[tuple[str, str | None], ...]
+    """(image as named, digest ECS resolved) per container."""
 
 
 @dataclass(frozen=True)
-class AlarmTransition:
-    """One state change of an alarm (DescribeAlarmHistory, ``StateUpdate``)."""
+class TrailEvent:
+    """A CloudTrail management event (LookupEvents), with the parts opsctl reads."""
+
+    id: str
+    name: str
+    at: datetime
+    who: str | None
+    """``userIdentity.arn``: an assumed role's session, an IAM user."""
+    user_agent: str | None
+    request: Mapping[str, Any] = field(default_factory=dict)
+    response: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AlarmStateChange:
+    """A ``StateUpdate`` item of an alarm's history (DescribeAlarmHistory)."""
 
     alarm: str
-    timestamp: datetime
-    old_state: str | None
-    new_state: str | None
-    summary: str
+    at: datetime
+    old: str | None
+    new: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """A version of an S3 object (ListObjectVersions), or a delete marker."""
+
+    key: str
+    version_id: str
+    at: datetime
+    size: int | None
+    latest: bool
+    delete_marker: bool = False

@@ -18,10 +18,13 @@ from typing import Any, TextIO, assert_never
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Column, Table
 
+from opsctl import tables
 from opsctl.results import (
     SCHEMA_VERSION,
+    ChangeEntry,
+    ChangeKind,
+    ChangesResult,
     DiagnoseResult,
     ErrorResult,
     LogEventInfo,
@@ -33,6 +36,7 @@ from opsctl.results import (
     RolloutResult,
     StatusResult,
 )
+from opsctl.tables import Col, Kind, short_digest
 
 
 class OutputFormat(StrEnum):
@@ -156,6 +160,11 @@ def _words(result: RolloutResult) -> tuple[str, str]:
     return words, style
 
 
+def outcome_words(outcome: Outcome) -> str:
+    """How an outcome reads in a sentence ("deploy <words>"): the same in every output."""
+    return _OUTCOME_TEXT[outcome][0]
+
+
 # --- text -------------------------------------------------------------------------------------
 
 
@@ -167,62 +176,88 @@ def _text(result: object, console: Console) -> None:
 @_text.register
 def _(result: StatusResult, console: Console) -> None:
     t = result.target
-    digest = f" ({result.image_digest[:19]})" if result.image_digest else ""
     console.print(
         f"[bold]{escape(t.service)}[/] in {escape(t.cluster)} ({t.region}): {result.status}, "
         f"{result.running}/{result.desired} running, {result.pending} pending; "
-        f"revision {result.revision}{digest}"
+        f"revision {result.revision}"
     )
     breaker = (
         "on" + (" with rollback" if result.circuit_breaker_rollback else "")
         if result.circuit_breaker
         else "off"
     )
-    console.print(
-        f"circuit breaker {breaker}; health-check grace period {result.grace_period or 0}s"
+    image = short_digest(result.image_digest) if result.image_digest else _image_cell(result.image)
+    grace = result.grace_period or 0
+    console.print(f"image {escape(image)}; circuit breaker {breaker}; grace period {grace}s")
+    tables.render(
+        console,
+        [
+            Col("deployment", Kind.NAME),
+            Col("status", drop=3),
+            Col("rollout"),
+            Col("rev", justify="right"),
+            Col("image", Kind.DIGEST),
+            Col("running", justify="right"),
+            Col("pending", drop=2, justify="right"),
+            Col("failed", justify="right"),
+            Col("updated", drop=1),
+        ],
+        [
+            [
+                d.id,
+                d.status,
+                d.rollout_state or "-",
+                str(d.revision or "-"),
+                _image_cell(d.image),
+                f"{d.running}/{d.desired}",
+                str(d.pending),
+                str(d.failed_tasks),
+                _when(d.updated_at),
+            ]
+            for d in result.deployments
+        ],
+        title="[bold]Deployments[/]",
     )
-    table = Table(
-        Column("deployment", no_wrap=True),
-        "status",
-        "rollout",
-        "rev",
-        "image",
-        "running",
-        "failed",
-        Column("updated", no_wrap=True),
-        title="Deployments",
-    )
-    for d in result.deployments:
-        table.add_row(
-            d.id,
-            d.status,
-            d.rollout_state or "-",
-            str(d.revision or "-"),
-            _short_image(d.image),
-            f"{d.running}/{d.desired} ({d.pending} pending)",
-            str(d.failed_tasks),
-            _when(d.updated_at),
-        )
-    console.print(table)
     if result.target_group_arn:
-        targets = Table("target", "port", "state", "reason", "description", title="Target health")
-        for h in result.targets:
-            style = (
-                "green" if h.state == "healthy" else "red" if h.state == "unhealthy" else "yellow"
+        if result.targets:
+            tables.render(
+                console,
+                [
+                    Col("target", Kind.NAME),
+                    Col("port", justify="right"),
+                    Col("state"),
+                    Col("reason"),
+                    Col("description", Kind.PROSE),
+                ],
+                [
+                    [
+                        h.id,
+                        str(h.port or "-"),
+                        f"[{_health_style(h.state)}]{h.state}[/]",
+                        h.reason or "",
+                        escape(h.description or ""),
+                    ]
+                    for h in result.targets
+                ],
+                title="[bold]Target health[/]",
             )
-            targets.add_row(
-                h.id,
-                str(h.port or "-"),
-                f"[{style}]{h.state}[/]",
-                h.reason or "",
-                escape(h.description or ""),
-            )
-        console.print(targets if result.targets else "Target health: no registered targets")
+        else:
+            console.print("Target health: no registered targets")
     if result.alarms:
-        alarms = Table("alarm", "metric", "since", "reason", title="Alarms in ALARM")
-        for a in result.alarms:
-            alarms.add_row(escape(a.name), a.metric or "-", _when(a.updated_at), escape(a.reason))
-        console.print(alarms)
+        tables.render(
+            console,
+            [
+                Col("alarm", Kind.NAME),
+                Col("since", drop=2),
+                Col("metric", drop=1),
+                Col("reason", Kind.PROSE),
+            ],
+            [
+                [escape(a.name), _when(a.updated_at), a.metric or "-", escape(a.reason)]
+                for a in result.alarms
+            ],
+            title="[bold]Alarms in ALARM[/]",
+        )
     elif result.alarms_error:
         console.print(f"[yellow]Alarms: not read[/] ({escape(result.alarms_error)})")
     else:
@@ -231,6 +266,32 @@ def _(result: StatusResult, console: Console) -> None:
         console.print("[bold]Latest events[/]")
         for e in result.events:
             console.print(f"  {_when(e.created_at)} {escape(e.message)}")
+
+
+def _nearest_change(result: DiagnoseResult, console: Console) -> None:
+    entry = result.nearest_change
+    if entry is None:
+        if result.nearest_change_note:
+            console.print(f"  nearest change before it: {escape(result.nearest_change_note)}")
+        return
+    console.print(f"  nearest change before it: {_KIND_WORDS[entry.kind]} at {_when(entry.at)}")
+    for line in _change_lines(entry):
+        console.print(f"      {escape(line)}")
+    console.print("      (`opsctl changes --since 24h` shows the whole timeline)", style="dim")
+
+
+def _health_style(state: str) -> str:
+    return "green" if state == "healthy" else "red" if state == "unhealthy" else "yellow"
+
+
+def _image_cell(image: str | None) -> str:
+    """A table's image: the digest, shortened, when the image is pinned by one; else its
+    ``name:tag`` (a name: never shortened)."""
+    if not image:
+        return "-"
+    if "@sha256:" in image:
+        return short_digest(image.rsplit("@", 1)[1])
+    return image.rsplit("/", 1)[-1]
 
 
 @_text.register
@@ -318,7 +379,7 @@ def _(result: RolloutResult, console: Console) -> None:
 
 @_text.register
 def _(result: RevisionsResult, console: Console) -> None:
-    table = Table("rev", "registered", "image", "state", title=f"{result.family} (newest first)")
+    rows = []
     for r in result.revisions:
         marks = []
         if r.running:
@@ -329,10 +390,20 @@ def _(result: RevisionsResult, console: Console) -> None:
             marks.append("good")
         if r.verdict == "bad":
             marks.append(f"[red]{r.bad_reason or 'bad'}[/]")
-        table.add_row(
-            str(r.revision), _when(r.registered_at), _short_image(r.image), ", ".join(marks) or "-"
+        rows.append(
+            [str(r.revision), _when(r.registered_at), _image_cell(r.image), ", ".join(marks) or "-"]
         )
-    console.print(table)
+    tables.render(
+        console,
+        [
+            Col("rev", justify="right"),
+            Col("registered", drop=1),
+            Col("image", Kind.DIGEST),
+            Col("state"),
+        ],
+        rows,
+        title=f"[bold]{escape(result.family)}[/] (newest first)",
+    )
     lkg = f"revision {result.last_known_good}" if result.last_known_good else "none recorded"
     console.print(f"last known good (other than the current revision): {lkg}")
 
@@ -345,7 +416,13 @@ def _(result: LogsResult, console: Console) -> None:
 
 @_text.register
 def _(result: DiagnoseResult, console: Console) -> None:
-    for f in result.findings:
+    t = result.target
+    if not result.findings:
+        console.print(
+            f"[bold green]no problem found[/]: {escape(t.service)} in {escape(t.cluster)} "
+            f"({t.region})"
+        )
+    for index, f in enumerate(result.findings):
         style = "red" if f.severity.value == "critical" else "yellow"
         console.print(
             f"[bold {style}]{f.severity.value.upper()}[/] {escape(f.title)} [dim]({f.rule})[/]"
@@ -358,6 +435,98 @@ def _(result: DiagnoseResult, console: Console) -> None:
         console.print(f"  likely cause: {escape(f.likely_cause)}")
         console.print(f"  runbook: {escape(f.runbook)}")
         console.print(f"  fix: {escape(f.fix)}")
+        if index == 0:
+            _nearest_change(result, console)
+    if result.looked_at:
+        console.print("[bold]looked at[/]")
+        for line in result.looked_at:
+            console.print(f"  - {escape(line)}")
+    if result.findings:
+        console.print(
+            f"rules checked: {len(result.rules_checked)} (`opsctl diagnose -o json` lists them)",
+            style="dim",
+        )
+    else:
+        tables.render(
+            console,
+            [Col("rule", Kind.NAME), Col("looks for", Kind.PROSE)],
+            [[c.rule, escape(c.looks_for)] for c in result.checks]
+            or [[name, ""] for name in result.rules_checked],
+            title=f"[bold]rules checked ({len(result.rules_checked)})[/]",
+        )
+
+
+@_text.register
+def _(result: ChangesResult, console: Console) -> None:
+    t = result.target
+    console.print(
+        f"[bold]{escape(t.service)}[/] ({escape(t.cluster)}, {t.region}): changes since "
+        f"{_when(result.since)}, newest first"
+    )
+    if result.changes:
+        one_day = len({e.at.astimezone(UTC).date() for e in result.changes}) == 1
+        tables.render(
+            console,
+            [Col("time"), Col("kind"), Col("change", Kind.TEXT)],
+            [
+                [
+                    _at(e.at, one_day),
+                    _KIND_WORDS[e.kind],
+                    "\n".join(escape(line) for line in _change_lines(e)),
+                ]
+                for e in result.changes
+            ],
+        )
+    else:
+        console.print("no change found in the window")
+    tables.render(
+        console,
+        [Col("source", Kind.NAME), Col("read"), Col("entries", justify="right")],
+        [[s.source, _SOURCE_WORDS[s.state], str(s.entries)] for s in result.sources],
+        title="[bold]Sources[/]",
+    )
+    for s in result.sources:  # whole: a note says what to do, it must not be cut
+        if s.note and s.state in ("failed", "skipped"):
+            console.print(f"  {s.source}: {escape(s.note)}")
+
+
+_KIND_WORDS = {
+    ChangeKind.DEPLOYMENT: "deployment",
+    ChangeKind.ROLLBACK: "rollback",
+    ChangeKind.VERDICT: "verdict",
+    ChangeKind.TASK_DEFINITION: "taskdef",
+    ChangeKind.IMAGE: "image",
+    ChangeKind.ALARM: "alarm",
+    ChangeKind.TERRAFORM: "terraform",
+}
+_SOURCE_WORDS = {"read": "yes", "empty": "nothing", "failed": "FAILED", "skipped": "skipped"}
+
+
+def _at(value: datetime, one_day: bool) -> str:
+    stamp = value.astimezone(UTC)
+    return stamp.strftime("%H:%M:%SZ" if one_day else "%m-%d %H:%MZ")
+
+
+def principal(arn: str) -> str:
+    """A principal's ARN without what a person does not need to tell who it was: an assumed
+    role's ``role/session`` (an SSO session is the person's name), an IAM user's name."""
+    if ":assumed-role/" in arn:
+        return arn.split(":assumed-role/", 1)[1]
+    if ":user/" in arn:
+        return arn.rsplit("/", 1)[-1]
+    if arn.endswith(":root"):
+        return "root"
+    return arn
+
+
+def _change_lines(entry: ChangeEntry) -> list[str]:
+    lines = [entry.summary]
+    if entry.who:
+        lines.append(f"by {principal(entry.who)} ({entry.who_source})")
+    if entry.run_url:
+        lines.append(f"run {entry.run_url}")
+    lines += list(entry.details)
+    return lines
 
 
 @_text.register
@@ -376,21 +545,32 @@ def _(result: ProvenanceResult, console: Console) -> None:
         f"pushed {_when(result.image.pushed_at)})"
     )
     if result.runs:
-        table = Table(
-            "rev", "registered", "state", "good since", "bad since", title="Revisions pinning it"
-        )
+        rows = []
         for r in result.runs:
             state = r.verdict + (f" ({r.bad_reason})" if r.verdict == "bad" else "")
             if r.running:
                 state += ", running"
-            table.add_row(
-                str(r.revision),
-                _when(r.registered_at),
-                state,
-                _when(r.good_since),
-                _when(r.bad_since),
+            rows.append(
+                [
+                    str(r.revision),
+                    _when(r.registered_at),
+                    state,
+                    _when(r.good_since),
+                    _when(r.bad_since),
+                ]
             )
-        console.print(table)
+        tables.render(
+            console,
+            [
+                Col("rev", justify="right"),
+                Col("registered", drop=1),
+                Col("state"),
+                Col("good since", drop=2),
+                Col("bad since", drop=3),
+            ],
+            rows,
+            title="Revisions pinning it",
+        )
     for line in result.explanation:
         console.print(f"  - {escape(line)}")
 
@@ -548,16 +728,73 @@ def _(result: LogsResult) -> str:
 
 @_md.register
 def _(result: DiagnoseResult) -> str:
+    looked = "\n".join(f"- {line}" for line in result.looked_at)
     if not result.findings:
-        return f"### ✅ `{result.target.service}`: no problem found"
+        parts = [f"### ✅ `{result.target.service}`: no problem found"]
+        if looked:
+            parts.append(f"Looked at:\n\n{looked}")
+        parts.append(
+            _table(
+                ["rule checked", "looks for"],
+                [[c.rule, c.looks_for] for c in result.checks]
+                or [[name, "-"] for name in result.rules_checked],
+            )
+        )
+        return "\n\n".join(parts)
     parts = [f"### ❌ `{result.target.service}`: {len(result.findings)} problem(s)"]
-    for f in result.findings:
+    for index, f in enumerate(result.findings):
         evidence = "\n".join(f"  - {line}" for line in f.evidence)
+        nearest = ""
+        if index == 0 and result.nearest_change is not None:
+            e = result.nearest_change
+            who = f" by `{e.who}` ({e.who_source})" if e.who else ""
+            nearest = f"\n- nearest change before it: {_when(e.at)} {e.kind.value} {e.summary}{who}"
+        elif index == 0 and result.nearest_change_note:
+            nearest = f"\n- nearest change before it: {result.nearest_change_note}"
         parts.append(
             f"**{f.severity.value.upper()}: {f.title}** (`{f.rule}`)\n"
             f"- evidence:\n{evidence}\n- likely cause: {f.likely_cause}\n- runbook: "
-            f"{f.runbook}\n- fix: {f.fix}"
+            f"{f.runbook}\n- fix: {f.fix}{nearest}"
         )
+    if looked:
+        parts.append(f"Looked at:\n\n{looked}")
+    parts.append(f"Rules checked: {', '.join(f'`{r}`' for r in result.rules_checked)}")
+    return "\n\n".join(parts)
+
+
+@_md.register
+def _(result: ChangesResult) -> str:
+    t = result.target
+    parts = [
+        f"### What changed: `{t.service}` ({t.cluster}), {_when(result.since)} to "
+        f"{_when(result.until)}"
+    ]
+    if result.changes:
+        parts.append(
+            _table(
+                ["time", "kind", "change", "by", "details"],
+                [
+                    [
+                        _when(e.at),
+                        e.kind.value,
+                        e.summary,
+                        f"`{e.who}`" + (f" ({e.who_source})" if e.who_source else "")
+                        if e.who
+                        else "-",
+                        "<br>".join([*e.details, *([f"[run]({e.run_url})"] if e.run_url else [])]),
+                    ]
+                    for e in result.changes
+                ],
+            )
+        )
+    else:
+        parts.append("No change found in the window.")
+    parts.append(
+        _table(
+            ["source", "read", "entries", "note"],
+            [[s.source, s.state, s.entries, s.note] for s in result.sources],
+        )
+    )
     return "\n\n".join(parts)
 
 

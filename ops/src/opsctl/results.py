@@ -467,6 +467,97 @@ class Finding:
     fix: str
 
 
+class ChangeKind(StrEnum):
+    """What changed (``opsctl changes``)."""
+
+    DEPLOYMENT = "deployment"
+    """An ECS service deployment (who started it, where CloudTrail or opsctl's tags say)."""
+    ROLLBACK = "rollback"
+    """ECS rolled a service deployment back (circuit breaker, alarms, StopServiceDeployment)."""
+    VERDICT = "verdict"
+    """opsctl's verdict on a revision, from its tags (ADR 0007)."""
+    TASK_DEFINITION = "task_definition"
+    """A task-definition revision registered, with what differs from the one before it."""
+    IMAGE = "image"
+    """An image pushed to the service's ECR repository, or given a tag."""
+    ALARM = "alarm"
+    """A CloudWatch alarm of the service changed state."""
+    TERRAFORM = "terraform"
+    """The environment's Terraform state was written (an apply) or deleted."""
+
+
+CAUSE_KINDS = (
+    ChangeKind.DEPLOYMENT,
+    ChangeKind.TASK_DEFINITION,
+    ChangeKind.IMAGE,
+    ChangeKind.TERRAFORM,
+)
+"""Kinds that change what runs: candidates for the cause of a problem (an alarm, a rollback
+or a verdict is a consequence)."""
+
+
+@dataclass(frozen=True)
+class ChangeEntry:
+    """One change in the timeline."""
+
+    at: datetime
+    kind: ChangeKind
+    subject: str
+    """What changed: a deployment id, ``family:revision``, an image digest, an alarm name,
+    ``s3://bucket/key``."""
+    summary: str
+    """One line saying what happened to it."""
+    details: tuple[str, ...]
+    """More lines: a status reason, the task-definition diff, tags."""
+    who: str | None
+    """Who made the change: an IAM principal's ARN (``None`` when no source says)."""
+    who_source: str | None
+    """Where ``who`` comes from: ``CloudTrail <event name>`` or ``opsctl tag``."""
+    run_url: str | None
+    """The CI run that made the change, when opsctl recorded one (GitHub Actions)."""
+    revision: int | None
+    """The task-definition revision it concerns."""
+    changes: tuple[Change, ...] = ()
+    """For a task definition: every leaf that differs from the revision before it."""
+
+
+SourceState = Literal["read", "empty", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """How one source of the timeline fared: each is read on its own, so a source that fails
+    (a permission the role lacks, a service not reachable) costs only its own entries."""
+
+    source: str
+    state: SourceState
+    """``read`` (entries found), ``empty`` (read, nothing in the window), ``failed`` (see
+    ``note``), ``skipped`` (not configured, see ``note``)."""
+    entries: int
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ChangesResult:
+    """``opsctl changes``: one timeline of what changed around the service, newest first."""
+
+    target: TargetInfo
+    since: datetime
+    until: datetime
+    changes: tuple[ChangeEntry, ...]
+    """Newest first."""
+    sources: tuple[SourceStatus, ...]
+    command: Literal["changes"] = "changes"
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """A rule diagnose applied, and what it looks for."""
+
+    rule: str
+    looks_for: str
+
+
 @dataclass(frozen=True)
 class DiagnoseResult:
     target: TargetInfo
@@ -474,7 +565,18 @@ class DiagnoseResult:
     rules_checked: tuple[str, ...]
     command: Literal["diagnose"] = "diagnose"
     healthy: bool = field(init=False, default=True)
-    """No finding: diagnose printed nothing and exits 0."""
+    """No finding: diagnose says "no problem found", lists the rules it ran and exits 0."""
+    checks: tuple[RuleCheck, ...] = ()
+    """Every rule applied, in order, with what it looks for."""
+    looked_at: tuple[str, ...] = ()
+    """What the rules were given, one line per source (tasks, targets, events, metrics): with
+    no finding, this tells a healthy service from a diagnosis that saw nothing."""
+    nearest_change: ChangeEntry | None = None
+    """For the first finding: the nearest change before it that alters what runs (a
+    deployment, a task definition, an image, a Terraform apply), from the same timeline as
+    ``opsctl changes``."""
+    nearest_change_note: str | None = None
+    """Why there is no ``nearest_change`` (none in the window looked at, sources not read)."""
 
     def __post_init__(self) -> None:
         # A field derived from findings rather than a property, so that the JSON document and
@@ -554,6 +656,7 @@ Result = (
     | LogsResult
     | DiagnoseResult
     | ProvenanceResult
+    | ChangesResult
     | ErrorResult
 )
 
@@ -564,6 +667,7 @@ DOCUMENTS: dict[str, type[Result]] = {
     "logs": LogsResult,
     "diagnose": DiagnoseResult,
     "provenance": ProvenanceResult,
+    "changes": ChangesResult,
     "error": ErrorResult,
 }
 """Each JSON document opsctl prints, by the name of its schema (``schemas/<name>.schema.json``,

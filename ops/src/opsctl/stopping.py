@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from opsctl.aws import Aws
 from opsctl.errors import OpsctlError
-from opsctl.model import Deployment, ServiceDeployment
+from opsctl.model import Deployment, ServiceDeploymentRecord
 
 IN_PROGRESS = ("PENDING", "IN_PROGRESS")
 
@@ -28,7 +28,7 @@ IN_PROGRESS = ("PENDING", "IN_PROGRESS")
 class StopPlan:
     """Whether opsctl can stop ``deployment`` and have ECS return to the chosen revision."""
 
-    service_deployment: ServiceDeployment | None
+    service_deployment: ServiceDeploymentRecord | None
     returns_to: str | None
     """The task definition ECS's rollback would run (None when unknown)."""
     usable: bool
@@ -40,7 +40,7 @@ def plan(aws: Aws, cluster: str, service: str, deployment: Deployment, chosen: s
     """Find the service deployment of ``deployment`` (the PRIMARY one, in progress) and the
     revision its rollback would return to; usable when that is ``chosen``."""
     try:
-        found = aws.service_deployments(cluster, service, IN_PROGRESS)
+        found = aws.service_deployments(cluster, service, statuses=IN_PROGRESS)
     except OpsctlError as error:
         return StopPlan(
             None,
@@ -59,7 +59,7 @@ def plan(aws: Aws, cluster: str, service: str, deployment: Deployment, chosen: s
             "rolled back with UpdateService instead",
         )
     try:
-        sources = aws.service_revision_task_definitions(ours.source_revisions)
+        sources = {r.arn: r.task_definition for r in aws.service_revisions(ours.source_revisions)}
     except OpsctlError as error:
         return StopPlan(
             ours,

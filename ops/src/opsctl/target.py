@@ -67,6 +67,9 @@ class TargetSpec:
     log_group: str | None = None
     deploy_bake: str | None = None
     """How long ``deploy`` bakes by default (``10m``; ``0``: no bake), per environment."""
+    state_url: str | None = None
+    """``s3://bucket/key`` of the environment's Terraform state, when ``--tf-dir`` names an
+    initialised root whose backend is S3 (``opsctl changes`` lists its versions)."""
 
 
 def _load_output(text: str, origin: str) -> dict[str, str]:
@@ -132,6 +135,26 @@ def read_terraform_output(directory: Path) -> dict[str, str]:
     return _load_output(completed.stdout, f"terraform output of {directory}")
 
 
+def state_url_of(directory: Path) -> str | None:
+    """The S3 state of an initialised root: ``terraform init`` records the backend settings it
+    was given (``-backend-config=backend.hcl``) in ``.terraform/terraform.tfstate``; the state
+    object is ``s3://<bucket>/<key>`` in the default workspace. ``None`` for anything else."""
+    try:
+        recorded = json.loads((directory / ".terraform" / "terraform.tfstate").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    backend = recorded.get("backend") if isinstance(recorded, dict) else None
+    if not isinstance(backend, dict) or backend.get("type") != "s3":
+        return None
+    config = backend.get("config")
+    if not isinstance(config, dict):
+        return None
+    bucket, key = config.get("bucket"), config.get("key")
+    if isinstance(bucket, str) and isinstance(key, str) and bucket and key:
+        return f"s3://{bucket}/{key}"
+    return None
+
+
 def resolve_spec(
     *,
     cluster: str | None,
@@ -185,6 +208,7 @@ def resolve_spec(
         alb_url=output.get("alb_url"),
         log_group=output.get("log_group"),
         deploy_bake=output.get("deploy_bake"),
+        state_url=state_url_of(tf_dir) if tf_dir is not None else None,
     )
 
 

@@ -1,4 +1,5 @@
-"""diagnose: each runbook 4.2 rule fires on its scenario; a healthy service gets silence."""
+"""diagnose: each runbook 4.2 rule fires on its scenario; a healthy service gets "no problem
+found" and the rules it ran."""
 
 from __future__ import annotations
 
@@ -56,10 +57,13 @@ def deploy_image(s, reference: str) -> None:
     ecs.update_service(cluster=s.stack.cluster, service=s.stack.service, taskDefinition=arn)
 
 
-def test_healthy_service_is_silent(make_scenario):
+def test_a_healthy_service_gets_no_problem_found_and_the_rules_it_ran(make_scenario):
     s = make_scenario()
     run = s.opsctl("diagnose")
-    assert (run.returncode, run.stdout) == (0, ""), run
+    assert run.returncode == 0, run
+    assert run.stdout.startswith("no problem found: api in api-cluster"), run
+    assert "rules checked (13)" in run.stdout
+    assert "2 healthy; checks /health" in run.stdout  # what it looked at, not just silence
     assert findings(s, expect_exit=0) == {}
 
 

@@ -82,6 +82,10 @@ def _retarget(value: str, rendered: Names, wanted: Names) -> str:
     # log-group:/aws/ecs/<name>:*), never inside a longer name.
     old = re.escape(rendered.service_name)
     resource = re.sub(rf"(?<![A-Za-z0-9-]){old}(?![A-Za-z0-9])", wanted.service_name, resource)
+    if service == "s3":  # the state bucket: tfstate-<account>-<region> (infra/bootstrap/main.tf)
+        resource = resource.replace(
+            f"-{rendered.account_id}-{rendered.region}", f"-{wanted.account_id}-{wanted.region}"
+        )
     return ":".join(("arn", partition, service, region, account, resource))
 
 

@@ -39,6 +39,8 @@ SIGNING_TO_IAM = {
     "ec2": "ec2",
     "sts": "sts",
     "tagging": "tag",
+    "cloudtrail": "cloudtrail",
+    "s3": "s3",
 }
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
@@ -73,15 +75,39 @@ def _tags(tags: Iterable[Mapping[str, str]]) -> dict[str, str | tuple[str, ...]]
     return context
 
 
+def _in_policy_names(arn: str, env: Environment) -> str:
+    """``...:<kind>/<cluster>/<service>/<id>`` (service deployments and revisions) with the
+    cluster named as the policy names it."""
+    head, _, path = arn.partition(":service-")
+    kind, _, rest = path.partition("/")
+    cluster, _, tail = rest.partition("/")
+    return f"{head}:service-{kind}/{env.cluster_name(cluster)}/{tail}" if path else arn
+
+
 def authorizations(
     prefix: str, operation: str, params: Mapping[str, Any], region: str, env: Environment
 ) -> tuple[Request, ...] | None:
     """The authorizations AWS performs for this call; ``None`` for a call not modelled here
     (refused: a new call opsctl makes must be added, and the policy checked for it)."""
     action = f"{prefix}:{operation}"
+    if prefix == "sts" and operation == "GetCallerIdentity":
+        # No permission is needed, and none can refuse it:
+        # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+        return ()
     if prefix == "ecs":
         cluster = env.cluster_name(str(params.get("cluster") or "default"))
         on_cluster = {"ecs:cluster": _arn("ecs", region, f"cluster/{cluster}")}
+        if operation == "ListServiceDeployments":
+            service = str(params["service"]).rsplit("/", 1)[-1]
+            return (Request(action, (_arn("ecs", region, f"service/{cluster}/{service}"),)),)
+        if operation in ("DescribeServiceDeployments", "DescribeServiceRevisions"):
+            key = (
+                "serviceDeploymentArns"
+                if operation == "DescribeServiceDeployments"
+                else "serviceRevisionArns"
+            )
+            arns = tuple(_in_policy_names(str(a), env) for a in params.get(key, []))
+            return (Request(action, arns),)
         if operation in ("DescribeTaskDefinition", "ListTaskDefinitions"):
             return (Request(action),)  # no resource-level permissions
         if operation == "DescribeServices":
@@ -156,6 +182,23 @@ def authorizations(
         return (Request(action),)  # no resource-level permissions for Describe*
     if prefix == "cloudwatch" and operation in ("GetMetricData", "GetMetricStatistics"):
         return (Request(action),)  # no resource-level permissions
+    if prefix == "cloudtrail" and operation == "LookupEvents":
+        return (Request(action),)  # no resource-level permissions
+    if prefix == "cloudwatch" and operation == "DescribeAlarmHistory":
+        name = params.get("AlarmName")
+        return (
+            Request(action, (_arn("cloudwatch", region, f"alarm:{name}"),) if name else ("*",)),
+        )
+    if prefix == "s3" and operation == "ListObjectVersions":
+        # Authorized as s3:ListBucketVersions on the bucket, with the prefix asked for:
+        # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html
+        return (
+            Request(
+                "s3:ListBucketVersions",
+                (f"arn:aws:s3:::{params['Bucket']}",),
+                {"s3:prefix": str(params.get("prefix", ""))},
+            ),
+        )
     if prefix == "cloudwatch" and operation == "DescribeAlarms":
         if params.get("AlarmNames"):
             return (
@@ -219,7 +262,12 @@ def _denied(protocol: str, code: str, message: str) -> tuple[str, list[tuple[str
             body,
         )
     escaped = message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if protocol == "ec2":
+    if protocol == "s3":
+        xml = (
+            "<?xml version='1.0' encoding='UTF-8'?><Error><Code>AccessDenied</Code>"
+            f"<Message>{escaped}</Message><RequestId>iam-guard</RequestId></Error>"
+        )
+    elif protocol == "ec2":
         xml = (
             "<?xml version='1.0' encoding='UTF-8'?><Response><Errors><Error>"
             f"<Code>UnauthorizedOperation</Code><Message>{escaped}</Message></Error></Errors>"
@@ -245,8 +293,21 @@ def _cbor(body: bytes) -> dict[str, Any]:
     return decoded if isinstance(decoded, dict) else {}
 
 
+def _decode_s3(environ: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """S3's REST calls opsctl makes (path-style, as botocore addresses a custom endpoint)."""
+    path = environ.get("PATH_INFO", "").lstrip("/")
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    bucket, _, key = path.partition("/")
+    if environ.get("REQUEST_METHOD") == "GET" and bucket and not key and "versions" in query:
+        params = {"Bucket": bucket, "prefix": query.get("prefix", [""])[0]}
+        return "s3", "ListObjectVersions", params
+    return "s3", f"{environ.get('REQUEST_METHOD')} /{path}", {}
+
+
 def _decode(environ: dict[str, Any], body: bytes) -> tuple[str, str, dict[str, Any]] | None:
     """(protocol, operation, params) of a request, or None when it is not an API call."""
+    if "/s3/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+        return _decode_s3(environ)
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         params = json.loads(body or b"{}")

@@ -29,9 +29,13 @@ from ops.tests.support.deploy_policy import (
 from ops.tests.support.iam_guard import SIGNING_TO_IAM, Environment, authorizations
 
 OPSCTL_SRC = Path(__file__).resolve().parents[2] / "src" / "opsctl"
-CLIENTS = ("ecs", "elbv2", "logs", "cloudwatch", "ec2", "ecr", "tagging")
+CLIENTS = ("ecs", "elbv2", "logs", "cloudwatch", "ec2", "ecr", "tagging", "cloudtrail", "s3", "sts")
 SERVICE_MODELS = {"tagging": "resourcegroupstaggingapi"}
 """Aws attributes whose name is not the botocore service's."""
+NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
+"""https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html"""
+# boto3 operations whose IAM action has another name (Service Authorization Reference).
+IAM_ACTION = {"s3:ListObjectVersions": "s3:ListBucketVersions"}
 REGION = "us-east-1"
 ENV = Environment(service="fastapi-dev", cluster="fastapi-dev")
 FAMILY = "arn:aws:ecs:us-east-1:123456789012:task-definition/fastapi-dev"
@@ -59,8 +63,9 @@ def opsctl_actions() -> set[str]:
         model = session.get_service_model(SERVICE_MODELS.get(client, client))
         operations = {xform_name(op): op for op in model.operation_names}
         assert method in operations, f"{client}.{method} is not a {client} operation"
-        actions.add(f"{SIGNING_TO_IAM[model.signing_name]}:{operations[method]}")
-    return actions
+        action = f"{SIGNING_TO_IAM[model.signing_name]}:{operations[method]}"
+        actions.add(IAM_ACTION.get(action, action))
+    return actions - NEEDS_NO_PERMISSION
 
 
 def test_only_aws_py_talks_to_aws():
@@ -239,10 +244,18 @@ def test_the_policy_is_the_deploy_roles_as_rendered():
     )
 
 
+STATE = "ListTheVersionsOfThisEnvironmentsState"
+
+
 def test_re_targeting_dev_to_prods_names_gives_prods_rendered_policy():
     # iam.tf names every resource of the deploy policy after the environment's service: dev's
-    # rendering, named for fastapi-prod, is exactly what Terraform rendered for prod.
-    assert load("dev", "fastapi-prod") == load("prod", "fastapi-prod")
+    # rendering, named for fastapi-prod, is exactly what Terraform rendered for prod. The one
+    # exception is the state key, which the backend names after the environment (<env>/...).
+    dev_as_prod = {s.sid: s for s in load("dev", "fastapi-prod")}
+    prod = {s.sid: s for s in load("prod", "fastapi-prod")}
+    assert dev_as_prod.pop(STATE).conditions[0].values == ("dev/terraform.tfstate",)
+    assert prod.pop(STATE).conditions[0].values == ("prod/terraform.tfstate",)
+    assert dev_as_prod == prod
     assert load("dev", "fastapi-prod") != load("dev", "fastapi-dev")
 
 
@@ -272,3 +285,24 @@ def test_what_the_reader_cannot_evaluate_is_refused():
     variable = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "${aws:username}"}]}
     with pytest.raises(PolicyError, match="policy variable"):
         statements(variable)
+
+
+def test_history_reads_are_scoped_to_this_service_and_its_state():
+    arn = "arn:aws:ecs:us-east-1:123456789012"
+    mine = f"{arn}:service-deployment/fastapi-dev/fastapi-dev/AbC"
+    theirs = f"{arn}:service-deployment/fastapi-prod/fastapi-prod/AbC"
+    assert _allowed("ecs:DescribeServiceDeployments", serviceDeploymentArns=[mine])
+    assert not _allowed("ecs:DescribeServiceDeployments", serviceDeploymentArns=[theirs])
+    revision = f"{arn}:service-revision/fastapi-dev/fastapi-dev/123"
+    assert _allowed("ecs:DescribeServiceRevisions", serviceRevisionArns=[revision])
+    assert _allowed("ecs:ListServiceDeployments", cluster="fastapi-dev", service="fastapi-dev")
+    assert not _allowed("ecs:ListServiceDeployments", cluster="fastapi-dev", service="other")
+    assert _allowed("cloudwatch:DescribeAlarmHistory", AlarmName="fastapi-dev-target-5xx")
+    assert not _allowed("cloudwatch:DescribeAlarmHistory", AlarmName="billing")
+    assert not _allowed("cloudwatch:DescribeAlarmHistory")  # every alarm's history: refused
+    assert _allowed("cloudtrail:LookupEvents")
+    bucket = "tfstate-123456789012-us-east-1"
+    assert _allowed("s3:ListObjectVersions", Bucket=bucket, prefix="dev/terraform.tfstate")
+    assert not _allowed("s3:ListObjectVersions", Bucket=bucket, prefix="prod/terraform.tfstate")
+    assert not _allowed("s3:ListObjectVersions", Bucket=bucket, prefix="")
+    assert _requests("sts:GetCallerIdentity") == ()

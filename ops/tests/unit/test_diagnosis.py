@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from opsctl.diagnosis import RULES, Evidence, Metrics, diagnose
+from opsctl.diagnosis import (
+    LOOKS_FOR,
+    RULES,
+    Evidence,
+    Metrics,
+    diagnose,
+    looked_at,
+    needs_network_evidence,
+)
 
 
 def evidence(make, **changes) -> Evidence:
@@ -225,3 +233,141 @@ def test_every_finding_is_complete(make):
         assert finding.likely_cause
         assert finding.runbook.startswith(("4.2", "3.1"))
         assert finding.fix
+
+
+# --- evidence that no live target shows any more (drill 04 under load) ----------------------
+
+GROUP_ARN = "arn:tg"
+
+
+def _unhealthy_event(make, minutes: int, reason: str) -> object:
+    return make.event(
+        f"(service api) (task 3f2a) (port 8000) is unhealthy in (target-group {GROUP_ARN}) "
+        f"due to (reason {reason}).",
+        minutes,
+    )
+
+
+def _gone(make, *events, **changes):
+    """The state drill 04 met: the task whose target answered 404 is stopped, its target
+    drains, and only ECS's service events still say why."""
+    base = {
+        "service": make.service(events=tuple(events)),
+        "target_group": make.target_group(arn=GROUP_ARN, health_check_path="/healthz"),
+        "targets": (
+            make.health(
+                "draining",
+                "Target.DeregistrationInProgress",
+                "Target deregistration is in progress",
+            ),
+        ),
+        "stopped": (
+            make.task(
+                "t1",
+                stop_code="ServiceSchedulerInitiated",
+                reason=f"Task failed ELB health checks in (target-group {GROUP_ARN})",
+            ),
+        ),
+    }
+    base.update(changes)
+    return evidence(make, **base)
+
+
+def test_health_check_path_from_service_events_when_the_target_is_gone(make):
+    ev = _gone(
+        make,
+        make.event("(service api) has stopped 1 running tasks: (task 3f2a).", 3),
+        _unhealthy_event(make, 2, "Health checks failed with these codes: [404]"),
+        make.event("(service api) has reached a steady state.", 0),
+    )
+    found = {f.rule: f for f in diagnose(ev)}
+    assert "health-check-path" in found
+    text = " ".join(found["health-check-path"].evidence)
+    assert "checks /healthz" in text
+    assert "ECS reported a target unhealthy" in text
+    assert "[404]" in text
+    assert "[404]" in " ".join(found["targets-unhealthy"].evidence)
+
+
+def test_the_404_on_health_itself_counts_from_events_too(make):
+    ev = _gone(
+        make,
+        _unhealthy_event(make, 2, "Health checks failed with these codes: [404]"),
+        target_group=make.target_group(arn=GROUP_ARN),
+    )
+    assert "health-check-path" in rules(ev)
+
+
+def test_events_before_the_last_steady_state_are_history(make):
+    recovered = evidence(
+        make,
+        service=make.service(
+            events=(
+                make.event("(service api) has reached a steady state.", 9),
+                _unhealthy_event(make, 2, "Health checks failed with these codes: [404]"),
+            )
+        ),
+        target_group=make.target_group(arn=GROUP_ARN, health_check_path="/healthz"),
+    )
+    assert diagnose(recovered) == ()
+
+
+def test_events_without_a_symptom_now_are_not_a_finding(make):
+    # Healthy targets and no task stopped by health checks: an unhealthy event with no steady
+    # state after it yet (a slow first check) is no problem by itself.
+    ev = evidence(
+        make,
+        service=make.service(
+            events=(_unhealthy_event(make, 2, "Health checks failed with these codes: [404]"),)
+        ),
+        target_group=make.target_group(arn=GROUP_ARN, health_check_path="/healthz"),
+    )
+    assert "health-check-path" not in rules(ev)
+
+
+def test_after_a_recovery_stopped_tasks_and_old_events_are_history(make):
+    # drill 04's end: the path is back, the targets are healthy, ECS has not said "steady
+    # state" yet, and the tasks it stopped for failing checks are still listed.
+    recovered = _gone(
+        make,
+        _unhealthy_event(make, 2, "Health checks failed with these codes: [404]"),
+        target_group=make.target_group(arn=GROUP_ARN),
+        targets=(make.health(), make.health()),
+    )
+    assert "health-check-path" not in rules(recovered)
+
+
+def test_events_of_another_target_group_do_not_count(make):
+    other = make.event(
+        "(service api) (task 3f2a) (port 8000) is unhealthy in (target-group arn:other) "
+        "due to (reason Health checks failed with these codes: [404]).",
+        2,
+    )
+    assert "health-check-path" not in rules(_gone(make, other))
+
+
+def test_timeouts_from_events_name_the_security_group(make):
+    ev = _gone(
+        make,
+        _unhealthy_event(make, 2, "Request timed out"),
+        target_group=make.target_group(arn=GROUP_ARN),
+    )
+    assert "security-group-blocks-alb" in rules(ev)
+    assert needs_network_evidence((), (), ev.service.events)
+    assert not needs_network_evidence((), ())
+
+
+def test_every_rule_says_what_it_looks_for_in_a_table_cell():
+    assert list(LOOKS_FOR) == [name for name, _ in RULES]
+    # rule (25) + gap (2) + this: the rules-checked table fits 80 columns
+    assert max(len(text) for text in LOOKS_FOR.values()) <= 53
+
+
+def test_looked_at_names_every_source(make):
+    lines = looked_at(evidence(make))
+    joined = "\n".join(lines)
+    assert "service: 2/2 tasks running; deployment ecs-svc/1 COMPLETED" in joined
+    assert "tasks: 0 running, 0 stopped" in joined
+    assert "target group api-tg: 2 healthy; checks /health" in joined
+    assert "5xx in the last 15 min: 0 from the load balancer, 0 from the targets" in joined
+    assert "service events since the last steady state: 0" in joined

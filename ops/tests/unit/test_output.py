@@ -14,6 +14,9 @@ from opsctl.output import OutputFormat, render, render_log_event
 from opsctl.results import (
     AlarmInfo,
     Change,
+    ChangeEntry,
+    ChangeKind,
+    ChangesResult,
     DeploymentInfo,
     DiagnoseResult,
     ErrorInfo,
@@ -29,7 +32,9 @@ from opsctl.results import (
     RevisionsResult,
     RolloutInfo,
     RolloutResult,
+    RuleCheck,
     Severity,
+    SourceStatus,
     StatusResult,
     StoppedTaskInfo,
     TargetInfo,
@@ -176,6 +181,41 @@ RESULTS = [
             "NotFoundError", "image tag 'x' does not exist", "push it", int(ExitCode.NOT_FOUND)
         ),
     ),
+    ChangesResult(
+        target=TARGET,
+        since=NOW,
+        until=NOW,
+        changes=(
+            ChangeEntry(
+                at=NOW,
+                kind=ChangeKind.DEPLOYMENT,
+                subject="ecs-svc/2",
+                summary="ecs-svc/2 api:1 → api:2",
+                details=("SUCCESSFUL",),
+                who="arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions",
+                who_source="CloudTrail UpdateService",
+                run_url="https://github.com/o/r/actions/runs/1",
+                revision=2,
+            ),
+            ChangeEntry(
+                at=NOW,
+                kind=ChangeKind.TASK_DEFINITION,
+                subject="api:2",
+                summary="api:2 registered: 1 change(s) from :1",
+                details=("app.image: a → b",),
+                who=None,
+                who_source=None,
+                run_url=None,
+                revision=2,
+                changes=(Change("containerDefinitions[0].image", "a", "b"),),
+            ),
+        ),
+        sources=(
+            SourceStatus("CloudTrail", "failed", 0, "not permitted (AccessDenied)"),
+            SourceStatus("ECR images", "read", 1, None),
+        ),
+    ),
+    ChangesResult(TARGET, NOW, NOW, (), ()),
 ]
 
 
@@ -191,14 +231,33 @@ def test_every_result_renders_in_every_format(result, fmt, validate_document):
         document = json.loads(text)
         assert document["schema_version"] == 1
         validate_document(document)
-    elif not (isinstance(result, DiagnoseResult) and result.healthy and fmt == OutputFormat.TEXT):
+    else:
         assert text.strip()
 
 
-def test_healthy_diagnosis_prints_nothing_as_text():
-    stream = io.StringIO()
-    render(DiagnoseResult(TARGET, (), ("x",)), OutputFormat.TEXT, stream)
-    assert stream.getvalue() == ""
+def test_a_healthy_diagnosis_says_so_and_what_it_checked():
+    healthy = DiagnoseResult(
+        TARGET,
+        (),
+        ("crash-loop", "alb-5xx"),
+        checks=(
+            RuleCheck("crash-loop", "two or more tasks exiting non-zero"),
+            RuleCheck("alb-5xx", "5xx from the load balancer or the app"),
+        ),
+        looked_at=("tasks: 2 running, 0 stopped since the current deployment began",),
+    )
+    text = _render(healthy, OutputFormat.TEXT)
+    assert text.startswith("no problem found: api in api-cluster (us-east-1)")
+    assert "rules checked (2)" in text
+    assert "crash-loop" in text
+    assert "two or more tasks exiting non-zero" in text
+    assert "tasks: 2 running" in text
+    markdown = _render(healthy, OutputFormat.MARKDOWN)
+    assert markdown.startswith("### ✅ `api`: no problem found")
+    assert "| alb-5xx | 5xx from the load balancer or the app |" in markdown
+    document = json.loads(_render(healthy, OutputFormat.JSON))
+    assert document["healthy"] is True
+    assert [c["rule"] for c in document["checks"]] == ["crash-loop", "alb-5xx"]
 
 
 def test_outcomes_have_distinct_failure_exit_codes():
@@ -298,3 +357,29 @@ def test_every_exit_code_is_documented():
         for code in row.split(", ")
     }
     assert documented == {int(code) for code in ExitCode}
+
+
+def test_changes_name_who_and_the_sources_that_failed():
+    changes = next(r for r in RESULTS if isinstance(r, ChangesResult) and r.changes)
+    text = _render(changes, OutputFormat.TEXT)
+    assert "by deploy/GitHubActions (CloudTrail UpdateService)" in text
+    assert "run https://github.com/o/r/actions/runs/1" in text
+    assert "  CloudTrail: not permitted (AccessDenied)" in text
+    markdown = _render(changes, OutputFormat.MARKDOWN)
+    assert "[run](https://github.com/o/r/actions/runs/1)" in markdown
+    assert "| CloudTrail | failed | 0 | not permitted (AccessDenied) |" in markdown
+
+
+def test_diagnose_shows_the_nearest_change_under_its_first_finding():
+    changes = next(r for r in RESULTS if isinstance(r, ChangesResult) and r.changes)
+    problem = next(r for r in RESULTS if isinstance(r, DiagnoseResult) and r.findings)
+    linked = replace(problem, nearest_change=changes.changes[0])
+    text = _render(linked, OutputFormat.TEXT)
+    assert "nearest change before it: deployment at 2026-01-01 12:00:00Z" in text
+    assert "ecs-svc/2 api:1 → api:2" in text
+    markdown = _render(linked, OutputFormat.MARKDOWN)
+    assert "- nearest change before it: 2026-01-01 12:00:00Z deployment ecs-svc/2" in markdown
+    document = json.loads(_render(linked, OutputFormat.JSON))
+    assert document["nearest_change"]["who_source"] == "CloudTrail UpdateService"
+    unlinked = replace(problem, nearest_change_note="no deployment in the 24 h before")
+    assert "nearest change before it: no deployment" in _render(unlinked, OutputFormat.TEXT)

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
+from opsctl import lkg, settings
 from opsctl.aws import Aws
+from opsctl.errors import OpsctlError
 from opsctl.model import Deployment, TaskDefinition
 from opsctl.progress import Progress, make_progress
 from opsctl.results import DeploymentInfo, TargetInfo
 from opsctl.target import Target, TargetSpec, discover
+
+if TYPE_CHECKING:
+    from opsctl.notify import Notifier, Who
 
 
 @dataclass
@@ -19,6 +25,8 @@ class Context:
 
     spec: TargetSpec
     quiet: bool = False
+    notifier: Notifier | None = None
+    """Posts the start and outcome of a rollout (``--notify``), when asked for."""
 
     @cached_property
     def aws(self) -> Aws:
@@ -45,6 +53,31 @@ class Context:
             region=self.aws.region,
             source=self.spec.source,
         )
+
+    @cached_property
+    def caller(self) -> str | None:
+        """Who runs opsctl (the caller's ARN), or ``None`` when STS cannot say: it names
+        people in notifications and verdict tags, and must never stop a command."""
+        try:
+            return self.aws.caller_arn()
+        except OpsctlError:
+            return None
+
+    @cached_property
+    def ci_run(self) -> settings.CiRun | None:
+        return settings.ci_run()
+
+    def who(self) -> Who:
+        """Who runs this command, for notifications."""
+        from opsctl.notify import Who
+
+        run = self.ci_run
+        return Who(self.caller, run.url if run else None, run.actor if run else None)
+
+    @cached_property
+    def recorded_by(self) -> str | None:
+        """The value of the ``opsctl:*-by`` tags opsctl writes with a verdict."""
+        return lkg.by_value(self.caller, self.ci_run.url if self.ci_run else None)
 
     def resume_command(self, deployment_id: str) -> str:
         return (

@@ -150,6 +150,9 @@ def start(
         f"{plan.command}: started deployment {primary.id} "
         f"({primary.task_definition.rsplit('/', 1)[-1]})"
     )
+    if ctx.notifier is not None:  # a warning at worst: never what decides the outcome
+        sent = ctx.notifier.started(primary.id, plan.from_revision, plan.to_revision, plan.changes)
+        plan = replace(plan, warnings=(*plan.warnings, *sent))
     known_deployments = frozenset(d.id for d in service.deployments) | frozenset(
         d.id for d in before.deployments
     )
@@ -495,7 +498,7 @@ def _remember(
     )
     try:
         if good:
-            lkg.mark_verified(ctx.aws, ours.task_definition, ours.id)
+            lkg.mark_verified(ctx.aws, ours.task_definition, ours.id, by=ctx.recorded_by)
             notes.append(
                 f"recorded {name} as known good"
                 + (
@@ -511,12 +514,20 @@ def _remember(
             Outcome.FAILING,
             Outcome.BAKE_FAILED,
         ):
-            lkg.mark_failed(ctx.aws, ours.task_definition, outcome.value)
+            lkg.mark_failed(
+                ctx.aws,
+                ours.task_definition,
+                outcome.value,
+                by=ctx.recorded_by,
+                deployment_id=ours.id,
+            )
             notes.append(f"recorded {name} as {outcome.value}")
             rollback = followed.rollback
             failed_revision = revision_of(ours.task_definition)
             if rollback is not None and rollback.rollout_state == "COMPLETED" and failed_revision:
-                lkg.mark_restored(ctx.aws, rollback.task_definition, rollback.id, failed_revision)
+                lkg.mark_restored(
+                    ctx.aws, rollback.task_definition, rollback.id, failed_revision, ctx.recorded_by
+                )
                 restored = rollback.task_definition.rsplit("/", 1)[-1]
                 notes.append(f"recorded {restored} as restored and good")
     except OpsctlError as error:

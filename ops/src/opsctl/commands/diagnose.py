@@ -10,13 +10,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from opsctl import timeline
 from opsctl.aws import concurrently
-from opsctl.commands import Context
-from opsctl.diagnosis import RULES, Evidence, Metrics, diagnose, needs_network_evidence
+from opsctl.commands import Context, changes
+from opsctl.diagnosis import (
+    LOOKS_FOR,
+    RULES,
+    Evidence,
+    Metrics,
+    diagnose,
+    looked_at,
+    needs_network_evidence,
+    onset,
+)
+from opsctl.errors import OpsctlError
 from opsctl.model import LoadBalancer, TargetGroup, TargetHealth, Task
-from opsctl.results import DiagnoseResult
+from opsctl.results import ChangeEntry, DiagnoseResult, RuleCheck
 
 WINDOW_MINUTES = 15
+LINK_WINDOW_HOURS = 24
+"""How far back diagnose looks for the change nearest before its first finding."""
 _ELB_METRICS = (
     "HTTPCode_ELB_5XX_Count",
     "HTTPCode_Target_5XX_Count",
@@ -56,7 +69,7 @@ def collect(ctx: Context) -> Evidence:
     oldest = datetime.min.replace(tzinfo=UTC)
     stopped.sort(key=lambda t: t.stopped_at or t.created_at or oldest, reverse=True)
 
-    network = needs_network_evidence(tuple(stopped), tuple(targets))
+    network = needs_network_evidence(tuple(stopped), tuple(targets), service.events)
     crashed = next(
         (
             t
@@ -114,10 +127,43 @@ def collect(ctx: Context) -> Evidence:
     )
 
 
-def run(ctx: Context) -> DiagnoseResult:
+def nearest_change(
+    ctx: Context, evidence: Evidence, state_url: str | None, now: datetime
+) -> tuple[ChangeEntry | None, str | None]:
+    """The change that most plausibly started the first finding: the nearest one before the
+    symptoms began that alters what runs (``opsctl changes``'s timeline), with a note when
+    there is none."""
+    since = now - timedelta(hours=LINK_WINDOW_HOURS)
+    try:
+        found = changes.collect(ctx, since, now, state_url)
+    except OpsctlError as error:
+        return None, f"changes not read: {error.message}"
+    when = onset(evidence) or now
+    unread = [f"{s.source}: {s.note}" for s in found.sources if s.state == "failed"]
+    entry = timeline.nearest_before(found.entries, when)
+    if entry is not None:
+        return entry, None
+    note = (
+        "no deployment, task definition, image or Terraform change in the "
+        f"{LINK_WINDOW_HOURS} h before {when.astimezone(UTC):%Y-%m-%d %H:%M:%SZ}"
+    )
+    if unread:
+        note += f" (not read: {'; '.join(unread)})"
+    return None, note
+
+
+def run(ctx: Context, *, state_url: str | None = None) -> DiagnoseResult:
     evidence = collect(ctx)
+    findings = diagnose(evidence)
+    entry, note = (
+        nearest_change(ctx, evidence, state_url, datetime.now(UTC)) if findings else (None, None)
+    )
     return DiagnoseResult(
         target=ctx.target_info(),
-        findings=diagnose(evidence),
+        findings=findings,
         rules_checked=tuple(name for name, _ in RULES),
+        checks=tuple(RuleCheck(name, LOOKS_FOR[name]) for name, _ in RULES),
+        looked_at=looked_at(evidence),
+        nearest_change=entry,
+        nearest_change_note=note,
     )

@@ -145,7 +145,7 @@ def run(
         )
         return result(ctx, replace(plan, notes=(*plan.notes, how)), Outcome.DRY_RUN)
     try:
-        lkg.mark_rolled_back(ctx.aws, current.arn)
+        lkg.mark_rolled_back(ctx.aws, current.arn, by=ctx.recorded_by)
     except OpsctlError as error:  # bookkeeping must not block a rollback at 3 a.m.
         plan = replace(
             plan,

@@ -13,11 +13,6 @@ from opsctl.model import Alarm, TargetHealth, Task, TaskDefinition
 from opsctl.results import AlarmInfo, EventInfo, StatusResult
 
 
-def _relevant(alarm: Alarm, cluster: str, service: str, group_arn: str | None) -> bool:
-    """Alarms about this service, its target group or load balancer, or named after it."""
-    return concerns(alarm.name, alarm.dimensions, cluster, service, group_arn)
-
-
 def run(ctx: Context, *, events: int = 10) -> StatusResult:
     aws, target = ctx.aws, ctx.target
     service = target.service
@@ -87,7 +82,7 @@ def run(ctx: Context, *, events: int = 10) -> StatusResult:
                 a.name, a.reason, f"{a.namespace}/{a.metric}" if a.metric else None, a.updated_at
             )
             for a in alarms
-            if _relevant(a, target.cluster, target.name, target.target_group_arn)
+            if concerns(a, target.cluster, target.name, target.target_group_arn)
         ),
         alarms_error=alarms_error,
     )
