@@ -22,7 +22,13 @@ from functools import cache
 from typing import Any
 
 import boto3
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from localcloud import moto_fixes
 
@@ -96,6 +102,44 @@ def client(url: str, region: str, service: str) -> Any:  # noqa: ANN401 - any bo
     )
 
 
+class _OneRequestAtATime:
+    """A WSGI wrapper that lets one request at a time into moto.
+
+    moto's backends are plain dicts with no locking, and Terraform sends up to ten requests at
+    once: two concurrent requests can race (a dict changed while another request iterates it),
+    and a request that fails after it changed a backend is retried by the AWS SDK and then
+    refused as a duplicate (seen in CI: ``FlowLogAlreadyExists`` from a single
+    ``aws_flow_log``). The response is read inside the lock, so a handler's lazy body cannot
+    race either.
+    """
+
+    def __init__(self, app: Any) -> None:  # noqa: ANN401 - a WSGI application
+        self._app = app
+        self._lock = threading.RLock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:  # noqa: ANN401
+        with self._lock:
+            body = self._app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+
+
+class _SerializedMotoServer(ThreadedMotoServer):
+    """moto's threaded server with :class:`_OneRequestAtATime` around its application."""
+
+    def _server_entry(self) -> None:
+        app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 class Emulator:
     """moto's server on 127.0.0.1, in a thread of this process."""
 
@@ -103,7 +147,7 @@ class Emulator:
         moto_fixes.install()
         self._host = host
         self._port = port
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._server = _SerializedMotoServer(ip_address=host, port=port, verbose=False)
         self._endpoint: Endpoint | None = None
 
     @property
