@@ -42,6 +42,17 @@ def stack_call(env: str) -> str:
     return match[1]
 
 
+def test_the_roots_share_one_copy_of_their_wiring() -> None:
+    """Each root's *.tf files are links to infra/envs/common: an edit reaches every environment
+    at once, and a difference between them can only be in terraform.tfvars or the backend."""
+    for env in ("dev", "prod"):
+        for name in ROOT_FILES:
+            path = ENVS / env / name
+            assert path.is_symlink(), f"infra/envs/{env}/{name} is not a link to ../common/{name}"
+            assert str(path.readlink()) == f"../common/{name}", path
+            assert path.resolve() == (ENVS / "common" / name).resolve()
+
+
 def test_no_other_configuration_file_in_either_environment() -> None:
     for env in ("dev", "prod"):
         assert {p.name for p in (ENVS / env).glob("*.tf")} == set(ROOT_FILES), env

@@ -8,7 +8,7 @@ from localcloud.images.records import push, service_image
 from localcloud.runtime import scripted
 from localcloud.testing.stacks import StackOptions
 
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist secret - made up
 
 
 def test_redeploying_the_image_of_a_failing_rollout_follows_it_never_unchanged(make_scenario):

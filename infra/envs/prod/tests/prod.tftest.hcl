@@ -54,8 +54,8 @@ run "running_prod_survives_a_zone_or_a_task_failing" {
   }
 
   assert {
-    condition     = length(module.observability.alarm_names) == 7
-    error_message = "With its load balancer, prod alarms on 5xx, unhealthy hosts and latency as well as on ECS."
+    condition     = length(module.observability.alarm_names) == 8
+    error_message = "With its load balancer, prod alarms on the load balancer's 5xx, unhealthy hosts and latency as well as on ECS and the service's own 5xx."
   }
 }
 
