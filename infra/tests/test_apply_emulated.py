@@ -309,9 +309,12 @@ def test_task_definition_matches_the_service_contract(stack: Stack, emulator: En
     assert [(p["containerPort"], p["protocol"]) for p in container["portMappings"]] == [
         (8000, "tcp")
     ]
+    # APP_SERVICE_NAME: the Service dimension of the service's own metrics, which the
+    # service-5xx alarm (and so the bake window and ECS's deployment alarms) reads.
     assert {e["name"]: e["value"] for e in container["environment"]} == {
         "HOST": "0.0.0.0",
         "PORT": "8000",
+        "APP_SERVICE_NAME": SERVICE,
     }
     assert container["logConfiguration"]["options"] == {
         "awslogs-group": f"/aws/ecs/{SERVICE}",
