@@ -74,7 +74,8 @@ tf-check-env:
 TF_BACKEND_ARGS = $(if $(and $(wildcard $(TF_ROOT)/backend.hcl),$(or $(filter-out bootstrap,$(ENV)),$(wildcard $(TF_ROOT)/backend.tf))),-backend-config=backend.hcl)
 TF_INIT_ARGS ?=
 
-tf-init: tf-check-env tf-mirror-config ## terraform init of ENV=dev|prod|bootstrap with its backend.hcl (TF_INIT_ARGS=-migrate-state to move state)
+# tf-check-plan first: under `make -k` a refused plan must still stop terraform from running.
+tf-init: tf-check-env tf-check-plan tf-mirror-config ## terraform init of ENV=dev|prod|bootstrap with its backend.hcl (TF_INIT_ARGS=-migrate-state to move state)
 	$(TF) -chdir=$(TF_ROOT) init -input=false -lockfile=readonly $(TF_BACKEND_ARGS) $(TF_INIT_ARGS)
 
 tf-plan: tf-init ## terraform plan of ENV=dev|prod|bootstrap into <ENV>.tfplan (TF_LOCK=false: hold no state lock; extra arguments in TF_ARGS)
