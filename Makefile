@@ -61,8 +61,17 @@ fmt: install ## Format the Python code
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-# `make test` is the whole suite; each part adds its test target as a prerequisite in mk/.
-test: install ## Run every test suite (unit, integration, end to end, drills)
+# `make test` is the whole suite; each part adds its test target to TEST_SUITES in mk/. They run
+# TEST_JOBS at a time (TEST_JOBS=1: one after the other), the longest first: the drills, opsctl's
+# and the apply tests spend most of their time waiting on simulated AWS time and on Terraform's
+# fixed sleeps, so two share the 2 cores of a CI runner (docs/performance.md, "Test suite").
+# Each suite's output is printed whole when it ends.
+TEST_JOBS ?= 2
+TEST_FIRST := test-drills test-ops test-infra
+TEST_SUITES :=
+test: install ## Run every test suite (unit, integration, end to end, drills); TEST_JOBS at a time (default 2)
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target \
+		$(foreach t,$(TEST_FIRST),$(filter $(t),$(TEST_SUITES))) $(filter-out $(TEST_FIRST),$(TEST_SUITES))
 
 clean: ## Remove the virtual environments and caches
 	rm -rf .venv $(TOOLS_DIR) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -4,4 +4,4 @@
 test-docs: install ## Check the docs: nothing refers outside the repository; the contracts match the code
 	$(RUN) pytest docs/tests
 
-test: test-docs
+TEST_SUITES += test-docs

@@ -86,4 +86,4 @@ image-uv-pins: install ## Re-pin the image's (and make's) uv with PyPI's hashes:
 test-image: install
 	$(RUN) pytest image/tests
 
-test: test-image
+TEST_SUITES += test-image

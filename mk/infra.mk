@@ -178,4 +178,4 @@ test-infra:
 	@echo "test-infra: SKIPPED: terraform is not on PATH (install Terraform >= 1.10 to run the infrastructure tests)" >&2
 endif
 
-test: test-infra
+TEST_SUITES += test-infra

@@ -36,4 +36,4 @@ drills: install ## Rehearse the runbook: every incident drill against one local 
 
 test-drills: drills
 
-test: test-localcloud test-drills
+TEST_SUITES += test-localcloud test-drills

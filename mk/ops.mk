@@ -13,4 +13,4 @@ bench-ops: install ## Benchmark opsctl status/revisions wall time and the wait l
 	$(RUN) python -m compileall -q .venv/lib ops/src localcloud/src >/dev/null
 	$(RUN) python ops/bench/bench_opsctl.py
 
-test: test-ops
+TEST_SUITES += test-ops

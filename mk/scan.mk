@@ -210,4 +210,4 @@ ci-tf-backend: ## (CI) Write infra/envs/ENV/backend.hcl from the TF_BACKEND_CONF
 test-pipelines: install scan-tools ## Tests of the workflows (thin, pinned, least privilege) and of the scan gates
 	$(RUN) pytest .github/tests tools/scanners/tests
 
-test: test-pipelines
+TEST_SUITES += test-pipelines

@@ -38,7 +38,7 @@ test-service: install $(SCHEMATHESIS_DIR)/.installed ## Run the service's tests 
 bench: install ## Benchmark app-serve against `fastapi run` (fastapi[standard]) and a raw-ASGI floor with wrk (docs/performance.md)
 	$(RUN) python service/bench/run.py $(BENCH_ARGS)
 
-test: test-service
+TEST_SUITES += test-service
 
 bench-servers: install ## Compare uvicorn+uvloop+httptools with granian on this app (ADR 0005 figures)
 	$(RUN) python service/bench/servers.py $(BENCH_ARGS)
