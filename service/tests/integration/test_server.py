@@ -373,12 +373,19 @@ def test_health_answers_within_a_second_while_hostile_requests_run(tmp_path: Pat
         # Never a 500, never a hang.
         expected = {0: {422, 503}, 1: {422, 503}, 2: {422, 503}, 3: {200, 503}}
         assert all(status in expected[kind] for kind, status in answers), sorted(answers)
-        # The workers are not left computing: every hostile job was stopped or finished.
+        # The workers are not left computing: every hostile job was stopped or finished. A
+        # worker left on a runaway job burns a whole core in every second; one the machine was
+        # slow to schedule still ends its budgeted job, so a quiet second must come within 10 s.
         workers = _children(served.process.pid)
         assert 1 <= len(workers) <= 2
-        before = _cpu_seconds(workers)
-        time.sleep(1)
-        assert _cpu_seconds(workers) - before < 0.3
+        busy: list[float] = []
+        for _ in range(10):
+            before = _cpu_seconds(workers)
+            time.sleep(1)
+            busy.append(_cpu_seconds(workers) - before)
+            if busy[-1] < 0.3:
+                break
+        assert busy[-1] < 0.3, f"the workers kept computing: CPU seconds per second {busy}"
         reference = {"data": {"a": [1, 2]}, "expression": "a[-1]", "schema": {"type": "object"}}
         assert httpx.post(served.url("/process"), json=reference, timeout=10).json() == {
             "result": 2
