@@ -108,7 +108,13 @@ def verdict_of(
     bad_since, bad_reason = None, None
     if failed is not None:
         bad_since, bad_reason = failed, tags.get(FAILED_OUTCOME, "failed")
-    if rolled_back is not None and (bad_since is None or rolled_back > bad_since):
+    # A rollback away from a revision names it bad only when nothing worse is known since it
+    # was last good: the rollback that follows a failed deployment (bake_failed, failing, ...)
+    # keeps that failure as the reason, whichever second each tag was written in.
+    if rolled_back is not None and (
+        bad_since is None
+        or (good_since is not None and good_since > bad_since and rolled_back > good_since)
+    ):
         bad_since, bad_reason = rolled_back, "rolled back"
     good = good_since is not None and (bad_since is None or good_since > bad_since)
     return Verdict(arn, revision, good, good_since, bad_since, bad_reason)

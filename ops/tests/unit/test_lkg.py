@@ -38,6 +38,33 @@ def test_a_later_failure_or_rollback_makes_it_bad(make):
     assert lkg.verdict(rolled, {}).bad_reason == "rolled back"
 
 
+def test_the_rollback_after_a_failure_keeps_the_failure_as_the_reason(make):
+    # deploy --rollback-on-failure tags the failure, then the rollback, a second or more later
+    # on a busy machine (drill 10 once showed "rolled back" instead of "bake_failed").
+    baked = make.task_definition(
+        5,
+        tags=tags(
+            failed_at="2026-01-01T11:00:00+00:00",
+            failed_outcome="bake_failed",
+            rolled_back_at="2026-01-01T11:00:03+00:00",
+        ),
+    )
+    verdict = lkg.verdict(baked, {})
+    assert (verdict.good, verdict.bad_reason) == (False, "bake_failed")
+    # Good again after the failure, then rolled back away from: the rollback is the news.
+    again = make.task_definition(
+        6,
+        tags=tags(
+            failed_at="2026-01-01T11:00:00+00:00",
+            failed_outcome="bake_failed",
+            verified_at="2026-01-01T12:00:00+00:00",
+            rolled_back_at="2026-01-01T13:00:00+00:00",
+        ),
+    )
+    verdict = lkg.verdict(again, {})
+    assert (verdict.good, verdict.bad_reason) == (False, "rolled back")
+
+
 def test_live_completed_deployment_counts_as_good(make):
     definition = make.task_definition(1)
     assert lkg.verdict(definition, {definition.arn: make.T0}).good
