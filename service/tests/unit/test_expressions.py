@@ -16,7 +16,7 @@ from app.processing.errors import (
 )
 from app.processing.expressions import ExpressionCache
 from app.processing.limits import Limits
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 LIMITS = Limits()
@@ -279,6 +279,16 @@ class _Library(jmespath.visitor.TreeInterpreter):
             raise ValueError("slice step cannot be 0")
         return super().visit_slice(node, value)
 
+    def visit_function_expression(self, node: Any, value: Any) -> Any:
+        # Not a deviation of ours but a gap of the library: it type-checks only the first
+        # argument of a variadic function, so merge(`{}`, `[]`) is {} there; the JMESPath
+        # specification (and the service) require an object for every argument of merge.
+        if node["value"] == "merge":
+            for child in node["children"]:
+                if not isinstance(self.visit(child, value), dict):
+                    raise ValueError("merge() takes objects only")
+        return super().visit_function_expression(node, value)
+
 
 #: Documents for the table below: every JSON type where the expressions look, numbers 0 and 1
 #: next to booleans, empty strings and containers, nesting.
@@ -364,6 +374,7 @@ def _check_against_the_library(expression: str, data: Any) -> None:
 
 @settings(max_examples=1000)
 @given(data=documents, expression=_expressions())
+@example(data={"c": {}, "a": []}, expression="merge(c, a).*[*][*]")  # found by a CI run
 def test_evaluation_agrees_with_the_library_and_its_documented_deviations(
     data: Any, expression: str
 ) -> None:
